@@ -1,0 +1,34 @@
+# Everything goes through the `voc` command in a uv-managed virtualenv that `make` creates on first use.
+PYTHON ?= python3
+UV_HOME := .uv
+UV := $(UV_HOME)/bin/uv
+VENV := .venv
+VOC := $(VENV)/bin/voc
+STAMP := $(VENV)/.voc-installed
+
+.PHONY: install run test ui generate clean
+
+install: $(STAMP)
+
+$(UV):
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
+	@touch $@
+
+run: install  ## generate demo data if the landing folder is empty, then run the whole pipeline once
+	$(VOC) run
+
+test: install  ## the whole test suite
+	$(VENV)/bin/python -m pytest
+
+ui: install  ## Dagster UI on http://127.0.0.1:3000
+	$(VOC) ui
+
+generate: install  ## demo data into the landing folder (ROWS, SEED)
+	$(VOC) generate --rows $(or $(ROWS),20000) --seed $(or $(SEED),42)
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,40 @@
+{#- Every exported version of every member: identifier history (old phones, old emails) must
+    stay attached to the member, so nothing here is collapsed to the newest version. -#}
+with source as (
+    select * from {{ optional_source('members', 'members') }} as raw_records
+),
+
+typed as (
+    select
+        {{ blank_to_null('member_id') }} as member_id,
+        {{ normalize_phone('phone') }} as phone,
+        {{ normalize_email('email') }} as email,
+        {{ blank_to_null('unionid') }} as unionid,
+        tier,
+        city,
+        {{ blank_to_null('home_store_id') }} as home_store_id,
+        {{ parse_vendor_timestamp('registered_at') }} as registered_at,
+        _voc_updated_at as version_at,
+        consent_analytics,
+        _dlt_id as raw_row_id,
+        row_number() over (
+            partition by member_id, _voc_updated_at order by _dlt_load_id desc, _voc_file desc, _voc_line desc
+        ) as duplicate_rank
+    from source
+)
+
+select
+    member_id,
+    phone,
+    email,
+    unionid,
+    tier,
+    city,
+    home_store_id,
+    registered_at,
+    version_at,
+    consent_analytics,
+    raw_row_id,
+    lead(version_at) over (partition by member_id order by version_at) as superseded_at
+from typed
+where duplicate_rank = 1

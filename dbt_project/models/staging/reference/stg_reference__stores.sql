@@ -1,0 +1,7 @@
+select
+    {{ blank_to_null('store_id') }} as store_id,
+    store_name,
+    city,
+    region,
+    {{ parse_vendor_timestamp('opened_at') }} as opened_at
+from {{ optional_source('reference', 'stores') }} as raw_records

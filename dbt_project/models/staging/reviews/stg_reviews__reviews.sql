@@ -1,0 +1,29 @@
+with source as (
+    select * from {{ optional_source('reviews', 'reviews') }} as raw_records
+),
+
+typed as (
+    select
+        {{ blank_to_null('review_id') }} as review_id,
+        platform,
+        shop_id,
+        {{ blank_to_null('product_sku') }} as product_sku,
+        {{ blank_to_null('order_id') }} as order_id,
+        {{ blank_to_null('buyer_open_id') }} as buyer_open_id,
+        cast(rating as integer) as rating,
+        content,
+        {{ parse_vendor_timestamp('created_at') }} as created_at,
+        coalesce({{ parse_vendor_timestamp('modified_at') }}, {{ parse_vendor_timestamp('created_at') }}) as modified_at,
+        append_content,
+        {{ parse_vendor_timestamp('append_at') }} as append_at,
+        has_images,
+        seller_reply,
+        _voc_file as source_file,
+        _voc_updated_at as version_at,
+        row_number() over (
+            partition by review_id order by _voc_updated_at desc, _dlt_load_id desc, _voc_file desc, _voc_line desc
+        ) as version_rank
+    from source
+)
+
+select * from typed where version_rank = 1

@@ -1,0 +1,34 @@
+"""The VoC warehouse as one Dagster code location: dlt loads -> dbt models -> checks."""
+
+import dagster as dg
+
+from orchestration.assets.ingestion import ingestion_assets
+from orchestration.assets.transformation import voc_dbt_models
+from orchestration.project import voc_dbt_project
+from orchestration.resources import build_resources
+
+voc_dbt_project.prepare_if_dev()
+
+# In-process execution: steps run one after another, so DuckDB only ever has one writer.
+everything_job = dg.define_asset_job(
+    name="voc_everything",
+    selection=dg.AssetSelection.all(),
+    description="All loads, all dbt models, seeds and tests, all checks.",
+    executor_def=dg.in_process_executor,
+)
+
+nightly_schedule = dg.ScheduleDefinition(
+    name="voc_nightly",
+    job=everything_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+defs = dg.Definitions(
+    assets=[*ingestion_assets, voc_dbt_models],
+    jobs=[everything_job],
+    schedules=[nightly_schedule],
+    resources=build_resources(),
+    executor=dg.in_process_executor,
+)

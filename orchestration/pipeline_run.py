@@ -1,0 +1,27 @@
+"""Run the whole asset graph once, in process, the way the nightly schedule does."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.project import voc_dbt_project
+from orchestration.settings import VocSettings
+
+
+def prepare_dbt_manifest() -> None:
+    """dagster-dbt builds its assets from a parsed manifest; parse before loading definitions."""
+    voc_dbt_project.preparer.prepare(voc_dbt_project)
+
+
+def run_everything(settings: VocSettings, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    """Materialize every asset (loads, dbt build with tests) against the settings' warehouse."""
+    settings.export()
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_dbt_manifest()
+    from orchestration.definitions import defs  # needs the manifest
+
+    job = defs.resolve_job_def("voc_everything")
+    if instance is None:
+        settings.dagster_home.mkdir(parents=True, exist_ok=True)
+        instance = dg.DagsterInstance.get()
+    return job.execute_in_process(instance=instance, raise_on_error=False)
