@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.project import voc_dbt_project
+from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
 from orchestration.settings import VocSettings
 
 
 def prepare_dbt_manifest() -> None:
     """dagster-dbt builds its assets from a parsed manifest; parse before loading definitions."""
-    voc_dbt_project.preparer.prepare(voc_dbt_project)
+    from dagster_dbt import DbtCliResource
+
+    dbt = DbtCliResource(project_dir=voc_dbt_project, dbt_executable=DBT_EXECUTABLE)
+    dbt.cli(["parse", "--quiet"], target_path=voc_dbt_project.target_path).wait()
 
 
 def run_everything(settings: VocSettings, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:

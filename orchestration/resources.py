@@ -1,6 +1,5 @@
 """Dagster resources, configured from the environment when a run starts."""
 
-from __future__ import annotations
 
 from pathlib import Path
 
@@ -8,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
-from orchestration.project import voc_dbt_project
+from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
 
 
 class VocWarehouse(dg.ConfigurableResource):
@@ -39,5 +38,5 @@ def build_resources() -> dict[str, object]:
             duckdb_path=dg.EnvVar("VOC_DUCKDB_PATH"),
         ),
         "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(project_dir=voc_dbt_project),
+        "dbt": DbtCliResource(project_dir=voc_dbt_project, dbt_executable=DBT_EXECUTABLE),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,10 @@ class VocSettings:
         environ["VOC_LANDING_DIR"] = str(self.landing_dir)
         environ["VOC_DUCKDB_PATH"] = str(self.duckdb_path)
         environ.setdefault("DAGSTER_HOME", str(self.dagster_home))
+        # dbt and dagster live beside this interpreter; `voc` may run without an activated venv.
+        bin_dir = str(Path(sys.executable).parent)
+        if bin_dir not in environ.get("PATH", "").split(os.pathsep):
+            environ["PATH"] = bin_dir + os.pathsep + environ.get("PATH", "")
 
     def landing_has_source_files(self) -> bool:
         """True when any source folder of the landing dir holds a file (then no demo data is added)."""

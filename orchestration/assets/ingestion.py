@@ -1,6 +1,5 @@
 """dlt loads of every source family into the `raw` schema, one Dagster asset per dlt resource."""
 
-from __future__ import annotations
 
 import tempfile
 from pathlib import Path
@@ -10,7 +9,7 @@ import dlt
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from loaders.pipeline import make_pipeline
+from loaders.pipeline import ensure_child_tables, make_pipeline
 from loaders.sources import SOURCES
 from orchestration.resources import VocWarehouse
 
@@ -59,12 +58,16 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
         pool=DUCKDB_WRITER_POOL,
     )
     def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: VocWarehouse):
+        # A fresh source and pipeline per run: dagster-dlt edits the pipeline schema in place.
+        pipeline = make_pipeline(family, warehouse.warehouse_path, warehouse.landing_path)
         yield from dlt.run(
             context=context,
             dlt_source=source_factory(landing_dir=str(warehouse.landing_path)),
-            dlt_pipeline=make_pipeline(family, warehouse.warehouse_path, warehouse.landing_path),
+            dlt_pipeline=pipeline,
             dagster_dlt_translator=VocDltTranslator(),
         )
+        # dlt creates child tables only once a record has a list; staging reads them regardless.
+        ensure_child_tables(pipeline, family)
 
     return _load
 

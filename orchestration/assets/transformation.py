@@ -1,6 +1,5 @@
 """dbt models, seeds and tests (as asset checks), downstream of the dlt assets."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any

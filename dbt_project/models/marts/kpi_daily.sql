@@ -57,7 +57,8 @@ summed as (
         {% for measure in ['n_feedback', 'n_negative', 'n_complaints', 'n_nps_responses', 'n_promoters', 'n_passives', 'n_detractors', 'n_csat_responses', 'n_csat_top2', 'n_ces_responses', 'ces_sum', 'n_star_ratings', 'stars_sum', 'n_tickets_opened', 'n_tickets_solved'] %}
         cast(sum({{ measure }}) as bigint) as {{ measure }},
         {% endfor %}
-        cast(sum(sentiment_sum) as double) as sentiment_sum
+        -- Rounded: a float sum depends on the order of parallel aggregation, and re-runs must be identical.
+        cast(round(sum(sentiment_sum), 6) as double) as sentiment_sum
     from (
         select * from feedback_counts
         union all

@@ -1,0 +1,113 @@
+"""One call that turns raw customer text into everything the marts need.
+
+Pipeline: clean -> mask -> sentiment -> tags -> terms.
+
+- ``text_masked``: cleaned text with PII masked for display (``138****8000``, ``[EMAIL]``).
+- ``text_clean``: the cleaned analysis text with PII fully redacted (``[PHONE]``, ``[TEL]``,
+  ``[ID]``, ``[CARD]``, ``[EMAIL]``): no digit of personal data reaches any output field.
+- Sentiment and tags are computed on ``text_masked`` (masks carry no sentiment). Emoji and
+  "！！！" are removed by cleaning, so the raw text is passed for their intensity only.
+- ``terms``: jieba tokens of ``text_clean`` with the PII placeholders removed, minus stop
+  words, punctuation, single characters and number-like tokens; lower-cased; each term once
+  per text (so hot-term counts are "feedback items using the term").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from .pii import mask_pii
+from .segmentation import ensure_taxonomy_words, segment
+from .sentiment import analyze_sentiment, read_lexicon_lines
+from .taxonomy import DEFAULT_SEED_PATH, Taxonomy, primary_tag, tag_evidence_json, tag_scored_clauses
+from .text_cleaning import clean_text
+
+ENRICH_FIELDS = (
+    "text_clean",
+    "text_masked",
+    "sentiment_score",
+    "sentiment_label",
+    "tags",
+    "primary_tag",
+    "tag_evidence",
+    "terms",
+)
+_PLACEHOLDER = re.compile(r"\[(?:PHONE|TEL|ID|CARD|EMAIL)\]")
+_HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_DIGIT = re.compile(r"[0-9]")
+MAX_DIGITS_IN_TERM = 2
+
+
+def empty_result() -> dict[str, Any]:
+    """What ``enrich`` returns for ``None``/empty/whitespace-only text."""
+    return {
+        "text_clean": "",
+        "text_masked": "",
+        "sentiment_score": 0.0,
+        "sentiment_label": "neutral",
+        "tags": [],
+        "primary_tag": None,
+        "tag_evidence": "[]",
+        "terms": [],
+    }
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    return frozenset(row[0].lower() for row in read_lexicon_lines("stopwords.txt"))
+
+
+def is_term(token: str, stop: frozenset[str]) -> bool:
+    """A token worth counting as a hot term."""
+    return (
+        len(token) >= 2
+        and token not in stop
+        and "*" not in token
+        and _HAS_WORD_CHAR.search(token) is not None
+        and len(_DIGIT.findall(token)) <= MAX_DIGITS_IN_TERM
+    )
+
+
+def extract_terms(text: str | None, taxonomy: Taxonomy | None = None) -> list[str]:
+    """Distinct meaningful tokens of an already cleaned and redacted text, in order."""
+    if not text:
+        return []
+    if taxonomy is not None:
+        ensure_taxonomy_words(taxonomy)
+    stop = stopwords()
+    terms: dict[str, None] = {}
+    for token in segment(_PLACEHOLDER.sub(" ", text)):
+        token = token.strip().lower()
+        if is_term(token, stop):
+            terms.setdefault(token, None)
+    return list(terms)
+
+
+def _resolve_taxonomy(taxonomy: Taxonomy | None) -> Taxonomy | None:
+    if taxonomy is not None:
+        return taxonomy
+    return Taxonomy.default() if DEFAULT_SEED_PATH.exists() else None
+
+
+def enrich(text: str | None, taxonomy: Taxonomy | None = None) -> dict[str, Any]:
+    """Clean, mask, score, tag and extract terms. ``taxonomy=None`` uses the default seed."""
+    cleaned = clean_text(text)
+    if not cleaned:
+        return empty_result()
+    taxonomy = _resolve_taxonomy(taxonomy)
+    text_masked = mask_pii(cleaned)
+    text_clean = mask_pii(cleaned, full_redaction=True)
+    analysis = analyze_sentiment(text_masked, raw_text=text)
+    matches = tag_scored_clauses(analysis.clauses, taxonomy, analysis.score)
+    return {
+        "text_clean": text_clean,
+        "text_masked": text_masked,
+        "sentiment_score": analysis.score,
+        "sentiment_label": analysis.label,
+        "tags": [match.tag for match in matches],
+        "primary_tag": primary_tag(matches),
+        "tag_evidence": tag_evidence_json(matches),
+        "terms": extract_terms(text_clean, taxonomy),
+    }

@@ -1,0 +1,253 @@
+"""First lexicon-based sentiment scorer for Chinese customer feedback.
+
+How a text is scored (every constant below is named so a later tuning issue can measure it):
+
+1. The text is split into clauses (``clauses.split_clauses``).
+2. Each clause is read left to right by forward maximum matching against the lexicons in
+   ``lexicons/`` (longest entry wins, so ``不错`` is one positive word, ``快递`` is neutral).
+3. A sentiment word takes the modifiers found since the previous sentiment word, within
+   ``MODIFIER_WINDOW`` characters before it:
+   - negators flip it. A negated positive becomes clearly negative (``不好`` = -0.8 x 好), a
+     negated negative only mildly positive (``不慢`` = -0.7 x 慢, "not slow" is faint praise);
+     softened negators (``不太好``, ``不是很满意``) flip with half that strength;
+   - degree words multiply it (``很`` 1.5, ``太`` 1.8, ``有点`` 0.6); post-position degree
+     words multiply the word right before them (``慢死了``);
+   - ``好`` directly before another sentiment word is a degree word (``好慢``), not praise.
+4. Sarcasm: a positive word inside quotes (``真是"好"质量``) or after 所谓的/号称 counts as
+   negative (x ``SARCASM_FACTOR``); 呵呵 is in the negative lexicon.
+5. Contrast: a clause that starts with 但是/可是/不过/就是/... gets weight
+   ``CONTRAST_AFTER_WEIGHT`` and every clause before it is multiplied by
+   ``CONTRAST_BEFORE_FACTOR``; a concession clause (虽然...) gets ``CONCESSION_WEIGHT``.
+6. Raw-text intensity: emoji polarity (``lexicons/emoji.txt``) adds ``EMOJI_WEIGHT`` x weight
+   (capped), and each exclamation mark (up to 5) scales the total by ``EXCLAMATION_STEP``.
+   Emoji and repeated "！！！" are removed by cleaning, so pass the original text as
+   ``raw_text`` when scoring cleaned text.
+7. ``score = tanh(SQUASH * total)`` lies in (-1, 1). Labels:
+   ``score >= POSITIVE_THRESHOLD`` (0.15) -> positive, ``score <= NEGATIVE_THRESHOLD`` (-0.15)
+   -> negative, otherwise neutral. A single plain polar word (~1.0) gives about +-0.5; a
+   lukewarm word (还行 0.3) stays neutral.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .clauses import Clause, split_clauses
+from .matching import PhraseIndex
+from .text_cleaning import EMOJI_PATTERN
+
+LEXICON_DIR = Path(__file__).with_name("lexicons")
+
+POSITIVE_THRESHOLD = 0.15
+NEGATIVE_THRESHOLD = -0.15
+SQUASH = 0.55
+MODIFIER_WINDOW = 4
+NEGATED_POSITIVE_FACTOR = 0.8
+NEGATED_NEGATIVE_FACTOR = 0.7
+SOFT_NEGATION_SCALE = 0.5
+CONTEXTUAL_DEGREE = {"好": 1.5}
+SARCASM_FACTOR = 1.2
+CONTRAST_AFTER_WEIGHT = 1.5
+CONTRAST_BEFORE_FACTOR = 0.5
+CONCESSION_WEIGHT = 0.5
+EMOJI_WEIGHT = 0.6
+EMOJI_CAP = 2.0
+EXCLAMATION_STEP = 0.1
+EXCLAMATION_CAP = 5
+
+_TRAILING_COMMENT = re.compile(r"\s+#")
+_QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’'\s]{1,8})[”\"」』’']")
+
+# Entry kinds in the phrase index.
+SENTIMENT, NEGATOR, DEGREE_PRE, DEGREE_POST, NEUTRAL, SARCASM = (
+    "sentiment", "negator", "degree_pre", "degree_post", "neutral", "sarcasm",
+)
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    kind: str
+    value: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScoredClause:
+    """A clause with its own (unweighted) raw score, score in [-1, 1] and label."""
+
+    clause: Clause
+    raw: float
+
+    @property
+    def score(self) -> float:
+        return squash(self.raw)
+
+    @property
+    def label(self) -> str:
+        return label_for(self.score)
+
+
+@dataclass(frozen=True)
+class SentimentAnalysis:
+    score: float
+    label: str
+    clauses: tuple[ScoredClause, ...]
+
+
+def read_lexicon_lines(name: str) -> list[list[str]]:
+    """Non-comment, non-empty lines of ``lexicons/<name>``, split on whitespace."""
+    rows = []
+    for line in (LEXICON_DIR / name).read_text(encoding="utf-8").splitlines():
+        line = _TRAILING_COMMENT.split(line, 1)[0].strip()
+        if line and not line.startswith("#"):
+            rows.append(line.split())
+    return rows
+
+
+def lexicon_entries() -> dict[str, LexiconEntry]:
+    """All scoring lexicon words with their kind and value (lower-cased)."""
+    entries: dict[str, LexiconEntry] = {}
+    for word, weight in read_lexicon_lines("positive.txt"):
+        entries[word.lower()] = LexiconEntry(SENTIMENT, float(weight))
+    for word, weight in read_lexicon_lines("negative.txt"):
+        entries[word.lower()] = LexiconEntry(SENTIMENT, float(weight))
+    for word, strength in read_lexicon_lines("negations.txt"):
+        entries[word] = LexiconEntry(NEGATOR, float(strength))
+    for word, multiplier, position in read_lexicon_lines("degree.txt"):
+        kind = DEGREE_POST if position == "post" else DEGREE_PRE
+        entries[word] = LexiconEntry(kind, float(multiplier))
+    for (word,) in read_lexicon_lines("neutral.txt"):
+        entries[word] = LexiconEntry(NEUTRAL)
+    for (word,) in read_lexicon_lines("sarcasm.txt"):
+        entries[word] = LexiconEntry(SARCASM)
+    return entries
+
+
+@lru_cache(maxsize=1)
+def _index() -> PhraseIndex[LexiconEntry]:
+    return PhraseIndex(lexicon_entries().items())
+
+
+@lru_cache(maxsize=1)
+def emoji_weights() -> dict[str, float]:
+    return {emoji.replace("\ufe0f", ""): float(weight) for emoji, weight in read_lexicon_lines("emoji.txt")}
+
+
+def squash(raw: float) -> float:
+    return math.tanh(SQUASH * raw)
+
+
+def label_for(score: float) -> str:
+    if score >= POSITIVE_THRESHOLD:
+        return "positive"
+    if score <= NEGATIVE_THRESHOLD:
+        return "negative"
+    return "neutral"
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start(1), m.end(1)) for m in _QUOTED.finditer(text)] if any(q in text for q in "\"“「『‘'") else []
+
+
+def score_clause_raw(text: str) -> float:
+    """Unweighted, unsquashed score of one clause (sum of its modified sentiment words)."""
+    lowered = text.lower()
+    items = _index().scan(lowered)
+    if not items:
+        return 0.0
+    quoted = _quoted_spans(lowered)
+    total = 0.0
+    modifiers: list[tuple[int, LexiconEntry]] = []  # (end position, entry) since last word
+    last_word_end = -1
+    last_word_value = 0.0
+    for position, (start, end, word, entry) in enumerate(items):
+        kind = entry.kind
+        if kind == SENTIMENT and word in CONTEXTUAL_DEGREE and position + 1 < len(items):
+            next_start, _, _, next_entry = items[position + 1]
+            if next_start == end and next_entry.kind == SENTIMENT:
+                kind, entry = DEGREE_PRE, LexiconEntry(DEGREE_PRE, CONTEXTUAL_DEGREE[word])
+        if kind in (NEGATOR, DEGREE_PRE, SARCASM):
+            modifiers.append((end, entry))
+        elif kind == DEGREE_POST:
+            if last_word_end == start and last_word_value:
+                total += last_word_value * (entry.value - 1.0)
+                last_word_value *= entry.value
+        elif kind == SENTIMENT:
+            value = _modified_value(entry.value, start, modifiers)
+            if value > 0 and any(q_start <= start and end <= q_end for q_start, q_end in quoted):
+                value = -value * SARCASM_FACTOR
+            total += value
+            modifiers = []
+            last_word_end, last_word_value = end, value
+    return total
+
+
+def _modified_value(value: float, start: int, modifiers: list[tuple[int, LexiconEntry]]) -> float:
+    in_window = [entry for end, entry in modifiers if start - end <= MODIFIER_WINDOW]
+    if not in_window:
+        return value
+    negators = [entry.value for entry in in_window if entry.kind == NEGATOR]
+    if len(negators) % 2 == 1:
+        strength = min(negators)
+        factor = NEGATED_POSITIVE_FACTOR if value > 0 else NEGATED_NEGATIVE_FACTOR
+        if strength < 1.0:
+            factor *= SOFT_NEGATION_SCALE
+        value = -value * factor
+    if value > 0 and any(entry.kind == SARCASM for entry in in_window):
+        value = -value * SARCASM_FACTOR
+    for entry in in_window:
+        if entry.kind == DEGREE_PRE:
+            value *= entry.value
+    return value
+
+
+def clause_weights(clauses: list[Clause] | tuple[Clause, ...]) -> list[float]:
+    """Weights from contrast/concession roles: the later side of a contrast counts more."""
+    weights = [1.0] * len(clauses)
+    for index, clause in enumerate(clauses):
+        if clause.role == "contrast" and index > 0:
+            for earlier in range(index):
+                weights[earlier] *= CONTRAST_BEFORE_FACTOR
+            weights[index] *= CONTRAST_AFTER_WEIGHT
+        elif clause.role == "concession":
+            weights[index] *= CONCESSION_WEIGHT
+    return weights
+
+
+def raw_text_intensity(raw_text: str) -> tuple[float, float]:
+    """(emoji contribution, exclamation multiplier) read from the raw text."""
+    emoji_total = 0.0
+    if raw_text and not raw_text.isascii():
+        weights = emoji_weights()
+        for run in EMOJI_PATTERN.findall(raw_text):
+            for char in run:
+                emoji_total += weights.get(char, 0.0)
+    emoji_total = max(-EMOJI_CAP, min(EMOJI_CAP, emoji_total))
+    exclamations = min(raw_text.count("!") + raw_text.count("！"), EXCLAMATION_CAP) if raw_text else 0
+    return EMOJI_WEIGHT * emoji_total, 1.0 + EXCLAMATION_STEP * exclamations
+
+
+def analyze_sentiment(text: str | None, raw_text: str | None = None) -> SentimentAnalysis:
+    """Score ``text`` overall and per clause. ``raw_text`` (the uncleaned original) is only
+    read for emoji and exclamation intensity; defaults to ``text``."""
+    if not text or text.isspace():
+        text = ""
+    clauses = split_clauses(text)
+    scored = tuple(ScoredClause(clause, score_clause_raw(clause.text)) for clause in clauses)
+    weights = clause_weights(clauses)
+    total = sum(weight * item.raw for weight, item in zip(weights, scored))
+    emoji_part, exclamation_multiplier = raw_text_intensity(text if raw_text is None else raw_text)
+    total = (total + emoji_part) * exclamation_multiplier
+    score = round(squash(total), 4)
+    if score == 0:
+        score = 0.0  # no "-0.0"
+    return SentimentAnalysis(score, label_for(score), scored)
+
+
+def score_sentiment(text: str | None, raw_text: str | None = None) -> tuple[float, str]:
+    """(score in [-1, 1], label in negative/neutral/positive) for one text."""
+    analysis = analyze_sentiment(text, raw_text)
+    return analysis.score, analysis.label

@@ -1,0 +1,299 @@
+"""The feedback taxonomy (data, from the dbt seed) and clause-aware multi-label tagging.
+
+Seed columns: ``tag, l1, l2, description, keywords, negative_keywords, is_complaint,
+owner_team``. ``keywords`` and ``negative_keywords`` are ``|``-separated.
+
+Keyword syntax (matched on the lower-cased, half-width clause):
+
+- ``物流慢``: the phrase occurs in the clause.
+- ``物流*慢``: ``物流``, then ``慢`` later in the same clause with at most ``MAX_GAP``
+  characters between them (``物流挺慢的``, ``物流速度太慢``). Keeps keywords specific without
+  listing every adverb a customer may put in between.
+- Keywords starting/ending with Latin letters or digits only match at Latin word edges
+  (``app`` does not match inside ``whatsapp``, ``12315`` not inside an order number).
+
+A tag matches a clause when one of its keywords occurs in the clause and none of its
+negative keywords does. Each match carries the clause's own sentiment (aspect level), so
+"物流挺快的,但是包装破了" gives 物流体验-时效性 positive and 物流体验-包装破损 negative.
+Nothing in the code depends on tag names.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .matching import PhraseIndex, ascii_boundaries_ok
+from .sentiment import ScoredClause, analyze_sentiment, label_for
+from .text_cleaning import to_half_width
+
+KEYWORD_SEPARATOR = "|"
+GAP_MARKER = "*"
+MAX_GAP = 10
+DEFAULT_SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "taxonomy.csv"
+SEED_COLUMNS = ("tag", "l1", "l2", "description", "keywords", "negative_keywords", "is_complaint", "owner_team")
+_TRUE_STRINGS = {"true", "t", "1", "yes", "y", "是"}
+
+
+def normalize_keyword(raw: str) -> str:
+    """Half-width, lower-case, no whitespace: the form keywords and clauses are compared in."""
+    return "".join(to_half_width(raw).lower().split())
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """One seed keyword; ``parts`` has more than one element for ``A*B`` patterns."""
+
+    text: str
+    parts: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, raw: str) -> Keyword | None:
+        text = normalize_keyword(raw)
+        parts = tuple(part for part in text.split(GAP_MARKER) if part)
+        if not parts:
+            return None
+        return cls(GAP_MARKER.join(parts), parts)
+
+    def matches_at(self, clause: str, start: int) -> bool:
+        """True if the keyword matches with its first part at ``start`` (already checked)."""
+        position = start + len(self.parts[0])
+        for part in self.parts[1:]:
+            found = clause.find(part, position, position + MAX_GAP + len(part))
+            if found < 0:
+                return False
+            position = found + len(part)
+        return ascii_boundaries_ok(clause, start, start + len(self.parts[0])) and (
+            len(self.parts) == 1 or ascii_boundaries_ok(clause, position - len(self.parts[-1]), position)
+        )
+
+    def occurs_in(self, clause: str) -> bool:
+        first = self.parts[0]
+        position = clause.find(first)
+        while position >= 0:
+            if self.matches_at(clause, position):
+                return True
+            position = clause.find(first, position + 1)
+        return False
+
+
+def parse_keywords(value: Any) -> tuple[Keyword, ...]:
+    """``"a|b*c"`` or ``["a", "b*c"]`` -> keywords (empty and duplicate entries dropped)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        raw_items: Iterable[Any] = value.split(KEYWORD_SEPARATOR)
+    else:
+        raw_items = value
+    keywords: dict[str, Keyword] = {}
+    for raw in raw_items:
+        if raw is None:
+            continue
+        keyword = Keyword.parse(str(raw))
+        if keyword is not None:
+            keywords.setdefault(keyword.text, keyword)
+    return tuple(keywords.values())
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    return str(value).strip().lower() in _TRUE_STRINGS
+
+
+@dataclass(frozen=True)
+class TagDefinition:
+    tag: str
+    l1: str
+    l2: str
+    description: str
+    keywords: tuple[Keyword, ...]
+    negative_keywords: tuple[Keyword, ...]
+    is_complaint: bool
+    owner_team: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TagDefinition:
+        tag = str(row.get("tag") or "").strip()
+        if not tag:
+            raise ValueError(f"taxonomy row without a tag: {dict(row)!r}")
+        l1_default, _, l2_default = tag.partition("-")
+        return cls(
+            tag=tag,
+            l1=str(row.get("l1") or l1_default).strip(),
+            l2=str(row.get("l2") or l2_default).strip(),
+            description=str(row.get("description") or "").strip(),
+            keywords=parse_keywords(row.get("keywords")),
+            negative_keywords=parse_keywords(row.get("negative_keywords")),
+            is_complaint=parse_bool(row.get("is_complaint")),
+            owner_team=str(row.get("owner_team") or "").strip(),
+        )
+
+    def vetoed_in(self, clause: str) -> bool:
+        return any(negative.occurs_in(clause) for negative in self.negative_keywords)
+
+
+@dataclass(frozen=True)
+class TagMatch:
+    """A tag found in a clause: the seed keyword that fired, the clause and its sentiment."""
+
+    tag: str
+    keyword: str
+    clause: str
+    sentiment: str
+    score: float
+    clause_start: int
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "keyword": self.keyword,
+            "clause": self.clause,
+            "sentiment": self.sentiment,
+            "score": self.score,
+        }
+
+
+class Taxonomy:
+    """An ordered set of tag definitions with a keyword index for fast clause matching."""
+
+    def __init__(self, tags: Iterable[TagDefinition]):
+        self.tags: tuple[TagDefinition, ...] = tuple(tags)
+        seen: set[str] = set()
+        for definition in self.tags:
+            if definition.tag in seen:
+                raise ValueError(f"duplicate taxonomy tag: {definition.tag}")
+            seen.add(definition.tag)
+        by_first_part: dict[str, list[tuple[int, Keyword]]] = {}
+        for tag_index, definition in enumerate(self.tags):
+            for keyword in definition.keywords:
+                by_first_part.setdefault(keyword.parts[0], []).append((tag_index, keyword))
+        self._index: PhraseIndex[list[tuple[int, Keyword]]] = PhraseIndex(by_first_part.items())
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+    def __repr__(self) -> str:
+        return f"Taxonomy({len(self.tags)} tags)"
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [definition.tag for definition in self.tags]
+
+    def get(self, tag: str) -> TagDefinition | None:
+        return next((definition for definition in self.tags if definition.tag == tag), None)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> Taxonomy:
+        return cls(TagDefinition.from_row(row) for row in rows)
+
+    @classmethod
+    def from_json(cls, text: str | bytes | None) -> Taxonomy:
+        """A JSON array of seed-row objects (``{"tags": [...]}`` is accepted too)."""
+        if text is None or (isinstance(text, (str, bytes)) and not text.strip()):
+            return cls(())
+        data = json.loads(text)
+        if isinstance(data, Mapping):
+            data = data.get("tags", [])
+        if not isinstance(data, list):
+            raise ValueError("taxonomy JSON must be an array of objects")
+        return cls.from_rows(data)
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> Taxonomy:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return cls.from_rows(csv.DictReader(handle))
+
+    @classmethod
+    def default(cls) -> Taxonomy:
+        """The default taxonomy from the repository's dbt seed (cached)."""
+        return _default_taxonomy()
+
+    def user_words(self) -> frozenset[str]:
+        """Keyword pieces for jieba's user dictionary, so taxonomy words stay whole."""
+        words = set()
+        for definition in self.tags:
+            for keyword in definition.keywords:
+                words.update(part for part in keyword.parts if len(part) >= 2)
+        return frozenset(words)
+
+    def match_clause(self, clause_lower: str) -> list[tuple[int, Keyword]]:
+        """(tag index, first keyword that fired) for each tag matching this clause, vetoes applied."""
+        matched: dict[int, Keyword] = {}
+        for start, _, candidates in self._index.find_all(clause_lower):
+            for tag_index, keyword in candidates:
+                if tag_index not in matched and keyword.matches_at(clause_lower, start):
+                    matched[tag_index] = keyword
+        return [
+            (tag_index, keyword)
+            for tag_index, keyword in matched.items()
+            if not self.tags[tag_index].vetoed_in(clause_lower)
+        ]
+
+
+@lru_cache(maxsize=1)
+def _default_taxonomy() -> Taxonomy:
+    return Taxonomy.from_csv(DEFAULT_SEED_PATH)
+
+
+def tag_scored_clauses(
+    clauses: Sequence[ScoredClause], taxonomy: Taxonomy | None, text_score: float | None = None
+) -> list[TagMatch]:
+    """Tag already scored clauses: one match per tag (its most negative clause, then the
+    earliest), ordered by where the tag first appears.
+
+    A matched clause without any sentiment word ("用了一周屏幕就有亮点,差评" -> the first
+    clause) takes ``text_score``, the sentiment of the whole text, when given.
+    """
+    if taxonomy is None or not len(taxonomy):
+        return []
+    best: dict[int, TagMatch] = {}
+    first_seen: dict[int, int] = {}
+    for scored in clauses:
+        clause = scored.clause
+        matched = taxonomy.match_clause(clause.text.lower())
+        if not matched:
+            continue
+        score = round(scored.score if scored.raw or text_score is None else text_score, 4)
+        for tag_index, keyword in matched:
+            candidate = TagMatch(
+                tag=taxonomy.tags[tag_index].tag,
+                keyword=keyword.text,
+                clause=clause.text,
+                sentiment=label_for(score),
+                score=score,
+                clause_start=clause.start,
+            )
+            first_seen.setdefault(tag_index, clause.start)
+            current = best.get(tag_index)
+            if current is None or score < current.score:
+                best[tag_index] = candidate
+    order = sorted(best, key=lambda index: (first_seen[index], index))
+    return [best[index] for index in order]
+
+
+def tag_text(text: str | None, taxonomy: Taxonomy | None) -> list[TagMatch]:
+    """Clause-aware multi-label tagging of ``text`` (use cleaned, masked text)."""
+    if not text or taxonomy is None:
+        return []
+    analysis = analyze_sentiment(text)
+    return tag_scored_clauses(analysis.clauses, taxonomy, analysis.score)
+
+
+def primary_tag(matches: Sequence[TagMatch]) -> str | None:
+    """The most relevant tag: the one in the most negative clause, then the earliest."""
+    if not matches:
+        return None
+    return min(matches, key=lambda match: (match.score, match.clause_start)).tag
+
+
+def tag_evidence_json(matches: Sequence[TagMatch]) -> str:
+    """JSON list of ``{tag, keyword, clause, sentiment, score}``."""
+    return json.dumps([match.as_evidence() for match in matches], ensure_ascii=False)

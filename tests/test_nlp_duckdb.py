@@ -1,0 +1,167 @@
+"""DuckDB registration: Arrow UDFs, NULL safety, struct fields, taxonomy JSON from a subquery."""
+
+import json
+
+import duckdb
+import pytest
+
+from nlp_udfs import duckdb_functions
+from nlp_udfs.duckdb_functions import ENRICH_SQL_TYPE, register_functions, taxonomy_from_json_cached
+from nlp_udfs.enrich import enrich
+from nlp_udfs.taxonomy import Taxonomy
+
+TAXONOMY_ROWS = [
+    ("物流体验-时效性", "物流体验", "时效性", "物流*慢|物流*快|还没发货", "退款", True, "物流部"),
+    ("物流体验-包装破损", "物流体验", "包装破损", "包装破|破损", "", True, "物流部"),
+    ("客户服务-响应速度", "客户服务", "响应速度", "没人理|打不通", None, True, "客服中心"),
+]
+TAXONOMY_JSON_SQL = """(
+    select cast(to_json(list({'tag': tag, 'l1': l1, 'l2': l2, 'keywords': keywords,
+        'negative_keywords': negative_keywords, 'is_complaint': is_complaint, 'owner_team': owner_team}
+        order by tag)) as varchar)
+    from taxonomy
+)"""
+
+
+@pytest.fixture()
+def conn():
+    connection = duckdb.connect()
+    register_functions(connection)
+    connection.execute(
+        "create table taxonomy (tag varchar, l1 varchar, l2 varchar, keywords varchar, "
+        "negative_keywords varchar, is_complaint boolean, owner_team varchar)"
+    )
+    connection.executemany("insert into taxonomy values (?, ?, ?, ?, ?, ?, ?)", TAXONOMY_ROWS)
+    connection.execute("create table feedback (id integer, body varchar)")
+    connection.executemany(
+        "insert into feedback values (?, ?)",
+        [
+            (1, "物流挺快的,但是包装破了"),
+            (2, None),
+            (3, "申请退货三天了没人理,电话+86 138 0013 8000"),
+            (4, "   "),
+            (5, "今天天气不错"),
+        ],
+    )
+    yield connection
+    connection.close()
+
+
+def fetch_dicts(connection, sql):
+    relation = connection.execute(sql)
+    names = [column[0] for column in relation.description]
+    return [dict(zip(names, row)) for row in relation.fetchall()]
+
+
+def test_functions_registered_with_declared_types(conn):
+    rows = conn.execute(
+        "select function_name, return_type, parameter_types from duckdb_functions() "
+        "where function_name in ('voc_enrich', 'voc_mask_pii', 'voc_clean_text') order by function_name"
+    ).fetchall()
+    assert [(name, params) for name, _, params in rows] == [
+        ("voc_clean_text", ["VARCHAR"]),
+        ("voc_enrich", ["VARCHAR", "VARCHAR"]),
+        ("voc_mask_pii", ["VARCHAR"]),
+    ]
+    assert rows[1][1] == ENRICH_SQL_TYPE
+    assert conn.execute("select typeof(voc_enrich('x', null))").fetchone()[0] == ENRICH_SQL_TYPE
+
+
+def test_registering_twice_does_not_fail(conn):
+    register_functions(conn)
+    register_functions(conn)
+    assert conn.execute("select voc_mask_pii('电话13800138000')").fetchone()[0] == "电话138****8000"
+
+
+def test_registering_through_a_second_cursor_does_not_fail(conn):
+    cursor = conn.cursor()
+    register_functions(cursor)
+    assert cursor.execute("select voc_clean_text('好评！！！')").fetchone()[0] == "好评！"
+
+
+def test_mask_and_clean_udfs_are_null_safe(conn):
+    rows = conn.execute("select id, voc_mask_pii(body), voc_clean_text(body) from feedback order by id").fetchall()
+    assert rows == [
+        (1, "物流挺快的,但是包装破了", "物流挺快的,但是包装破了"),
+        (2, "", ""),
+        (3, "申请退货三天了没人理,电话138****8000", "申请退货三天了没人理,电话+86 138 0013 8000"),
+        (4, "   ", ""),
+        (5, "今天天气不错", "今天天气不错"),
+    ]
+
+
+def test_enrich_struct_fields_with_taxonomy_from_subquery(conn):
+    rows = fetch_dicts(
+        conn,
+        f"select id, voc_enrich(body, {TAXONOMY_JSON_SQL}) as nlp from feedback order by id",
+    )
+    by_id = {row["id"]: row["nlp"] for row in rows}
+    first = by_id[1]
+    assert list(first) == ["text_clean", "text_masked", "sentiment_score", "sentiment_label", "tags",
+                           "primary_tag", "tag_evidence", "terms"]
+    assert first["tags"] == ["物流体验-时效性", "物流体验-包装破损"]
+    assert first["primary_tag"] == "物流体验-包装破损"
+    evidence = json.loads(first["tag_evidence"])
+    assert [(e["tag"], e["sentiment"]) for e in evidence] == [
+        ("物流体验-时效性", "positive"), ("物流体验-包装破损", "negative")]
+    assert first["sentiment_label"] == "negative" and -1 <= first["sentiment_score"] < 0
+
+    third = by_id[3]
+    assert third["text_masked"] == "申请退货三天了没人理,电话138****8000"
+    assert third["text_clean"] == "申请退货三天了没人理,电话[PHONE]"
+    assert third["tags"] == ["客户服务-响应速度"]
+    assert "13800138000" not in json.dumps(third, ensure_ascii=False)
+
+    assert by_id[5]["tags"] == [] and by_id[5]["primary_tag"] is None and by_id[5]["tag_evidence"] == "[]"
+
+
+def test_enrich_null_and_blank_text_give_empty_outputs(conn):
+    rows = conn.execute(
+        f"""select id, nlp.text_clean, nlp.text_masked, nlp.sentiment_score, nlp.sentiment_label, nlp.tags,
+                   nlp.primary_tag, nlp.tag_evidence, nlp.terms, nlp is null
+            from (select id, voc_enrich(body, {TAXONOMY_JSON_SQL}) as nlp from feedback)
+            where id in (2, 4) order by id"""
+    ).fetchall()
+    assert rows == [
+        (2, "", "", 0.0, "neutral", [], None, "[]", [], False),
+        (4, "", "", 0.0, "neutral", [], None, "[]", [], False),
+    ]
+
+
+def test_enrich_with_null_taxonomy_still_enriches(conn):
+    row = conn.execute("select voc_enrich('客服态度差 13800138000', null)").fetchone()[0]
+    assert row["tags"] == [] and row["text_masked"] == "客服态度差 138****8000"
+    assert row["sentiment_label"] == "negative"
+
+
+def test_udf_matches_python_enrich(conn):
+    taxonomy_json = conn.execute(f"select {TAXONOMY_JSON_SQL}").fetchone()[0]
+    taxonomy = Taxonomy.from_json(taxonomy_json)
+    for text in ["物流挺快的,但是包装破了", "申请退货三天了没人理,电话+86 138 0013 8000"]:
+        via_sql = conn.execute("select voc_enrich(?, ?)", [text, taxonomy_json]).fetchone()[0]
+        assert via_sql == enrich(text, taxonomy)
+
+
+def test_taxonomy_parsed_once_per_distinct_json(conn, monkeypatch):
+    duckdb_functions._taxonomy_cache.clear()
+    calls = []
+    original = Taxonomy.from_json.__func__
+
+    def counting_from_json(cls, text):
+        calls.append(text)
+        return original(cls, text)
+
+    monkeypatch.setattr(Taxonomy, "from_json", classmethod(counting_from_json))
+    conn.execute("create table many as select 'row ' || i || ' 物流太慢了' as body from range(5000) t(i)")
+    count = conn.execute(
+        f"select count(*) filter (where list_contains(voc_enrich(body, {TAXONOMY_JSON_SQL}).tags, "
+        "'物流体验-时效性')) from many"
+    ).fetchone()[0]
+    assert count == 5000
+    assert len(calls) == 1
+    assert taxonomy_from_json_cached(calls[0]) is taxonomy_from_json_cached(calls[0])
+
+
+def test_invalid_taxonomy_json_raises(conn):
+    with pytest.raises(duckdb.Error):
+        conn.execute("select voc_enrich('物流慢', 'not json')").fetchall()

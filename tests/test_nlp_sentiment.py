@@ -1,0 +1,216 @@
+"""score_sentiment: lexicon, negation, degree, contrast, exclamation/emoji, sarcasm, labels."""
+
+import time
+
+import pytest
+
+from nlp_udfs import sentiment
+from nlp_udfs.sentiment import (
+    NEGATIVE_THRESHOLD,
+    POSITIVE_THRESHOLD,
+    analyze_sentiment,
+    label_for,
+    read_lexicon_lines,
+    score_clause_raw,
+    score_sentiment,
+)
+
+
+def score(text, raw_text=None):
+    return score_sentiment(text, raw_text)[0]
+
+
+def label(text, raw_text=None):
+    return score_sentiment(text, raw_text)[1]
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_empty_is_neutral_zero(value):
+    assert score_sentiment(value) == (0.0, "neutral")
+
+
+def test_text_without_sentiment_words_is_neutral():
+    assert score_sentiment("我在周三下单了一件外套") == (0.0, "neutral")
+
+
+def test_score_bounded_and_rounded():
+    very_bad = "垃圾！！！太差了！！！非常失望😡😡😡" * 20
+    value, lab = score_sentiment(very_bad)
+    assert -1.0 <= value < -0.99 and lab == "negative"
+    value, lab = score_sentiment("非常满意，超级好用，强烈推荐👍👍" * 20)
+    assert 0.99 < value <= 1.0 and lab == "positive"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("物流很快,包装也不错", "positive"),
+        ("快递太慢了,等了一个星期", "negative"),
+        ("客服态度差，推诿", "negative"),
+        ("给力，好评", "positive"),
+        ("外箱破损，东西也摔坏了", "negative"),
+        ("还行", "neutral"),
+    ],
+)
+def test_basic_polarity(text, expected):
+    assert label(text) == expected
+
+
+# --- negation -------------------------------------------------------------------------------
+
+
+def test_negated_negative_is_mildly_positive():
+    assert label("慢") == "negative"
+    assert label("不慢") == "positive"
+    assert 0 < score("不慢") < score("快")
+
+
+def test_strong_negation_of_negative():
+    assert label("敷衍") == "negative"
+    assert label("一点也不敷衍") == "positive"
+    assert label("客服一点都不敷衍") == "positive"
+
+
+def test_negation_with_words_in_between():
+    assert label("用了半年没出过问题") == "positive"
+    assert label("没有任何问题") == "positive"
+    assert label("质量有问题") == "negative"
+
+
+def test_softened_negation_is_weaker_than_full_negation():
+    assert label("不太好") == "negative"
+    assert score("不好") < score("不太好") < 0
+    assert label("不是很满意") == "negative"
+    assert score("不满意") < score("不是很满意")
+
+
+def test_negated_positive_is_negative():
+    assert label("不好用") == "negative"
+    assert label("不专业") == "negative"
+    assert label("不方便") == "negative"
+
+
+def test_longest_match_beats_negator():
+    # 不错 is one positive word, not 不 + 错; 不好意思 is politeness, not criticism
+    assert label("不错") == "positive"
+    assert label("不好意思，麻烦尽快处理") != "positive"
+    assert score_clause_raw("不好意思") == 0.0
+    # 快递 is not 快 (fast)
+    assert score_clause_raw("快递到了") == 0.0
+
+
+# --- degree ---------------------------------------------------------------------------------
+
+
+def test_degree_words_scale():
+    assert score("慢") > score("很慢") > score("太慢")
+    assert score("有点慢") > score("慢")  # 有点 softens
+    assert score("非常好") > score("好") > score("还行")
+
+
+def test_hao_as_degree_before_negative_word():
+    assert label("好慢") == "negative"
+    assert score("好慢") < score("慢")
+
+
+def test_post_degree_word():
+    assert score("慢死了") < score("慢")
+    assert score("差极了") < score("差")
+
+
+# --- contrast -------------------------------------------------------------------------------
+
+
+def test_contrast_later_clause_weighs_more():
+    assert label("虽然物流很快，但是包装破了") == "negative"
+    assert label("虽然价格贵，但是质量很好") == "positive"
+    assert label("东西不错，就是物流慢") == "negative"
+    assert label("包装有点简陋，可是东西很好") == "positive"
+    assert label("物流快但是包装破了") == "negative"
+
+
+def test_contrast_changes_the_result_compared_to_plain_sum():
+    with_contrast = score("东西不错，但是物流慢")
+    without_contrast = score("东西不错，物流慢")
+    assert with_contrast < without_contrast
+
+
+def test_clause_scores_are_per_clause():
+    analysis = analyze_sentiment("物流挺快的,但是包装破了")
+    labels = [item.label for item in analysis.clauses]
+    assert labels == ["positive", "negative"]
+
+
+# --- raw-text intensity ---------------------------------------------------------------------
+
+
+def test_exclamation_in_raw_text_intensifies():
+    assert score("太慢了！", raw_text="太慢了！！！！") < score("太慢了！", raw_text="太慢了")
+    assert score("太慢了!!!") < score("太慢了")
+
+
+def test_emoji_from_raw_text():
+    assert label("收到了", raw_text="收到了👍👍") == "positive"
+    assert label("收到了", raw_text="收到了😡") == "negative"
+    assert score("还行", raw_text="还行😡") < score("还行")
+    # an emoji in the text itself is read too
+    assert label("👎👎") == "negative"
+
+
+def test_emoji_variation_selector_ignored():
+    assert label("", raw_text="") == "neutral"
+    assert label("收到", raw_text="收到❤️") == "positive"
+
+
+# --- sarcasm --------------------------------------------------------------------------------
+
+
+def test_quoted_praise_is_sarcasm():
+    assert label('真是"好"质量') == "negative"
+    assert label("真是“好”质量，用一天就坏") == "negative"
+    assert label("真是好质量") == "positive"
+
+
+def test_sarcasm_markers_and_laughter():
+    assert label("所谓的正品") == "negative"
+    assert label("呵呵") == "negative"
+
+
+# --- labels and lexicons --------------------------------------------------------------------
+
+
+def test_thresholds_documented_values():
+    assert POSITIVE_THRESHOLD == 0.15 and NEGATIVE_THRESHOLD == -0.15
+    assert label_for(0.15) == "positive"
+    assert label_for(0.1499) == "neutral"
+    assert label_for(-0.15) == "negative"
+    assert label_for(0.0) == "neutral"
+
+
+def test_lexicons_have_a_few_hundred_entries_and_no_conflicts():
+    words = {}
+    for name in ("positive.txt", "negative.txt", "negations.txt", "degree.txt", "neutral.txt", "sarcasm.txt"):
+        for row in read_lexicon_lines(name):
+            assert row[0] not in words, f"{row[0]} in {name} and {words.get(row[0])}"
+            words[row[0]] = name
+    positives = read_lexicon_lines("positive.txt")
+    negatives = read_lexicon_lines("negative.txt")
+    assert len(positives) + len(negatives) >= 400
+    assert all(float(weight) > 0 for _, weight in positives)
+    assert all(float(weight) < 0 for _, weight in negatives)
+    for domain_word in ("慢", "破损", "态度差", "推诿", "敷衍", "打不通"):
+        assert domain_word in dict(negatives)
+    for domain_word in ("好评", "给力", "耐心", "快"):
+        assert domain_word in dict(positives)
+
+
+def test_lexicon_index_is_built_once():
+    assert sentiment._index() is sentiment._index()
+
+
+def test_long_text_is_fast():
+    text = ("物流很快，但是包装破了，客服态度一点也不敷衍！" * 1000)[:20000]
+    started = time.perf_counter()
+    value, lab = score_sentiment(text)
+    assert time.perf_counter() - started < 1.0
+    assert -1 <= value <= 1 and lab in {"positive", "negative", "neutral"}
