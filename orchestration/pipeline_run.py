@@ -16,7 +16,9 @@ def prepare_dbt_manifest() -> None:
     dbt.cli(["parse", "--quiet"], target_path=voc_dbt_project.target_path).wait()
 
 
-def run_everything(settings: VocSettings, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+def run_everything(
+    settings: VocSettings, instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
+) -> dg.ExecuteInProcessResult:
     """Materialize every asset (loads, dbt build with tests) against the settings' warehouse."""
     settings.export()
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,4 +29,5 @@ def run_everything(settings: VocSettings, instance: dg.DagsterInstance | None = 
     if instance is None:
         settings.dagster_home.mkdir(parents=True, exist_ok=True)
         instance = dg.DagsterInstance.get()
-    return job.execute_in_process(instance=instance, raise_on_error=False)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_identity__graph_edges'}}}) }}
 {#- Ambiguous identifiers join nothing: no customer may hold an identifier that is ambiguous. -#}
 select edges.node
 from {{ ref('int_identity__graph_edges') }} as edges
