@@ -172,6 +172,7 @@ def _table_hints(spec: RecordSpec, family: str, dataset_name: str) -> dict[str, 
                 for name, child_columns in nested.items()
             },
         ),
+        **_history_hints(spec, columns),
         f"{family}_quarantine": dlt.mark.make_hints(
             table_name=f"{family}_quarantine",
             primary_key=["file", "line"],
@@ -191,6 +192,37 @@ def _table_hints(spec: RecordSpec, family: str, dataset_name: str) -> dict[str, 
             nested_hints={},
         ),
     }
+
+
+def history_table(spec: RecordSpec) -> str | None:
+    """Name of the table that keeps every version of the spec's history fields, if it has one."""
+    return f"{spec.table}_history" if spec.history_fields else None
+
+
+def _history_hints(spec: RecordSpec, raw_columns: dict[str, dict]) -> dict[str, Any]:
+    table = history_table(spec)
+    if table is None:
+        return {}
+    kept = (spec.id_field, *spec.history_fields, "_voc_updated_at", "_voc_file", "_voc_line")
+    return {
+        table: dlt.mark.make_hints(
+            table_name=table,
+            primary_key=[spec.id_field, "_voc_updated_at"],
+            write_disposition=dict(MERGE_DELETE_INSERT),
+            columns={
+                **{name: raw_columns[name] for name in kept},
+                # part of this table's key, so never null and no dedup sort
+                VERSION_COLUMN: {"data_type": "timestamp", "nullable": False},
+            },
+            file_format=LOADER_FILE_FORMAT,
+            nested_hints={},
+        )
+    }
+
+
+def _history_rows(spec: RecordSpec, records: list[dict]) -> list[dict]:
+    kept = (spec.id_field, *spec.history_fields, "_voc_updated_at", "_voc_file", "_voc_line")
+    return [{name: record.get(name) for name in kept} for record in records]
 
 
 class _TableDispatcher:
@@ -509,6 +541,8 @@ def extract_family_files(
         row_validator = validate_csv_row if use_csv else validate
         for is_valid, batch in _file_batches(path, rel, family, row_validator, counts, now):
             yield dispatcher.mark(spec.table if is_valid else quarantine_table, batch)
+            if is_valid and history_table(spec):
+                yield dispatcher.mark(history_table(spec), _history_rows(spec, batch))
         log_row = {
             "source": family,
             "file": rel,

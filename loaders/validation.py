@@ -77,6 +77,9 @@ class RecordSpec:
     version_fields: tuple[str, ...]
     version_required: bool = True
     extra_primary_key: tuple[str, ...] = field(default=())
+    # Top-level fields kept for every version in `<table>_history` (the main table keeps only the
+    # newest version); e.g. ticket status, so that a reopened ticket can be recognised.
+    history_fields: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         timestamps = {f.name for f in self.fields if f.kind is Kind.TIMESTAMP}
@@ -161,6 +164,7 @@ TICKET_SPEC = RecordSpec(
         _text("satisfaction_rating"),
     ),
     version_fields=("updated_at", "created_at"),
+    history_fields=("status", "updated_at", "solved_at", "assignee_team"),
 )
 
 REVIEW_SPEC = RecordSpec(
