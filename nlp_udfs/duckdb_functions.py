@@ -33,7 +33,8 @@ from .text_cleaning import clean_text
 
 ENRICH_SQL_TYPE = (
     "STRUCT(text_clean VARCHAR, text_masked VARCHAR, sentiment_score DOUBLE, sentiment_label VARCHAR, "
-    "tags VARCHAR[], primary_tag VARCHAR, tag_evidence VARCHAR, terms VARCHAR[])"
+    "tags VARCHAR[], primary_tag VARCHAR, tag_evidence VARCHAR, terms VARCHAR[], risks VARCHAR[], "
+    "risk_evidence VARCHAR)"
 )
 ENRICH_ARROW_TYPE = pa.struct(
     [
@@ -45,6 +46,8 @@ ENRICH_ARROW_TYPE = pa.struct(
         ("primary_tag", pa.string()),
         ("tag_evidence", pa.string()),
         ("terms", pa.list_(pa.string())),
+        ("risks", pa.list_(pa.string())),
+        ("risk_evidence", pa.string()),
     ]
 )
 _TAXONOMY_CACHE_SIZE = 16

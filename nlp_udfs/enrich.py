@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from .pii import mask_pii
+from .risk import detect_risks, risk_evidence_json
 from .segmentation import ensure_taxonomy_words, segment
 from .sentiment import analyze_sentiment, read_lexicon_lines
 from .taxonomy import DEFAULT_SEED_PATH, Taxonomy, primary_tag, tag_evidence_json, tag_scored_clauses
@@ -33,6 +34,8 @@ ENRICH_FIELDS = (
     "primary_tag",
     "tag_evidence",
     "terms",
+    "risks",
+    "risk_evidence",
 )
 _PLACEHOLDER = re.compile(r"\[(?:PHONE|TEL|ID|CARD|EMAIL)\]")
 _HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z]")
@@ -51,6 +54,8 @@ def empty_result() -> dict[str, Any]:
         "primary_tag": None,
         "tag_evidence": "[]",
         "terms": [],
+        "risks": [],
+        "risk_evidence": "[]",
     }
 
 
@@ -101,6 +106,7 @@ def enrich(text: str | None, taxonomy: Taxonomy | None = None) -> dict[str, Any]
     text_clean = mask_pii(cleaned, full_redaction=True)
     analysis = analyze_sentiment(text_masked, raw_text=text)
     matches = tag_scored_clauses(analysis.clauses, taxonomy, analysis.score)
+    risks = detect_risks(text_masked)
     return {
         "text_clean": text_clean,
         "text_masked": text_masked,
@@ -110,4 +116,6 @@ def enrich(text: str | None, taxonomy: Taxonomy | None = None) -> dict[str, Any]
         "primary_tag": primary_tag(matches),
         "tag_evidence": tag_evidence_json(matches),
         "terms": extract_terms(text_clean, taxonomy),
+        "risks": [hit.category for hit in risks],
+        "risk_evidence": risk_evidence_json(risks),
     }

@@ -1,15 +1,20 @@
-"""Word segmentation with jieba, whose user dictionary holds the taxonomy keywords.
+"""Word segmentation with jieba's dictionary plus a user dictionary of the taxonomy keywords.
 
-The tokenizer is a private ``jieba.Tokenizer`` (the global ``jieba`` one is left alone),
-created on first use, not at import: loading the dictionary takes about a second. Its log
-output (jieba logs every dictionary load at DEBUG to stderr) is silenced. Creation and
-dictionary additions are guarded by a lock; cutting only reads the dictionary, so DuckDB may
-call it from several threads (they hold the GIL while in Python anyway).
+Two interchangeable backends read the same dictionary format:
+
+- ``rjieba`` (default): the Rust jieba-rs port, about 30x faster than Python jieba; on the
+  demo texts its tokens agree with jieba's for ~99% of texts (``make bench`` measures it).
+- ``jieba``: the reference Python implementation, chosen with ``VOC_SEGMENTER=jieba``.
+
+The tokenizer is private (the global ``jieba``/``rjieba`` ones are left alone) and created on
+first use, not at import. jieba's log output (every dictionary load at DEBUG) is silenced.
+Creation and dictionary additions are guarded by a lock; cutting only reads the dictionary.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import warnings
@@ -28,6 +33,47 @@ _registered_taxonomies: weakref.WeakSet = weakref.WeakSet()
 # jieba only keeps words made of these characters whole (its default tokenising regex).
 _JIEBA_WORD = re.compile(r"^[\u4e00-\u9fa5a-zA-Z0-9+#&._%\-]+$")
 MAX_USER_WORD_LENGTH = 8
+SEGMENTER_ENV = "VOC_SEGMENTER"
+BACKENDS = ("rjieba", "jieba")
+
+
+def backend_name() -> str:
+    """The configured backend (``VOC_SEGMENTER``, default ``rjieba``)."""
+    name = os.environ.get(SEGMENTER_ENV, "rjieba").strip().lower() or "rjieba"
+    if name not in BACKENDS:
+        raise ValueError(f"{SEGMENTER_ENV} must be one of {BACKENDS}, not {name!r}")
+    return name
+
+
+class _RjiebaTokenizer:
+    """rjieba behind jieba's ``lcut``/``add_word`` names."""
+
+    def __init__(self) -> None:
+        import rjieba
+
+        self._jieba = rjieba.Jieba()
+
+    def lcut(self, text: str, HMM: bool = True) -> list[str]:  # noqa: N803 - jieba's parameter name
+        return self._jieba.cut(text, HMM)
+
+    def add_word(self, word: str) -> None:
+        self._jieba.add_word(word, None, None)
+
+
+def new_tokenizer(backend: str) -> Any:
+    """A fresh tokenizer of ``backend`` with jieba's default dictionary loaded."""
+    if backend == "rjieba":
+        return _RjiebaTokenizer()
+    with warnings.catch_warnings():
+        # jieba 0.42 source has invalid escape sequences (DeprecationWarning on compile).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
 
 
 def _default_user_words() -> set[str]:
@@ -50,15 +96,7 @@ def _get_tokenizer() -> Any:
         return tokenizer
     with _lock:
         if _tokenizer is None:
-            with warnings.catch_warnings():
-                # jieba 0.42 source has invalid escape sequences (DeprecationWarning on compile).
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.simplefilter("ignore", SyntaxWarning)
-                import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
+            tokenizer = new_tokenizer(backend_name())
             _add_words(tokenizer, _default_user_words())
             _tokenizer = tokenizer
     return _tokenizer

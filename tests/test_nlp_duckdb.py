@@ -98,7 +98,7 @@ def test_enrich_struct_fields_with_taxonomy_from_subquery(conn):
     by_id = {row["id"]: row["nlp"] for row in rows}
     first = by_id[1]
     assert list(first) == ["text_clean", "text_masked", "sentiment_score", "sentiment_label", "tags",
-                           "primary_tag", "tag_evidence", "terms"]
+                           "primary_tag", "tag_evidence", "terms", "risks", "risk_evidence"]
     assert first["tags"] == ["物流体验-时效性", "物流体验-包装破损"]
     assert first["primary_tag"] == "物流体验-包装破损"
     evidence = json.loads(first["tag_evidence"])
