@@ -20,7 +20,7 @@
 {%- endmacro %}
 
 {% macro duckdb__distinct_sorted_list(column) -%}
-    list(distinct {{ column }} order by {{ column }})
+    list(distinct {{ column }} order by {{ column }}) filter (where {{ column }} is not null)
 {%- endmacro %}
 
 {% macro empty_string_list() -%}
@@ -33,4 +33,41 @@
 
 {% macro duckdb__empty_string_list() -%}
     cast([] as varchar[])
+{%- endmacro %}
+
+{#- One output row per element of a list column, in a select list. -#}
+{% macro explode_list(column) -%}
+    {{ return(adapter.dispatch('explode_list', 'voc')(column)) }}
+{%- endmacro %}
+
+{% macro default__explode_list(column) -%}
+    explode({{ column }})
+{%- endmacro %}
+
+{% macro duckdb__explode_list(column) -%}
+    unnest({{ column }})
+{%- endmacro %}
+
+{% macro regex_contains(text, pattern) -%}
+    {{ return(adapter.dispatch('regex_contains', 'voc')(text, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_contains(text, pattern) -%}
+    ({{ text }} rlike {{ pattern }})
+{%- endmacro %}
+
+{% macro duckdb__regex_contains(text, pattern) -%}
+    regexp_matches({{ text }}, {{ pattern }})
+{%- endmacro %}
+
+{% macro split_to_list(text, delimiter) -%}
+    {{ return(adapter.dispatch('split_to_list', 'voc')(text, delimiter)) }}
+{%- endmacro %}
+
+{% macro default__split_to_list(text, delimiter) -%}
+    split({{ text }}, {{ delimiter }})
+{%- endmacro %}
+
+{% macro duckdb__split_to_list(text, delimiter) -%}
+    string_split({{ text }}, {{ delimiter }})
 {%- endmacro %}

@@ -31,3 +31,16 @@
 {% macro duckdb__local_date(column) -%}
     cast(timezone('{{ var("voc_timezone") }}', {{ column }}) as date)
 {%- endmacro %}
+
+{#- Start of a local calendar day as a timestamptz. -#}
+{% macro local_midnight(date_expression) -%}
+    {{ return(adapter.dispatch('local_midnight', 'voc')(date_expression)) }}
+{%- endmacro %}
+
+{% macro default__local_midnight(date_expression) -%}
+    to_utc_timestamp(cast({{ date_expression }} as timestamp), '{{ var("voc_timezone") }}')
+{%- endmacro %}
+
+{% macro duckdb__local_midnight(date_expression) -%}
+    (cast({{ date_expression }} as timestamp) at time zone '{{ var("voc_timezone") }}')
+{%- endmacro %}
