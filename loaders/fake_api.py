@@ -188,6 +188,7 @@ class ServedRequest:
     record_ids: tuple[str | None, ...] = ()
     fault: str | None = None
     authorized: bool = True
+    at: float = field(default_factory=time.monotonic)
 
 
 def malformed_records(family: str, page: int) -> list[Any]:
@@ -334,9 +335,14 @@ class FakeVendorApi:
     # --- what the tests read ---
 
     def served(self, family: str) -> list[ServedRequest]:
-        """Successful (200) requests of ``family``."""
+        """Requests of ``family`` answered 200 in time (a ``timeout`` answer comes after the
+        client gave up, so it does not count as served)."""
         with self._lock:
-            return [r for r in self.requests if r.family == family and r.status == 200]
+            return [
+                r
+                for r in self.requests
+                if r.family == family and r.status == 200 and r.fault != "timeout"
+            ]
 
     def served_ids(self, family: str) -> list[str | None]:
         return [rid for r in self.served(family) for rid in r.record_ids]
@@ -366,9 +372,11 @@ class FakeVendorApi:
         if fault == "500":
             return self._log(family, params, 500, page.number, fault), {}, b'{"error": "internal"}'
         if fault == "hang":
+            # logged on arrival, so a test can see the client is stuck here
+            self._log(family, params, 503, page.number, fault)
             while not self._release.wait(0.05):
                 pass
-            return self._log(family, params, 503, page.number, fault), {}, b'{"error": "released"}'
+            return 503, {}, b'{"error": "released"}'
         if fault == "timeout":
             time.sleep(self.stall_seconds)
         if fault == "malformed":

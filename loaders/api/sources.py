@@ -51,8 +51,10 @@ from loaders.sources import (  # the file loaders' table layout is the contract 
     LOADER_FILE_FORMAT,
     RAW_DATASET,
     FAMILY_SPECS,
+    _history_rows,
     _TableDispatcher,
     _table_hints,
+    history_table,
     raw_write_disposition,
 )
 from loaders.validation import RecordSpec, Rejected, validate_record
@@ -217,6 +219,8 @@ def extract_api_pages(
         valid, rejected = split_page(list(page), spec, family, label, now)
         if valid:
             yield dispatcher.mark(spec.table, valid)
+            if history_table(spec):
+                yield dispatcher.mark(history_table(spec), _history_rows(spec, valid))
         if rejected:
             yield dispatcher.mark(quarantine_table, rejected)
         log_row = page_log_row(
