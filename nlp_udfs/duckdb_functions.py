@@ -18,17 +18,14 @@ distinct value is parsed once and cached by its hash.
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .enrich import empty_result, enrich
+from .enrich import ENRICH_FIELDS
+from .parallel import _taxonomy_cache, enrich_rows, taxonomy_from_json_cached  # noqa: F401 - re-exported
 from .pii import mask_pii
-from .taxonomy import Taxonomy
 from .text_cleaning import clean_text
 
 ENRICH_SQL_TYPE = (
@@ -50,57 +47,43 @@ ENRICH_ARROW_TYPE = pa.struct(
         ("risk_evidence", pa.string()),
     ]
 )
-_TAXONOMY_CACHE_SIZE = 16
-_taxonomy_cache: OrderedDict[str, Taxonomy] = OrderedDict()
-_taxonomy_cache_lock = threading.Lock()
-
-
-def taxonomy_from_json_cached(taxonomy_json: str | None) -> Taxonomy | None:
-    """Parse a taxonomy JSON once per distinct value (keyed by its BLAKE2 hash)."""
-    if taxonomy_json is None:
-        return None
-    key = hashlib.blake2b(taxonomy_json.encode("utf-8"), digest_size=16).hexdigest()
-    with _taxonomy_cache_lock:
-        cached = _taxonomy_cache.get(key)
-        if cached is not None:
-            _taxonomy_cache.move_to_end(key)
-            return cached
-    taxonomy = Taxonomy.from_json(taxonomy_json)
-    with _taxonomy_cache_lock:
-        _taxonomy_cache[key] = taxonomy
-        while len(_taxonomy_cache) > _TAXONOMY_CACHE_SIZE:
-            _taxonomy_cache.popitem(last=False)
-    return taxonomy
-
-
 def _flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(column, pa.ChunkedArray):
         return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     return column
 
 
-def _taxonomies_per_row(taxonomy_json: pa.Array | pa.ChunkedArray) -> list[Taxonomy | None]:
-    """One Taxonomy per row, parsing each distinct JSON value of the batch once."""
-    encoded = pc.dictionary_encode(_flat(taxonomy_json))
-    distinct = [taxonomy_from_json_cached(value) for value in encoded.dictionary.to_pylist()]
-    return [None if index is None else distinct[index] for index in encoded.indices.to_pylist()]
+def enrich_batch(texts: list[str | None], taxonomy_json: list[str | None]) -> pa.StructArray:
+    """Enrich a batch of texts (one taxonomy JSON per row) into the struct ``voc_enrich`` returns.
 
-
-def enrich_batch(texts: list[str | None], taxonomies: list[Taxonomy | None]) -> pa.StructArray:
-    """Enrich a batch of texts into the Arrow struct array ``voc_enrich`` returns."""
-    columns: dict[str, list[Any]] = {name: [] for name in ENRICH_ARROW_TYPE.names}
-    empty = empty_result()
-    no_taxonomy = Taxonomy(())
-    for text, taxonomy in zip(texts, taxonomies):
-        result = empty if text is None else enrich(text, taxonomy if taxonomy is not None else no_taxonomy)
-        for name, values in columns.items():
-            values.append(result[name])
-    arrays = [pa.array(columns[field.name], type=field.type) for field in ENRICH_ARROW_TYPE]
+    Rows are grouped by their taxonomy JSON (in SQL it is a scalar subquery: one group).
+    """
+    rows: list[tuple | None] = [None] * len(texts)
+    groups: dict[str | None, list[int]] = {}
+    for index, value in enumerate(taxonomy_json):
+        groups.setdefault(value, []).append(index)
+    for value, indices in groups.items():
+        for index, row in zip(indices, enrich_rows([texts[i] for i in indices], value)):
+            rows[index] = row
+    columns = list(zip(*rows)) if rows else [()] * len(ENRICH_FIELDS)
+    arrays = [pa.array(list(column), type=field.type) for column, field in zip(columns, ENRICH_ARROW_TYPE)]
     return pa.StructArray.from_arrays(arrays, fields=list(ENRICH_ARROW_TYPE))
 
 
+def _taxonomy_json_per_row(taxonomy_json: pa.Array | pa.ChunkedArray) -> list[str | None]:
+    """The taxonomy JSON of every row, one Python string per distinct value.
+
+    The column repeats a ~12 KB scalar-subquery value on every row; converting it row by row
+    would build 2,048 copies per batch (most of the UDF's overhead), so it is dictionary
+    encoded in Arrow first.
+    """
+    encoded = pc.dictionary_encode(_flat(taxonomy_json))
+    distinct = encoded.dictionary.to_pylist()
+    return [None if index is None else distinct[index] for index in encoded.indices.to_pylist()]
+
+
 def voc_enrich_arrow(text: pa.ChunkedArray, taxonomy_json: pa.ChunkedArray) -> pa.StructArray:
-    return enrich_batch(_flat(text).to_pylist(), _taxonomies_per_row(taxonomy_json))
+    return enrich_batch(_flat(text).to_pylist(), _taxonomy_json_per_row(taxonomy_json))
 
 
 def voc_mask_pii_arrow(text: pa.ChunkedArray) -> pa.Array:

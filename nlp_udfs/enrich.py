@@ -75,18 +75,29 @@ def is_term(token: str, stop: frozenset[str]) -> bool:
     )
 
 
+@lru_cache(maxsize=200_000)
+def term_form(token: str) -> str | None:
+    """The hot-term form of a token (stripped, lower-cased), or None when it is no term.
+
+    Cached: the vocabulary of feedback is small compared with the number of tokens.
+    """
+    token = token.strip().lower()
+    return token if is_term(token, stopwords()) else None
+
+
 def extract_terms(text: str | None, taxonomy: Taxonomy | None = None) -> list[str]:
     """Distinct meaningful tokens of an already cleaned and redacted text, in order."""
     if not text:
         return []
     if taxonomy is not None:
         ensure_taxonomy_words(taxonomy)
-    stop = stopwords()
+    if "[" in text:
+        text = _PLACEHOLDER.sub(" ", text)
     terms: dict[str, None] = {}
-    for token in segment(_PLACEHOLDER.sub(" ", text)):
-        token = token.strip().lower()
-        if is_term(token, stop):
-            terms.setdefault(token, None)
+    for token in segment(text):
+        form = term_form(token)
+        if form is not None:
+            terms[form] = None
     return list(terms)
 
 
@@ -106,7 +117,7 @@ def enrich(text: str | None, taxonomy: Taxonomy | None = None) -> dict[str, Any]
     text_clean = mask_pii(cleaned, full_redaction=True)
     analysis = analyze_sentiment(text_masked, raw_text=text)
     matches = tag_scored_clauses(analysis.clauses, taxonomy, analysis.score)
-    risks = detect_risks(text_masked)
+    risks = detect_risks(text_masked, [scored.clause for scored in analysis.clauses])
     return {
         "text_clean": text_clean,
         "text_masked": text_masked,

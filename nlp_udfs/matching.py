@@ -48,7 +48,9 @@ class PhraseIndex(Generic[T]):
         self._size = len(payloads)
         self._automaton = ahocorasick.Automaton()
         for phrase, payload in payloads.items():
-            self._automaton.add_word(phrase, (phrase, payload))
+            # Only phrases with a Latin/digit edge need the word-edge check (most are Chinese).
+            needs_check = _is_ascii_alnum(phrase[0]) or _is_ascii_alnum(phrase[-1])
+            self._automaton.add_word(phrase, (phrase, payload, len(phrase), needs_check))
         if payloads:
             self._automaton.make_automaton()
 
@@ -60,9 +62,9 @@ class PhraseIndex(Generic[T]):
         ordered by end position (then shorter first)."""
         if not self._size or not text:
             return
-        for end_index, (phrase, payload) in self._automaton.iter(text):
-            start = end_index + 1 - len(phrase)
-            if ascii_boundaries_ok(text, start, end_index + 1):
+        for end_index, (phrase, payload, length, needs_check) in self._automaton.iter(text):
+            start = end_index + 1 - length
+            if not needs_check or ascii_boundaries_ok(text, start, end_index + 1):
                 yield start, phrase, payload
 
     def longest_at(self, text: str, position: int) -> tuple[str, T] | None:

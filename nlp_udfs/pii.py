@@ -24,6 +24,7 @@ import re
 
 _FULL_WIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"＋": "+", "－": "-"})
 
+_ANY_DIGIT = re.compile(r"[0-9]")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 _ID_CARD = re.compile(
@@ -108,7 +109,7 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
     text = text.translate(_FULL_WIDTH_DIGITS)
     if "@" in text:
         text = _EMAIL.sub("[EMAIL]", text)
-    if not any(char.isdigit() for char in text):
+    if _ANY_DIGIT.search(text) is None:
         return text
     text = _ID_CARD.sub(_mask_id, text)
     text = _CARD_GROUPED.sub(_mask_grouped_card, text)

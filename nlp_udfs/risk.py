@@ -122,4 +122,6 @@ def risk_categories(text: str | None) -> list[str]:
 
 
 def risk_evidence_json(hits: list[RiskHit]) -> str:
+    if not hits:
+        return "[]"
     return json.dumps([hit.as_evidence() for hit in hits], ensure_ascii=False)

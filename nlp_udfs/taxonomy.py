@@ -296,4 +296,6 @@ def primary_tag(matches: Sequence[TagMatch]) -> str | None:
 
 def tag_evidence_json(matches: Sequence[TagMatch]) -> str:
     """JSON list of ``{tag, keyword, clause, sentiment, score}``."""
+    if not matches:
+        return "[]"
     return json.dumps([match.as_evidence() for match in matches], ensure_ascii=False)

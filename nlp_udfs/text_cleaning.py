@@ -70,7 +70,9 @@ _PUNCT_RUN_CLASSES = ("!！", "?？", "。", ".", "，,", "、", "；;", "：:",
 _PUNCT_RUNS = [
     re.compile("([" + re.escape(chars) + "])[" + re.escape(chars) + "]+") for chars in _PUNCT_RUN_CLASSES
 ]
+_ANY_PUNCT_PAIR = re.compile("[" + re.escape("".join(_PUNCT_RUN_CLASSES)) + "]{2}")
 _WHITESPACE = re.compile(r"\s+")
+_URL_HINT = re.compile(r"https?:|www\.|\.(?:cn|tv|com)/", re.I)
 
 
 def strip_html(text: str) -> str:
@@ -94,6 +96,8 @@ def to_half_width(text: str) -> str:
 
 
 def remove_urls(text: str) -> str:
+    if _URL_HINT.search(text) is None:
+        return text
     return _URL.sub(" ", text)
 
 
@@ -108,10 +112,14 @@ def normalize_mentions_and_topics(text: str) -> str:
 
 
 def remove_emoji(text: str) -> str:
+    if text.isascii():
+        return text
     return EMOJI_PATTERN.sub("", text)
 
 
 def collapse_punctuation(text: str) -> str:
+    if _ANY_PUNCT_PAIR.search(text) is None:
+        return text  # the common case: no two punctuation marks in a row, nothing to collapse
     for pattern in _PUNCT_RUNS:
         text = pattern.sub(r"\1", text)
     return text

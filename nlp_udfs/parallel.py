@@ -1,0 +1,244 @@
+"""Batched enrichment: each distinct text once, large batches spread over all cores.
+
+DuckDB hands the ``voc_enrich`` UDF one Arrow batch at a time (about 2,048 rows). Two things
+make a batch cheaper than 2,048 separate calls:
+
+- **distinct texts once**: feedback repeats itself ("好评", "默认好评", the same ticket
+  subject); the batch is reduced to its distinct texts and the results are fanned back out,
+  and a bounded LRU (``VOC_NLP_CACHE_SIZE`` rows, default 50,000, ``0`` = off) remembers
+  results across batches. Enrichment is a pure function of (text, taxonomy), so a cached row
+  is exactly what recomputing would give.
+- **all cores**: the enrichment is pure Python and holds the GIL, so threads would not help.
+  A batch with at least ``PARALLEL_MIN_TEXTS`` distinct texts is split into one part per
+  core: the calling process enriches the first part itself while worker subprocesses
+  (``nlp_udfs.worker``, started on first use and kept for later batches) enrich the others.
+  ``VOC_NLP_WORKERS`` sets the number of processes (default: the CPU count; ``1`` = none).
+
+Results are plain tuples in ``ENRICH_FIELDS`` order (cheap to send between processes).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from .enrich import ENRICH_FIELDS, empty_result, enrich
+from .taxonomy import Taxonomy
+from .worker import read_frame, write_frame
+
+WORKERS_ENV = "VOC_NLP_WORKERS"
+CACHE_SIZE_ENV = "VOC_NLP_CACHE_SIZE"
+DEFAULT_CACHE_SIZE = 50_000
+PARALLEL_MIN_TEXTS = 256
+_TAXONOMY_CACHE_SIZE = 16
+
+_taxonomy_cache: OrderedDict[str, Taxonomy] = OrderedDict()
+_taxonomy_cache_lock = threading.Lock()
+_workers: list[Worker] = []
+_workers_lock = threading.Lock()
+_NO_TAXONOMY = Taxonomy(())
+EMPTY_ROW = tuple(empty_result()[name] for name in ENRICH_FIELDS)
+
+
+def taxonomy_from_json_cached(taxonomy_json: str | None) -> Taxonomy | None:
+    """Parse a taxonomy JSON once per distinct value (keyed by its BLAKE2 hash)."""
+    if taxonomy_json is None:
+        return None
+    key = hashlib.blake2b(taxonomy_json.encode("utf-8"), digest_size=16).hexdigest()
+    with _taxonomy_cache_lock:
+        cached = _taxonomy_cache.get(key)
+        if cached is not None:
+            _taxonomy_cache.move_to_end(key)
+            return cached
+    taxonomy = Taxonomy.from_json(taxonomy_json)
+    with _taxonomy_cache_lock:
+        _taxonomy_cache[key] = taxonomy
+        while len(_taxonomy_cache) > _TAXONOMY_CACHE_SIZE:
+            _taxonomy_cache.popitem(last=False)
+    return taxonomy
+
+
+def worker_count() -> int:
+    """Processes to use for a large batch (``VOC_NLP_WORKERS``, default the CPU count)."""
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        return max(1, int(configured))
+    return max(1, os.cpu_count() or 1)
+
+
+def enrich_rows_local(texts: Sequence[str | None], taxonomy_json: str | None) -> list[tuple]:
+    """Enrich texts in this process; ``taxonomy_json`` None means no tags."""
+    taxonomy = taxonomy_from_json_cached(taxonomy_json)
+    if taxonomy is None:
+        taxonomy = _NO_TAXONOMY
+    rows = []
+    for text in texts:
+        if text is None:
+            rows.append(EMPTY_ROW)
+            continue
+        result = enrich(text, taxonomy)
+        rows.append(tuple(result[name] for name in ENRICH_FIELDS))
+    return rows
+
+
+class Worker:
+    """One ``python -m nlp_udfs.worker`` subprocess; ``lock`` is held while it has a batch."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nlp_udfs.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=os.environ.copy(),
+        )
+        self.lock = threading.Lock()
+
+    def send(self, texts: list[str | None], taxonomy_json: str | None) -> None:
+        write_frame(self.process.stdin, (texts, taxonomy_json))
+
+    def receive(self) -> list[tuple]:
+        status, value = read_frame(self.process.stdout)
+        if status != "ok":
+            raise RuntimeError(f"nlp_udfs worker failed: {value}")
+        return value
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        try:
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+
+
+def _get_workers(count: int) -> list[Worker]:
+    """``count`` running workers (started on first use, replaced when one died)."""
+    with _workers_lock:
+        _workers[:] = [worker for worker in _workers if worker.alive()]
+        while len(_workers) < count:
+            _workers.append(Worker())
+        return list(_workers[:count])
+
+
+@atexit.register
+def shutdown_pool() -> None:
+    """Stop the worker processes (also run at interpreter exit)."""
+    with _workers_lock:
+        workers = list(_workers)
+        _workers.clear()
+    for worker in workers:
+        worker.stop()
+
+
+def _split(items: list[Any], parts: int) -> list[list[Any]]:
+    size = -(-len(items) // parts)
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _enrich_distinct(texts: list[str | None], taxonomy_json: str | None) -> list[tuple]:
+    processes = worker_count()
+    if processes <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
+        return enrich_rows_local(texts, taxonomy_json)
+    parts = _split(texts, processes)
+    # Workers busy with another thread's batch are skipped: their part is done here instead.
+    busy_free = [worker for worker in _get_workers(processes - 1) if worker.lock.acquire(blocking=False)]
+    try:
+        sent: list[tuple[Worker, int]] = []
+        for worker, index in zip(busy_free, range(1, len(parts))):
+            try:
+                worker.send(parts[index], taxonomy_json)
+                sent.append((worker, index))
+            except OSError:
+                worker.stop()  # a dead worker: its part is done here, a new one starts next time
+        remote = {index for _, index in sent}
+        rows_by_part = {index: enrich_rows_local(part, taxonomy_json)
+                        for index, part in enumerate(parts) if index not in remote}
+        for worker, index in sent:
+            try:
+                rows_by_part[index] = worker.receive()
+            except (EOFError, OSError):
+                worker.stop()
+                rows_by_part[index] = enrich_rows_local(parts[index], taxonomy_json)
+    finally:
+        for worker in busy_free:
+            worker.lock.release()
+    return [row for index in range(len(parts)) for row in rows_by_part[index]]
+
+
+def _taxonomy_key(taxonomy_json: str | None) -> str:
+    if taxonomy_json is None:
+        return ""
+    return hashlib.blake2b(taxonomy_json.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class ResultCache:
+    """Bounded LRU of enrichment rows keyed by (taxonomy hash, text), shared by all batches.
+
+    Batches are only ~2,048 rows, so repeats across batches ("好评" in every batch) are
+    only caught here. Bounded, so memory stays flat however large the table.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._rows: OrderedDict[tuple[str, str | None], tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, key: str, texts: list[str | None]) -> list[tuple | None]:
+        if not self.size:
+            return [None] * len(texts)
+        with self._lock:
+            found = []
+            for text in texts:
+                row = self._rows.get((key, text))
+                if row is not None:
+                    self._rows.move_to_end((key, text))
+                found.append(row)
+            return found
+
+    def put_many(self, key: str, texts: list[str | None], rows: list[tuple]) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            for text, row in zip(texts, rows):
+                self._rows[(key, text)] = row
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+def _cache_size() -> int:
+    configured = os.environ.get(CACHE_SIZE_ENV, "").strip()
+    return max(0, int(configured)) if configured else DEFAULT_CACHE_SIZE
+
+
+result_cache = ResultCache(_cache_size())
+
+
+def enrich_rows(texts: Sequence[str | None], taxonomy_json: str | None) -> list[tuple]:
+    """One ``ENRICH_FIELDS`` tuple per text; each distinct text is enriched once (and not at
+    all when ``result_cache`` already holds it for this taxonomy)."""
+    index_of: dict[str | None, int] = {}
+    positions = [index_of.setdefault(text, len(index_of)) for text in texts]
+    distinct = list(index_of)
+    key = _taxonomy_key(taxonomy_json)
+    distinct_rows = result_cache.get_many(key, distinct)
+    missing = [index for index, row in enumerate(distinct_rows) if row is None]
+    if missing:
+        missing_texts = [distinct[index] for index in missing]
+        computed = _enrich_distinct(missing_texts, taxonomy_json)
+        for index, row in zip(missing, computed):
+            distinct_rows[index] = row
+        result_cache.put_many(key, missing_texts, computed)
+    return [distinct_rows[position] for position in positions]
