@@ -2,10 +2,12 @@
 
 import dagster as dg
 
+from orchestration.alert_delivery import alert_deliveries
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.transformation import voc_dbt_models
 from orchestration.project import voc_dbt_project
 from orchestration.resources import build_resources
+from orchestration.sensors import landing_files_sensor, run_failure_sensor
 
 voc_dbt_project.prepare_if_dev()
 
@@ -26,9 +28,10 @@ nightly_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, voc_dbt_models],
+    assets=[*ingestion_assets, voc_dbt_models, alert_deliveries],
     jobs=[everything_job],
     schedules=[nightly_schedule],
+    sensors=[landing_files_sensor, run_failure_sensor],
     resources=build_resources(),
     executor=dg.in_process_executor,
 )

@@ -14,8 +14,13 @@ from loaders.api.config import (
     api_source_config,
     source_mode,
 )
-from loaders.api.select import describe_source_choice, load_family_from_api, source_for_family
-from loaders.api.sources import ApiPageError, api_source
+from loaders.api.select import (
+    describe_source_choice,
+    load_family_from_api,
+    source_for_family,
+    step_retry_budget,
+)
+from loaders.api.sources import ApiPageError, api_source, find_api_page_error
 
 __all__ = [
     "API_FAMILIES",
@@ -26,7 +31,9 @@ __all__ = [
     "api_source",
     "api_source_config",
     "describe_source_choice",
+    "find_api_page_error",
     "load_family_from_api",
     "source_for_family",
     "source_mode",
+    "step_retry_budget",
 ]

@@ -65,3 +65,15 @@ def load_family_from_api(
     info.raise_on_failed_jobs()
     ensure_child_tables(pipeline, config.family)
     return info
+
+
+def step_retry_budget(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """``(retries, seconds to wait)`` for a load step that failed on a vendor API page.
+
+    ``VOC_API_STEP_RETRIES`` (default 2) and ``VOC_API_STEP_RETRY_SECONDS`` (default 60): the
+    vendor may be down for longer than the per-request retries cover.
+    """
+    environ = os.environ if environ is None else environ
+    retries = int(environ.get("VOC_API_STEP_RETRIES", "").strip() or 2)
+    wait = int(environ.get("VOC_API_STEP_RETRY_SECONDS", "").strip() or 60)
+    return max(retries, 0), max(wait, 0)

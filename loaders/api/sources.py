@@ -277,3 +277,14 @@ def api_source(
     """The dlt source reading ``config.family`` from its vendor API. Cheap: nothing is fetched
     until the pipeline iterates it."""
     return API_SOURCES[config.family](config, http or HttpRetrySettings(), dataset_name)
+
+
+def find_api_page_error(exc: BaseException | None) -> ApiPageError | None:
+    """The ``ApiPageError`` behind ``exc`` (dlt wraps resource errors in its own exceptions)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ApiPageError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -9,6 +9,7 @@ import dlt
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from loaders.api import describe_source_choice, find_api_page_error, source_for_family, step_retry_budget
 from loaders.pipeline import ensure_child_tables, make_pipeline
 from loaders.sources import SOURCES
 from orchestration.resources import VocWarehouse
@@ -60,12 +61,21 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
     def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: VocWarehouse):
         # A fresh source and pipeline per run: dagster-dlt edits the pipeline schema in place.
         pipeline = make_pipeline(family, warehouse.warehouse_path, warehouse.landing_path)
-        yield from dlt.run(
-            context=context,
-            dlt_source=source_factory(landing_dir=str(warehouse.landing_path)),
-            dlt_pipeline=pipeline,
-            dagster_dlt_translator=VocDltTranslator(),
-        )
+        # landing folder or vendor API, as VOC_<SOURCE>_MODE says when the run starts
+        context.log.info(describe_source_choice(family, warehouse.landing_path))
+        try:
+            yield from dlt.run(
+                context=context,
+                dlt_source=source_for_family(family, warehouse.landing_path),
+                dlt_pipeline=pipeline,
+                dagster_dlt_translator=VocDltTranslator(),
+            )
+        except Exception as exc:
+            # a vendor API page that kept failing: retry the step later, nothing was committed
+            if find_api_page_error(exc) is None:
+                raise
+            retries, wait = step_retry_budget()
+            raise dg.RetryRequested(max_retries=retries, seconds_to_wait=wait) from exc
         # dlt creates child tables only once a record has a list; staging reads them regardless.
         ensure_child_tables(pipeline, family)
 
