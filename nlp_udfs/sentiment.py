@@ -38,12 +38,13 @@ from pathlib import Path
 
 from .clauses import Clause, split_clauses
 from .matching import PhraseIndex
+from .model import default_model, normalise_for_model
 from .text_cleaning import EMOJI_PATTERN
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
 
-POSITIVE_THRESHOLD = 0.15
-NEGATIVE_THRESHOLD = -0.15
+POSITIVE_THRESHOLD = 0.2
+NEGATIVE_THRESHOLD = -0.2
 SQUASH = 0.55
 MODIFIER_WINDOW = 4
 NEGATED_POSITIVE_FACTOR = 0.8
@@ -58,7 +59,22 @@ EMOJI_WEIGHT = 0.6
 EMOJI_CAP = 2.0
 EXCLAMATION_STEP = 0.1
 EXCLAMATION_CAP = 5
+MODEL_WEIGHT = 0.35
+MODEL_WEIGHT_WITH_LEXICON = 0.3
+# Negation after the word: "礼貌都没有", "一点效果也没有". Only after positive words (a negative
+# word followed by 都没有 is rare and ambiguous).
+POST_NEGATIONS = ("都没有", "也没有", "都没", "也没", "全无", "都不", "也不", "都不见")
+POST_NEGATION_REACH = 4
+MODEL_CAP = 6.0
+INQUIRY_FACTOR = 0.3
 
+# Clauses that ask or request rather than judge. Rhetorical questions ("这就是旗舰机的品质？")
+# carry none of these markers and keep their sentiment.
+_INQUIRY = re.compile(
+    r"^(?:请问|想问|问一下|咨询|查询|请帮|麻烦|请|希望|建议|期待|能不能|能否|可不可以|可否|求推荐|求助)"
+    r"|请问|想问一下|想了解|咨询一下|能不能|能否|可不可以|是否可以|有没有人|有人知道|有人用过"
+    r"|(?:什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|在哪).{0,8}[?？吗呢]?$"
+)
 _TRAILING_COMMENT = re.compile(r"\s+#")
 _QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’'\s]{1,8})[”\"」』’']")
 
@@ -179,10 +195,52 @@ def score_clause_raw(text: str) -> float:
             value = _modified_value(entry.value, start, modifiers)
             if value > 0 and any(q_start <= start and end <= q_end for q_start, q_end in quoted):
                 value = -value * SARCASM_FACTOR
+            elif value > 0 and lowered.startswith(POST_NEGATIONS, end, end + POST_NEGATION_REACH):
+                value = -value * NEGATED_POSITIVE_FACTOR  # "一点礼貌都没有", "效果也没有"
             total += value
             modifiers = []
             last_word_end, last_word_value = end, value
     return total
+
+
+@lru_cache(maxsize=1)
+def _lukewarm_pattern() -> re.Pattern[str]:
+    phrases = sorted((row[0].lower() for row in read_lexicon_lines("lukewarm.txt")), key=len, reverse=True)
+    return re.compile("|".join(re.escape(phrase) for phrase in phrases))
+
+
+def is_inquiry(clause: str) -> bool:
+    """A question or request for information/action ("请问几号发货", "希望能送货上门")."""
+    return _INQUIRY.search(clause) is not None
+
+
+def model_evidence(clause: str) -> float:
+    """The n-gram model's evidence for one clause (log-odds without the prior), capped."""
+    model = default_model()
+    if model is None:
+        return 0.0
+    evidence = model.logit(normalise_for_model(clause)) - model.intercept
+    return max(-MODEL_CAP, min(MODEL_CAP, evidence))
+
+
+def score_clause(text: str) -> float:
+    """Raw score of one clause: lexicon score plus the weighted model evidence; inquiries and
+    requests are damped (their sentiment words are hypothetical: "希望发货快一点")."""
+    lexicon = score_clause_raw(text)
+    # The lexicon reads negation, degree and sarcasm; the model does not. Where the lexicon
+    # found sentiment, the model only nudges; where it found none, the model speaks; in a
+    # lukewarm or stock clause ("一般般", "默认好评") it is not asked.
+    if _lukewarm_pattern().search(text.lower()) is not None:
+        weight = 0.0
+    else:
+        weight = MODEL_WEIGHT * (MODEL_WEIGHT_WITH_LEXICON if lexicon else 1.0)
+    evidence = model_evidence(text) if weight else 0.0
+    if lexicon * evidence < 0:
+        evidence = 0.0  # they disagree: the lexicon read the grammar ("不是很满意"), trust it
+    raw = lexicon + weight * evidence
+    if is_inquiry(text):
+        raw *= INQUIRY_FACTOR
+    return raw
 
 
 def _modified_value(value: float, start: int, modifiers: list[tuple[int, LexiconEntry]]) -> float:
@@ -236,7 +294,7 @@ def analyze_sentiment(text: str | None, raw_text: str | None = None) -> Sentimen
     if not text or text.isspace():
         text = ""
     clauses = split_clauses(text)
-    scored = tuple(ScoredClause(clause, score_clause_raw(clause.text)) for clause in clauses)
+    scored = tuple(ScoredClause(clause, score_clause(clause.text)) for clause in clauses)
     weights = clause_weights(clauses)
     total = sum(weight * item.raw for weight, item in zip(weights, scored))
     emoji_part, exclamation_multiplier = raw_text_intensity(text if raw_text is None else raw_text)

@@ -30,7 +30,8 @@ def test_empty_is_neutral_zero(value):
 
 
 def test_text_without_sentiment_words_is_neutral():
-    assert score_sentiment("我在周三下单了一件外套") == (0.0, "neutral")
+    assert score_clause_raw("我在周三下单了一件外套") == 0.0
+    assert label("我在周三下单了一件外套") == "neutral"
 
 
 def test_score_bounded_and_rounded():
@@ -180,10 +181,10 @@ def test_sarcasm_markers_and_laughter():
 
 
 def test_thresholds_documented_values():
-    assert POSITIVE_THRESHOLD == 0.15 and NEGATIVE_THRESHOLD == -0.15
-    assert label_for(0.15) == "positive"
-    assert label_for(0.1499) == "neutral"
-    assert label_for(-0.15) == "negative"
+    assert POSITIVE_THRESHOLD == 0.2 and NEGATIVE_THRESHOLD == -0.2
+    assert label_for(0.2) == "positive"
+    assert label_for(0.1999) == "neutral"
+    assert label_for(-0.2) == "negative"
     assert label_for(0.0) == "neutral"
 
 

