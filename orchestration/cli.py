@@ -75,6 +75,40 @@ def ui(port: int, host: str) -> None:
     os.execv(str(dagster), [str(dagster), "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)])
 
 
+@main.command("fake-api")
+@click.option("--landing", type=click.Path(path_type=Path), default=None, help="Landing folder whose records are served (default VOC_LANDING_DIR or data/landing).")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option("--token", default=None, help="Bearer token the server requires (default: none).")
+@click.option("--page-size", type=int, default=50, show_default=True, help="Largest page the server returns.")
+@click.option("--rate-limit-every", type=int, default=0, help="Answer every n-th request 429 with Retry-After.")
+@click.option("--retry-after", type=int, default=1, show_default=True, help="Retry-After seconds of a 429.")
+@click.option("--fault", "faults", multiple=True, help="family:page:kind[:times], kind 429|500|timeout|hang|malformed; repeatable.")
+def fake_api(landing: Path | None, port: int, token: str | None, page_size: int, rate_limit_every: int, retry_after: int, faults: tuple[str, ...]) -> None:
+    """Serve the landing folder through fake vendor APIs on 127.0.0.1 (for demos and tests)."""
+    from loaders.fake_api import API_FAMILIES, Fault, FakeVendorApi, VendorStore
+
+    landing = landing or VocSettings.from_env().landing_dir
+    server = FakeVendorApi(
+        VendorStore.from_landing(landing),
+        token=token,
+        page_sizes={family: page_size for family in API_FAMILIES},
+        faults=[Fault.parse(text) for text in faults],
+        rate_limit_every=rate_limit_every,
+        retry_after_seconds=retry_after,
+        port=port,
+    ).start()
+    counts = ", ".join(f"{family} {len(server.store.entries(family))}" for family in API_FAMILIES)
+    click.echo(f"Fake vendor APIs on {server.base_url} serving {landing} ({counts})")
+    click.echo("Point the pipeline at it with:")
+    for name, value in server.env().items():
+        click.echo(f"  export {name}={'<token>' if name.endswith('_TOKEN') else value}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
 @main.command()
 def summary() -> None:
     """Print the summary of the current warehouse."""
