@@ -11,9 +11,10 @@ from expectations.suites import Rule, Suite
 from expectations.warehouse import (
     SAMPLE_ROWS,
     ExpectationOutcome,
-    add_warehouse_source,
-    open_gx_context,
     WarehouseReader,
+    add_warehouse_source,
+    close_read_only_connections,
+    open_gx_context,
     timed,
 )
 
@@ -151,6 +152,7 @@ def validate_suites(warehouse_path: Path, suites: Iterable[Suite]) -> list[Suite
             ]
             outcomes.append(SuiteOutcome(suite, tuple(by_rule), seconds))
     finally:
-        # releases the read-only file handle before the next writer (dlt, dbt) needs the lock
+        # release DuckDB's file lock before the next writer (dlt, dbt) needs it
         source.get_engine().dispose()
+        close_read_only_connections()
     return outcomes

@@ -17,6 +17,7 @@ DuckDB is reached through SQLAlchemy with the ``duckdb-engine`` driver, with two
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,21 @@ SAMPLE_ROWS = 5
 """Failing rows shown per expectation (masked) in check metadata and the HTML report."""
 
 
+_open_connections: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
 class ReadOnlyDuckDBDialect(DuckDBDialect):
-    """duckdb-engine without transactions, for read-only validation connections (see module doc)."""
+    """duckdb-engine without transactions, for read-only validation connections (see module doc).
+
+    It also remembers every connection it opens: GX builds more than one SQLAlchemy engine per
+    data source, and a single forgotten pooled connection keeps DuckDB's file lock, which would
+    stop the next writer (dbt) from opening the warehouse. See :func:`close_read_only_connections`.
+    """
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        connection = super().connect(*cargs, **cparams)
+        _open_connections.add(connection)
+        return connection
 
     def do_begin(self, dbapi_connection: Any) -> None:
         """No explicit transaction: DuckDB auto-commits each read."""
@@ -44,6 +58,17 @@ class ReadOnlyDuckDBDialect(DuckDBDialect):
 
 
 registry.register(f"duckdb.{READ_ONLY_DRIVER}", __name__, "ReadOnlyDuckDBDialect")
+
+
+def close_read_only_connections() -> int:
+    """Close every connection the read-only dialect opened; returns how many were still open.
+
+    Call it when a validation is done, so the warehouse file is unlocked for the next writer.
+    """
+    still_open = [connection for connection in list(_open_connections) if not connection.closed]
+    for connection in still_open:
+        connection.close()
+    return len(still_open)
 
 
 def read_only_url(warehouse_path: Path) -> str:

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from expectations.checks import freshness_checks, freshness_sensor, quality_checks
 from orchestration.alert_delivery import alert_deliveries
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.transformation import voc_dbt_models
@@ -14,7 +15,8 @@ voc_dbt_project.prepare_if_dev()
 # In-process execution: steps run one after another, so DuckDB only ever has one writer.
 everything_job = dg.define_asset_job(
     name="voc_everything",
-    selection=dg.AssetSelection.all(),
+    # Freshness checks judge the time since the last load, so they run from their sensor, not in the load run.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*freshness_checks),
     description="All loads, all dbt models, seeds and tests, all checks.",
     executor_def=dg.in_process_executor,
 )
@@ -29,9 +31,10 @@ nightly_schedule = dg.ScheduleDefinition(
 
 defs = dg.Definitions(
     assets=[*ingestion_assets, voc_dbt_models, alert_deliveries],
+    asset_checks=[*quality_checks, *freshness_checks],
     jobs=[everything_job],
     schedules=[nightly_schedule],
-    sensors=[landing_files_sensor, run_failure_sensor],
+    sensors=[freshness_sensor, landing_files_sensor, run_failure_sensor],
     resources=build_resources(),
     executor=dg.in_process_executor,
 )
