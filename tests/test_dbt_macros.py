@@ -79,3 +79,13 @@ def test_emails_are_trimmed_and_case_folded(run_macro):
 
 def test_every_contract_timestamp_format_parses_to_the_same_instant(run_macro):
     assert run_macro("{{ parse_vendor_timestamp('raw') }}", TIMESTAMPS) == TIMESTAMPS
+
+
+def test_local_dates_are_calendar_days_in_shanghai(run_macro):
+    cases = {
+        "2026-11-15T15:59:59Z": "2026-11-15",  # 23:59:59 in Shanghai
+        "2026-11-15T16:00:00Z": "2026-11-16",  # midnight in Shanghai
+        "2026-11-16 00:30:00": "2026-11-16",  # naive vendor time is Shanghai time
+    }
+    dates = run_macro("cast({{ local_date(parse_vendor_timestamp('raw')) }} as varchar)", cases)
+    assert dates == cases

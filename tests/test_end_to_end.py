@@ -50,6 +50,11 @@ def _mart_fingerprints(settings: VocSettings) -> dict[str, str]:
     return fingerprints
 
 
+def _alert_snapshot(settings: VocSettings) -> dict[str, tuple]:
+    rows = _query(settings, "select alert_id, alert_type, first_raised_at, evidence_feedback_ids from marts.alerts")
+    return {alert_id: (alert_type, first_raised_at, tuple(evidence)) for alert_id, alert_type, first_raised_at, evidence in rows}
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, dbt_manifest, restore_environ):
     from loaders.demo_data import generate
@@ -62,7 +67,7 @@ def pipeline(tmp_path_factory, dbt_manifest, restore_environ):
     with open(truth_dir / "feedback_truth.csv", encoding="utf-8") as handle:
         truth = {row["feedback_id"]: row for row in csv.DictReader(handle)}
     summary = json.loads((truth_dir / "summary.json").read_text(encoding="utf-8"))
-    first_run = _mart_fingerprints(settings)
+    first_run = {"marts": _mart_fingerprints(settings), "alerts": _alert_snapshot(settings)}
     return settings, truth, summary, first_run
 
 
@@ -167,7 +172,9 @@ def test_every_default_tag_is_found(pipeline):
 def test_second_run_changes_nothing_then_a_new_file_adds_exactly_its_records(pipeline):
     settings, truth, _, first_run = pipeline
     _run(settings)
-    assert _mart_fingerprints(settings) == first_run
+    assert _mart_fingerprints(settings) == first_run["marts"]
+    # an alert is raised once: the same ids, still carrying the time they were first raised
+    assert _alert_snapshot(settings) == first_run["alerts"]
 
     new_file = settings.landing_dir / "surveys" / "zz_late_export.jsonl"
     new_records = [
@@ -190,3 +197,66 @@ def test_second_run_changes_nothing_then_a_new_file_adds_exactly_its_records(pip
     _run(settings)
     ids = {row[0] for row in _query(settings, "select feedback_id from marts.fct_feedback")}
     assert ids == set(truth) | {f"survey:R-E2E-{i}" for i in range(3)}
+
+
+INSIGHT_MARTS = ("tag_trends", "hot_terms", "alerts", "ticket_sla", "ticket_sla_by_team", "improvement_baseline", "kpi_scorecard")
+
+
+def test_insight_marts_are_built(pipeline):
+    settings, _, summary, _ = pipeline
+    for mart in INSIGHT_MARTS:
+        (rows,), = _query(settings, f"select count(*) from marts.{mart}")
+        assert rows > 0, mart
+    (tickets,), = _query(settings, "select count(*) from marts.ticket_sla")
+    assert tickets == summary["tickets"]["feedback_items"]
+    periods = {row[0] for row in _query(settings, "select distinct period_type from marts.kpi_scorecard")}
+    assert periods == {"day", "week", "month"}
+    alert_types = {row[0] for row in _query(settings, "select distinct alert_type from marts.alerts")}
+    assert {"vip_negative", "safety_risk"} <= alert_types
+
+
+def test_kpi_daily_rolls_up_to_months_like_a_direct_computation(pipeline):
+    settings, *_ = pipeline
+    rolled = _query(
+        settings,
+        """select date_trunc('month', kpi_date) as month,
+                  100.0 * (sum(n_promoters) - sum(n_detractors)) / nullif(sum(n_nps_responses), 0),
+                  sum(n_negative) / sum(n_feedback),
+                  sum(n_csat_top2) / nullif(sum(n_csat_responses), 0),
+                  sum(stars_sum) / nullif(sum(n_star_ratings), 0)
+           from marts.kpi_daily where n_feedback > 0 group by 1 order by 1""",
+    )
+    direct = _query(
+        settings,
+        """select date_trunc('month', created_date) as month,
+                  100.0 * (count(*) filter (where rating_nps >= 9) - count(*) filter (where rating_nps <= 6))
+                        / nullif(count(rating_nps), 0),
+                  avg(case when sentiment_label = 'negative' then 1.0 else 0.0 end),
+                  count(*) filter (where rating_csat >= 4) / nullif(count(rating_csat), 0),
+                  avg(rating_stars)
+           from marts.fct_feedback group by 1 order by 1""",
+    )
+    assert len(rolled) == len(direct) > 1
+    for rolled_month, direct_month in zip(rolled, direct):
+        assert rolled_month[0] == direct_month[0]
+        for rolled_value, direct_value in zip(rolled_month[1:], direct_month[1:]):
+            assert rolled_value == pytest.approx(direct_value, abs=1e-9)
+
+
+def test_scorecard_nps_margin_of_error_matches_the_score_variance(pipeline):
+    settings, *_ = pipeline
+    for period_type, start, value, margin in _query(
+        settings, "select period_type, period_start, value, margin_of_error from marts.kpi_scorecard where metric = 'nps' and value is not null"
+    ):
+        end = {"day": "0 days", "week": "6 days", "month": "1 month - 1 day"}[period_type]
+        (promoters, detractors, responses), = _query(
+            settings,
+            f"select sum(n_promoters), sum(n_detractors), sum(n_nps_responses) from marts.kpi_daily "
+            f"where kpi_date between ? and ?::date + interval '{end}'",
+            [start, start],
+        )
+        scores = [1] * int(promoters) + [-1] * int(detractors) + [0] * int(responses - promoters - detractors)
+        mean = sum(scores) / len(scores)
+        variance = sum((x - mean) ** 2 for x in scores) / len(scores)
+        assert value == pytest.approx(100 * mean)
+        assert margin == pytest.approx(100 * 1.96 * (variance / len(scores)) ** 0.5)

@@ -92,12 +92,12 @@ RESOURCES_BY_FAMILY = {
 
 
 def resource_for_raw_table(table_name: str) -> str:
-    """Map a raw table (main, dlt child `x__y`, `<family>_quarantine`, `<family>_files`) to its dlt resource."""
+    """Map a raw table (main, dlt child `x__y`, `<family>_quarantine`, `_files`, `_history`) to its dlt resource."""
     parent = table_name.split("__", 1)[0]
     for resources in RESOURCES_BY_FAMILY.values():
         if parent in resources:
             return parent
-    for suffix in ("_quarantine", "_files"):
+    for suffix in ("_quarantine", "_files", "_history"):
         family = parent.removesuffix(suffix)
         if family in RESOURCES_BY_FAMILY:
             # A family's quarantine and load log are written by its resources; the first one stands for them.
