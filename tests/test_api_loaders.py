@@ -12,10 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
-import dlt
 import duckdb
 import pytest
 
@@ -253,13 +252,16 @@ def test_wrong_token_is_refused_and_never_shown(landing, tmp_path, caplog):
     assert all(not r.authorized for r in server.requests)
 
 
-def test_source_choice_follows_the_environment_at_run_time(landing):
-    env = {"VOC_SURVEYS_MODE": "api", "VOC_SURVEYS_BASE_URL": "http://127.0.0.1:9", "VOC_SURVEYS_TOKEN": "t"}
-    api = source_for_family("surveys", landing, env)
+def test_source_choice_follows_the_environment_at_run_time(landing, tmp_path):
+    down = {"VOC_SURVEYS_MODE": "api", "VOC_SURVEYS_BASE_URL": "http://127.0.0.1:9", "VOC_API_MAX_ATTEMPTS": "1"}
+    api = source_for_family("surveys", landing, down)
     files = source_for_family("surveys", landing, {})
-    assert api.name == files.name == "surveys"
-    assert list(api.resources) == list(files.resources) == ["surveys"]
-    assert api.resources["surveys"]._pipe.gen is not files.resources["surveys"]._pipe.gen
+    assert api.name == files.name == "surveys" and list(api.resources) == list(files.resources)
+    pipeline = make_pipeline("surveys", tmp_path / "voc.duckdb", landing)
+    with pytest.raises(Exception) as failure:
+        pipeline.run(api)  # nothing listens on port 9: the API source, not the folder, was chosen
+    assert "surveys API: page 1" in str(failure.value) and "127.0.0.1:9" in str(failure.value)
+    pipeline.run(files).raise_on_failed_jobs()
 
 
 KILLABLE_LOAD = """

@@ -61,19 +61,20 @@ class TotalResultsPaginator(PageNumberPaginator):
     ``ceil(N / page_size)``. An empty page also ends the walk.
     """
 
-    def __init__(self, page_size: int, page_param: str = "page_no", total_path: str = "total_results"):
-        super().__init__(base_page=1, page_param=page_param, total_path=total_path)
+    def __init__(self, page_size: int, page_param: str = "page_no", total_key: str = "total_results"):
+        super().__init__(base_page=1, page_param=page_param, total_path=total_key)
         self.page_size = page_size
+        self.total_key = total_key
 
     def update_state(self, response: Response, data: Optional[list[Any]] = None) -> None:
-        values = response.json().get(str(self.total_path))
-        if values is None:
-            self._handle_missing_total(response.json())
+        answer = response.json()
+        total_results = answer.get(self.total_key)
+        if total_results is None:
+            self._handle_missing_total(answer)
         try:
-            total_results = int(values)
+            last_page = math.ceil(int(total_results) / self.page_size)
         except (TypeError, ValueError):
-            self._handle_invalid_total(values)
-        last_page = math.ceil(total_results / self.page_size)
+            self._handle_invalid_total(total_results)
         self.current_value += 1
         self._has_next_page = bool(data) and self.current_value <= last_page
 

@@ -162,8 +162,10 @@ def split_page(
     return valid, rejected
 
 
-def page_log_row(family: str, label: str, body: bytes, read: int, loaded: int, quarantined: int, now: datetime) -> dict:
-    """The ``<family>_files`` row of one page."""
+def page_log_row(
+    family: str, label: str, body: bytes, read: int, loaded: int, quarantined: int, now: datetime
+) -> dict:
+    """The ``<family>_files`` row of one page: records read = loaded + quarantined."""
     return {
         "source": family,
         "file": label,
