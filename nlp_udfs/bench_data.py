@@ -71,9 +71,7 @@ def iter_landing_texts(landing_dir: Path) -> Iterator[str]:
 
 def landing_texts(landing_dir: Path, limit: int | None = None) -> list[str]:
     """Up to ``limit`` texts of ``iter_landing_texts`` (all when ``None``)."""
-    texts: list[str] = []
-    for text in iter_landing_texts(landing_dir):
-        texts.append(text)
-        if limit is not None and len(texts) >= limit:
-            break
-    return texts
+    # Read to the end rather than stop early: an abandoned file reader would be closed by the
+    # garbage collector, possibly at interpreter exit.
+    texts = list(iter_landing_texts(landing_dir))
+    return texts if limit is None else texts[:limit]

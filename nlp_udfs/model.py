@@ -34,18 +34,10 @@ class NgramModel:
         """Log-odds of "positive" for an already normalised text (0.0 for empty text)."""
         if not text:
             return 0.0
-        weights = self.weights
-        seen: set[str] = set()
-        total = self.intercept
         low, high = NGRAM_RANGE
-        length = len(text)
-        for size in range(low, high + 1):
-            for start in range(length - size + 1):
-                gram = text[start:start + size]
-                if gram not in seen:
-                    seen.add(gram)
-                    total += weights.get(gram, 0.0)
-        return total
+        grams = {text[start:start + size] for size in range(low, high + 1) for start in range(len(text) - size + 1)}
+        # map/filter run in C: absent n-grams give None and are dropped.
+        return self.intercept + sum(filter(None, map(self.weights.get, grams)))
 
     @classmethod
     def load(cls, path: Path) -> NgramModel:

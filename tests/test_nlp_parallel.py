@@ -1,0 +1,106 @@
+"""Batched enrichment: distinct texts once, result cache, worker subprocesses, segmentation backends, model."""
+
+import io
+import json
+
+import pytest
+
+from nlp_udfs import parallel
+from nlp_udfs.enrich import ENRICH_FIELDS, enrich
+from nlp_udfs.model import NgramModel, default_model, normalise_for_model
+from nlp_udfs.parallel import enrich_rows, enrich_rows_local
+from nlp_udfs.segmentation import _default_user_words, backend_name, new_tokenizer, segment
+from nlp_udfs.taxonomy import DEFAULT_SEED_PATH, Taxonomy
+from nlp_udfs.worker import read_frame, write_frame
+
+TEXTS = ["物流挺快的,但是包装破了", None, "客服态度很差", "物流挺快的,但是包装破了", "", "电话13800138000打不通"]
+
+
+def _seed_json() -> str:
+    import csv
+
+    with open(DEFAULT_SEED_PATH, encoding="utf-8") as handle:
+        return json.dumps(list(csv.DictReader(handle)), ensure_ascii=False)
+
+
+def _expected(texts, taxonomy):
+    rows = []
+    for text in texts:
+        result = enrich(text, taxonomy) if text is not None else enrich("", taxonomy)
+        rows.append(tuple(result[name] for name in ENRICH_FIELDS))
+    return rows
+
+
+def test_rows_equal_enrich_per_text_and_duplicates_are_computed_once(monkeypatch):
+    taxonomy_json = _seed_json()
+    calls = []
+    original = parallel.enrich_rows_local
+
+    def counting(texts, value):
+        calls.append(list(texts))
+        return original(texts, value)
+
+    monkeypatch.setattr(parallel, "enrich_rows_local", counting)
+    parallel.result_cache.clear()
+    rows = enrich_rows(TEXTS, taxonomy_json)
+    assert rows == _expected(TEXTS, Taxonomy.from_json(taxonomy_json))
+    assert sum(len(batch) for batch in calls) == 5  # the repeated text once
+    enrich_rows(TEXTS[:3], taxonomy_json)
+    assert sum(len(batch) for batch in calls) == 5  # served from the result cache
+
+
+def test_cache_is_keyed_by_taxonomy():
+    parallel.result_cache.clear()
+    with_tags = enrich_rows(["物流太慢了"], _seed_json())[0]
+    without = enrich_rows(["物流太慢了"], None)[0]
+    tags = ENRICH_FIELDS.index("tags")
+    assert with_tags[tags] == ["物流体验-时效性"] and without[tags] == []
+
+
+def test_worker_processes_give_the_same_rows(monkeypatch):
+    monkeypatch.setenv("VOC_NLP_WORKERS", "2")
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_TEXTS", 2)
+    parallel.result_cache.clear()
+    texts = [f"第{i}次买，物流太慢了" if i % 2 else f"客服{i}号态度很好" for i in range(40)]
+    try:
+        rows = enrich_rows(texts, _seed_json())
+        assert parallel._workers and all(worker.alive() for worker in parallel._workers)
+    finally:
+        parallel.shutdown_pool()
+    assert rows == enrich_rows_local(texts, _seed_json())
+    assert not parallel._workers
+
+
+def test_frame_protocol_round_trip():
+    buffer = io.BytesIO()
+    write_frame(buffer, (["文本", None], "{}"))
+    buffer.seek(0)
+    assert read_frame(buffer) == (["文本", None], "{}")
+    with pytest.raises(EOFError):
+        read_frame(buffer)
+
+
+def test_segmenter_backends_keep_taxonomy_keywords_whole(monkeypatch):
+    assert backend_name() == "rjieba"
+    monkeypatch.setenv("VOC_SEGMENTER", "nonsense")
+    with pytest.raises(ValueError):
+        backend_name()
+    reference = new_tokenizer("jieba")
+    for word in sorted(_default_user_words()):
+        reference.add_word(word)
+    text = "快递员态度恶劣，退货流程太麻烦了"
+    assert segment(text) == reference.lcut(text)
+    assert "退货流程" in segment(text)
+
+
+def test_ngram_model_sums_distinct_ngram_weights():
+    model = NgramModel({"好": 1.0, "很好": 0.5, "差": -2.0}, intercept=-0.1)
+    assert model.logit("很好很好") == pytest.approx(-0.1 + 1.0 + 0.5)
+    assert model.logit("") == 0.0
+    assert normalise_for_model(" Ａ B好 ") == "ab好"
+
+
+def test_shipped_model_reads_polarity():
+    model = default_model()
+    assert model is not None and len(model.weights) > 1000
+    assert model.logit(normalise_for_model("质量很好，非常满意")) > 0 > model.logit(normalise_for_model("太差了，再也不买"))
