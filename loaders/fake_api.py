@@ -10,8 +10,8 @@ It serves the records of a landing folder (for example one written by
   (the first parsable of its version fields), inclusively; records without one are served only
   to requests without a filter;
 * the tickets export and the social feed walk an append-only change log with opaque cursors;
-* ``VendorStore.update_records`` appends a newer version of some records ("records updated
-  between runs").
+* ``VendorStore.update_records`` (or ``POST /_fake/update?family=tickets&count=5`` on a running
+  server) appends a newer version of some records ("records updated between runs").
 
 Switches (``FakeVendorApi`` arguments, ``Fault`` rules): page sizes, a bearer token to require,
 a 429 with ``Retry-After`` every n-th request, and per (family, page) faults: ``429``, ``500``,
@@ -483,6 +483,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout fault): nothing to answer
+
+    def do_POST(self) -> None:  # noqa: N802
+        """``POST /_fake/update?family=tickets&count=5``: newer versions of some records, now."""
+        parts = urlsplit(self.path)
+        params = {name: values[0] for name, values in parse_qs(parts.query).items()}
+        app: FakeVendorApi = self.server.app  # type: ignore[attr-defined]
+        family = params.get("family")
+        if parts.path != "/_fake/update" or family not in API_FAMILIES:
+            status, body = 404, {"error": "POST /_fake/update?family=<family>&count=<n>"}
+        else:
+            count = int(params.get("count", "1"))
+            updated = app.store.update_records(family, count, datetime.now(timezone.utc))
+            status, body = 200, {"family": family, "updated": updated}
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # the request log is FakeVendorApi.requests

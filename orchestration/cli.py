@@ -84,7 +84,11 @@ def ui(port: int, host: str) -> None:
 @click.option("--retry-after", type=int, default=1, show_default=True, help="Retry-After seconds of a 429.")
 @click.option("--fault", "faults", multiple=True, help="family:page:kind[:times], kind 429|500|timeout|hang|malformed; repeatable.")
 def fake_api(landing: Path | None, port: int, token: str | None, page_size: int, rate_limit_every: int, retry_after: int, faults: tuple[str, ...]) -> None:
-    """Serve the landing folder through fake vendor APIs on 127.0.0.1 (for demos and tests)."""
+    """Serve the landing folder through fake vendor APIs on 127.0.0.1 (for demos and tests).
+
+    While it runs, `curl -X POST 'http://127.0.0.1:8765/_fake/update?family=tickets&count=5'`
+    gives five tickets a newer version, as if they were updated between two pipeline runs.
+    """
     from loaders.fake_api import API_FAMILIES, Fault, FakeVendorApi, VendorStore
 
     landing = landing or VocSettings.from_env().landing_dir

@@ -303,3 +303,14 @@ def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(landin
         assert tickets_served_before_kill == 2 * PAGE_SIZES["tickets"]
         _load_api(server, warehouse, landing)
     _assert_same_raw(file_warehouse, warehouse)
+
+
+def test_records_can_be_updated_on_a_running_fake_server(landing):
+    import requests
+
+    with FakeVendorApi(VendorStore.from_landing(landing)) as server:
+        before = len(server.store.entries("tickets"))
+        answer = requests.post(f"{server.base_url}/_fake/update?family=tickets&count=3", timeout=10)
+        assert answer.status_code == 200 and len(answer.json()["updated"]) == 3
+        assert len(server.store.entries("tickets")) == before + 3
+        assert requests.post(f"{server.base_url}/_fake/update?family=nope", timeout=10).status_code == 404
