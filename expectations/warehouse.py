@@ -42,6 +42,9 @@ class ReadOnlyDuckDBDialect(DuckDBDialect):
     stop the next writer (dbt) from opening the warehouse. See :func:`close_read_only_connections`.
     """
 
+    # duckdb-engine has not declared SQLAlchemy's statement cache safe; say so instead of warning per query
+    supports_statement_cache = False
+
     def connect(self, *cargs: Any, **cparams: Any) -> Any:
         connection = super().connect(*cargs, **cparams)
         _open_connections.add(connection)
