@@ -51,6 +51,7 @@ def _write_atomically(path: Path, text: str) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         stream.write(text)
+    os.chmod(temporary, 0o644)  # mkstemp makes it private; the report is meant to be opened by anyone
     os.replace(temporary, path)
 
 
