@@ -69,18 +69,21 @@ def test_first_request_parameters_follow_the_contract():
     assert ENDPOINTS["members"].first_params(None, 30) == {}
 
 
-def test_reviews_pages_end_at_total_results_over_page_size():
-    paginator = TotalResultsPaginator(page_size=10)
+def test_reviews_pages_end_when_total_results_have_arrived_even_if_pages_are_capped():
+    paginator = TotalResultsPaginator(page_size=100)  # asks for 100, the vendor sends 10
     request = Request("GET", "http://vendor/router/rest", params={})
     paginator.init_request(request)
     assert request.params["page_no"] == 1
-    paginator.update_state(_response({"total_results": 25, "reviews": [1] * 10}), [1] * 10)
+    paginator.update_state(_response({"total_results": 25}), [1] * 10)
     paginator.update_request(request)
     assert paginator.has_next_page and request.params["page_no"] == 2
     paginator.update_state(_response({"total_results": 25}), [1] * 10)
     assert paginator.has_next_page
     paginator.update_state(_response({"total_results": 25}), [1] * 5)
     assert not paginator.has_next_page
+    paginator.init_request(request)
+    paginator.update_state(_response({"total_results": 25}), [])
+    assert not paginator.has_next_page  # an empty page ends the walk
 
 
 def test_ticket_export_follows_after_cursor_until_end_of_stream_and_drops_start_time():

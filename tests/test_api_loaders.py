@@ -198,6 +198,17 @@ def test_incremental_run_fetches_only_changed_records_even_from_a_fresh_run_dire
     assert member_versions == 4  # members keep every version: the new ones are added
 
 
+def test_a_vendor_that_caps_the_page_size_is_still_read_completely(landing, file_warehouse, tmp_path):
+    # the loader asks for 100 records a page, the vendor silently sends at most 15
+    capped = {family: 15 for family in API_FAMILIES}
+    server = FakeVendorApi(VendorStore.from_landing(landing), page_sizes=capped)
+    warehouse = tmp_path / "voc.duckdb"
+    with server:
+        for family in API_FAMILIES:
+            load_family_from_api(ApiSourceConfig(family, server.base_url, page_size=100), warehouse, landing, FAST_RETRIES)
+    _assert_same_raw(file_warehouse, warehouse)
+
+
 def test_faults_are_survived_with_exact_counts(landing, file_warehouse, tmp_path):
     faults = [
         Fault("surveys", 2, "429", times=2),

@@ -57,14 +57,21 @@ class CursorStyle(Enum):
 class TotalResultsPaginator(PageNumberPaginator):
     """Page numbers for an API that reports the number of records, not of pages.
 
-    The reviews API answers ``{"total_results": N, "reviews": [...]}``; the last page is
-    ``ceil(N / page_size)``. An empty page also ends the walk.
+    The reviews API answers ``{"total_results": N, "reviews": [...]}``. The walk ends once N
+    records have arrived or a page comes back empty. Counting records rather than computing
+    ``ceil(N / page_size)`` matters: vendors cap ``page_size`` silently, and a smaller page
+    than asked for would otherwise end the walk early.
     """
 
     def __init__(self, page_size: int, page_param: str = "page_no", total_key: str = "total_results"):
         super().__init__(base_page=1, page_param=page_param, total_path=total_key)
         self.page_size = page_size
         self.total_key = total_key
+        self.records_seen = 0
+
+    def init_request(self, request: Request) -> None:
+        self.records_seen = 0
+        super().init_request(request)
 
     def update_state(self, response: Response, data: Optional[list[Any]] = None) -> None:
         answer = response.json()
@@ -72,11 +79,12 @@ class TotalResultsPaginator(PageNumberPaginator):
         if total_results is None:
             self._handle_missing_total(answer)
         try:
-            last_page = math.ceil(int(total_results) / self.page_size)
+            total = int(total_results)
         except (TypeError, ValueError):
             self._handle_invalid_total(total_results)
+        self.records_seen += len(data or [])
         self.current_value += 1
-        self._has_next_page = bool(data) and self.current_value <= last_page
+        self._has_next_page = bool(data) and self.records_seen < total
 
 
 class IncrementalExportPaginator(JSONResponseCursorPaginator):
