@@ -8,21 +8,29 @@ Public API (importing this package loads neither jieba nor duckdb nor dbt)::
     score_sentiment(text, raw_text=None) -> (score, label)
     Taxonomy.from_rows(rows) / Taxonomy.from_json(text) / Taxonomy.from_csv(path) / Taxonomy.default()
     tag_text(text, taxonomy) -> list[TagMatch]
+    detect_risks(text) -> list[RiskHit]        (safety, fraud, privacy, legal, media)
     enrich(text, taxonomy=None) -> dict
+    nlp_udfs.parallel.enrich_rows(texts, taxonomy_json) -> list[tuple]   (batched, all cores)
     nlp_udfs.duckdb_functions.register_functions(conn)
+
+Commands: ``python -m nlp_udfs.eval`` (make eval), ``python -m nlp_udfs.bench`` (make bench),
+``python -m nlp_udfs.train`` (make train).
 """
 
 from .enrich import enrich, extract_terms
 from .pii import mask_pii
+from .risk import RiskHit, detect_risks
 from .segmentation import segment
 from .sentiment import score_sentiment
 from .taxonomy import Taxonomy, TagMatch, primary_tag, tag_evidence_json, tag_text
 from .text_cleaning import clean_text
 
 __all__ = [
+    "RiskHit",
     "Taxonomy",
     "TagMatch",
     "clean_text",
+    "detect_risks",
     "enrich",
     "extract_terms",
     "mask_pii",

@@ -16,10 +16,9 @@ A risk keyword does not count when
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from collections.abc import Sequence
 
 from .clauses import Clause, split_clauses
 from .matching import PhraseIndex
