@@ -5,6 +5,11 @@
     Applied twice: two ids separated by one character share that boundary character. -#}
 {%- set unionid_re = "(^|[^0-9A-Za-z_-])(o[0-9A-Za-z_-]{3})[0-9A-Za-z_-]{20}([0-9A-Za-z_-]{4})([^0-9A-Za-z_-]|$)" -%}
 {%- set unionid_mask = "\\1\\2********************\\3\\4" -%}
+{#- Names are personal data the text masking cannot recognise; in a payload they sit under
+    known vendor keys (members.name, tickets.requester.name / assignee, reviews.buyer_nick,
+    social.author.nickname), so the value of those keys is replaced. -#}
+{%- set name_re = '"(name|nickname|buyer_nick|assignee)"(\\s*):(\\s*)"[^"]*"' -%}
+{%- set name_mask = '"\\1"\\2:\\3"[NAME]"' -%}
 with quarantined as (
     select
         source_family,
@@ -59,5 +64,5 @@ select
     last_quarantined_at,
     -- voc_mask_pii turns null into '', but an unreadable record id stays null
     nullif(regexp_replace(regexp_replace(voc_mask_pii(sample_record_id), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'), '') as sample_record_id_masked,
-    regexp_replace(regexp_replace(voc_mask_pii(left(sample_payload, 500)), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'), '{{ unionid_re }}', '{{ unionid_mask }}', 'g') as sample_payload_masked
+    regexp_replace(regexp_replace(voc_mask_pii(regexp_replace(left(sample_payload, 500), '{{ name_re }}', '{{ name_mask }}', 'g')), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'), '{{ unionid_re }}', '{{ unionid_mask }}', 'g') as sample_payload_masked
 from joined
