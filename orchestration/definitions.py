@@ -7,6 +7,7 @@ from orchestration.alert_delivery import alert_deliveries
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.transformation import voc_dbt_models
 from orchestration.project import voc_dbt_project
+from orchestration.reports.assets import scorecard_html
 from orchestration.resources import build_resources
 from orchestration.sensors import landing_files_sensor, run_failure_sensor
 
@@ -30,7 +31,7 @@ nightly_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, voc_dbt_models, alert_deliveries],
+    assets=[*ingestion_assets, voc_dbt_models, alert_deliveries, scorecard_html],
     asset_checks=[*quality_checks, *freshness_checks],
     jobs=[everything_job],
     schedules=[nightly_schedule],

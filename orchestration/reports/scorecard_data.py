@@ -1,0 +1,280 @@
+"""What the leadership scorecard shows, read from the marts (one read-only DuckDB connection).
+
+Every number on the page comes from a mart row or from the counts in ``marts.kpi_daily``; the
+page itself computes nothing but formatting. The headline period is the last complete ISO week
+of ``marts.kpi_scorecard``; the trends are the 13 weeks ending with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+TREND_WEEKS = 13
+EXAMPLES_PER_TAG = 2
+MAX_ALERTS_LISTED = 25
+# marts.alerts has no priority column: the critical and high severities are the P1 alerts.
+P1_SEVERITIES = ("critical", "high")
+HEADLINE_METRICS = (
+    "nps",
+    "csat_top2_rate",
+    "ces_avg",
+    "negative_rate",
+    "complaint_volume",
+    "sla_first_response_attainment",
+    "median_first_response_minutes",
+)
+# Used only when the kpi_targets seed is missing: the scorecard mart's own direction per metric.
+DEFAULT_DIRECTIONS = {
+    "nps": "higher_is_better",
+    "csat_top2_rate": "higher_is_better",
+    "ces_avg": "higher_is_better",
+    "negative_rate": "lower_is_better",
+    "complaint_volume": "lower_is_better",
+    "sla_first_response_attainment": "higher_is_better",
+    "median_first_response_minutes": "lower_is_better",
+}
+
+
+@dataclass
+class ScorecardData:
+    """Everything the template renders, as plain rows (lists of dicts)."""
+
+    as_of_date: date
+    week_start: date
+    week_end: date
+    headline: list[dict[str, Any]]
+    periods: list[dict[str, Any]]
+    weekly_trend: list[dict[str, Any]]
+    rising_tags: list[dict[str, Any]]
+    p1_alerts: list[dict[str, Any]]
+    p1_alert_count: int
+    sla_by_team: list[dict[str, Any]]
+    sla_week_start: date | None
+    improvements: list[dict[str, Any]]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def fetch_rows(conn, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Run a query and return its rows as dicts keyed by column name."""
+    cursor = conn.execute(sql, params or [])
+    columns = [description[0] for description in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def relation_exists(conn, schema: str, name: str) -> bool:
+    """True when the warehouse holds the table or view (seeds may live in another schema)."""
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def metric_directions(conn) -> dict[str, str]:
+    """Which way is good per metric, from the kpi_targets seed (wherever dbt put it)."""
+    schemas = [
+        row[0]
+        for row in conn.execute(
+            "select table_schema from information_schema.tables where table_name = 'kpi_targets'"
+        ).fetchall()
+    ]
+    if not schemas:
+        return dict(DEFAULT_DIRECTIONS)
+    rows = conn.execute(f'select metric, direction from "{schemas[0]}".kpi_targets').fetchall()
+    return {**DEFAULT_DIRECTIONS, **{metric: direction for metric, direction in rows}}
+
+
+def change_arrow(delta: float | None) -> str:
+    """▲ up, ▼ down, ▬ unchanged, empty when there is nothing to compare with."""
+    if delta is None:
+        return ""
+    if delta > 0:
+        return "▲"
+    if delta < 0:
+        return "▼"
+    return "▬"
+
+
+def change_is_good(delta: float | None, direction: str | None) -> bool | None:
+    """Whether the change went the good way for the metric (None when flat or unknown)."""
+    if delta is None or delta == 0 or direction is None:
+        return None
+    return (delta > 0) == (direction == "higher_is_better")
+
+
+def scorecard_rows(conn, period_type: str) -> list[dict[str, Any]]:
+    """kpi_scorecard rows of one period type, headline metrics first, then rising tags."""
+    return fetch_rows(
+        conn,
+        """
+        select period_type, period_start, metric, detail, value, previous_value, delta, target,
+               status, sample_size, margin_of_error, unit
+        from marts.kpi_scorecard
+        where period_type = ?
+        order by metric
+        """,
+        [period_type],
+    )
+
+
+def metric_order(metric: str) -> int:
+    """Position of a metric on the page (headline order; anything else last)."""
+    return HEADLINE_METRICS.index(metric) if metric in HEADLINE_METRICS else len(HEADLINE_METRICS)
+
+
+def headline_kpis(week_rows: list[dict[str, Any]], directions: dict[str, str]) -> list[dict[str, Any]]:
+    """The week's headline metrics in display order, each with its arrow and good/bad change."""
+    by_metric = {row["metric"]: row for row in week_rows}
+    headline = []
+    for metric in HEADLINE_METRICS:
+        if metric not in by_metric:
+            continue
+        row = dict(by_metric[metric])
+        row["direction"] = directions.get(metric)
+        row["arrow"] = change_arrow(row["delta"])
+        row["change_is_good"] = change_is_good(row["delta"], row["direction"])
+        headline.append(row)
+    return headline
+
+
+def weekly_trend(conn, last_week_start: date, weeks: int = TREND_WEEKS) -> list[dict[str, Any]]:
+    """NPS, CSAT top-2 rate, negative rate and complaint volume per ISO week, from the daily counts."""
+    first_week_start = last_week_start - timedelta(weeks=weeks - 1)
+    return fetch_rows(
+        conn,
+        """
+        select
+            cast(date_trunc('week', kpi_date) as date) as week_start,
+            100.0 * (sum(n_promoters) - sum(n_detractors)) / nullif(sum(n_nps_responses), 0) as nps,
+            cast(sum(n_csat_top2) as double) / nullif(sum(n_csat_responses), 0) as csat_top2_rate,
+            cast(sum(n_negative) as double) / nullif(sum(n_feedback), 0) as negative_rate,
+            cast(coalesce(sum(n_complaints), 0) as bigint) as complaint_volume,
+            cast(sum(n_feedback) as bigint) as n_feedback
+        from marts.kpi_daily
+        where kpi_date >= ? and kpi_date < ?
+        group by 1
+        order by 1
+        """,
+        [first_week_start, last_week_start + timedelta(days=7)],
+    )
+
+
+def tag_examples(conn, tag: str, start: date, end: date, limit: int = EXAMPLES_PER_TAG) -> list[dict[str, Any]]:
+    """Masked comments carrying the tag in the period, negative ones first, newest first."""
+    return fetch_rows(
+        conn,
+        """
+        select feedback_id, created_date, source, sentiment_label, text_masked
+        from marts.fct_feedback
+        where list_contains(tags, ?) and created_date between ? and ?
+            and coalesce(trim(text_masked), '') <> ''
+        order by (sentiment_label = 'negative') desc, created_date desc, feedback_id
+        limit ?
+        """,
+        [tag, start, end, limit],
+    )
+
+
+def rising_tags(conn, week_rows: list[dict[str, Any]], start: date, end: date) -> list[dict[str, Any]]:
+    """The week's rising_tag_1..3 rows with example masked comments."""
+    rising = sorted((row for row in week_rows if row["metric"].startswith("rising_tag_")), key=lambda row: row["metric"])
+    return [
+        {**row, "tag": row["detail"], "rank": int(row["metric"].rsplit("_", 1)[1]),
+         "examples": tag_examples(conn, row["detail"], start, end)}
+        for row in rising
+    ]
+
+
+def open_p1_alerts(conn, limit: int = MAX_ALERTS_LISTED) -> tuple[list[dict[str, Any]], int]:
+    """Open critical/high alerts, critical first then newest; and how many there are in all."""
+    placeholders = ", ".join("?" for _ in P1_SEVERITIES)
+    where = f"status = 'open' and severity in ({placeholders})"
+    total = conn.execute(f"select count(*) from marts.alerts where {where}", list(P1_SEVERITIES)).fetchone()[0]
+    rows = fetch_rows(
+        conn,
+        f"""
+        select alert_id, alert_type, severity, raised_at, first_raised_at, tag, store_id, product_sku,
+               route_to, detail, len(evidence_feedback_ids) as n_evidence
+        from marts.alerts
+        where {where}
+        order by severity = 'critical' desc, raised_at desc, alert_id
+        limit ?
+        """,
+        [*P1_SEVERITIES, limit],
+    )
+    return rows, int(total)
+
+
+def sla_by_team(conn, week_start: date) -> tuple[list[dict[str, Any]], date | None]:
+    """Ticket SLA per team for the headline week (or the latest week the mart has before it)."""
+    latest = conn.execute(
+        "select max(week_start) from marts.ticket_sla_by_team where week_start <= ?", [week_start]
+    ).fetchone()[0]
+    if latest is None:
+        return [], None
+    rows = fetch_rows(
+        conn,
+        """
+        select coalesce(assignee_team, '未分配') as assignee_team, week_start, n_tickets, first_response_attainment, resolution_attainment,
+               median_first_response_minutes, median_resolution_hours, backlog_open
+        from marts.ticket_sla_by_team
+        where week_start = ?
+        order by assignee_team
+        """,
+        [latest],
+    )
+    return rows, latest
+
+
+def improvements(conn) -> list[dict[str, Any]]:
+    """Every intervention x metric of the improvement baseline."""
+    return fetch_rows(
+        conn,
+        """
+        select intervention_id, name, tag, scope, effective_date, metric, value_before, value_after,
+               delta, test, p_value, significant, effect_size, diff_in_diff
+        from marts.improvement_baseline
+        order by effective_date, intervention_id, metric
+        """,
+    )
+
+
+def load_scorecard(conn) -> ScorecardData:
+    """Read every section of the scorecard from the marts."""
+    directions = metric_directions(conn)
+    week_rows = scorecard_rows(conn, "week")
+    if not week_rows:
+        raise ValueError("marts.kpi_scorecard has no week rows: build the marts before the scorecard")
+    week_start = week_rows[0]["period_start"]
+    week_end = week_start + timedelta(days=6)
+    day_rows = scorecard_rows(conn, "day")
+    as_of_date = (day_rows[0]["period_start"] + timedelta(days=1)) if day_rows else week_end + timedelta(days=1)
+    periods = [
+        {**row, "arrow": change_arrow(row["delta"]), "change_is_good": change_is_good(row["delta"], directions.get(row["metric"]))}
+        for period_type in ("day", "week", "month")
+        for row in sorted(scorecard_rows(conn, period_type), key=lambda row: metric_order(row["metric"]))
+        if row["metric"] in HEADLINE_METRICS
+    ]
+    alerts, alert_count = open_p1_alerts(conn)
+    teams, sla_week = sla_by_team(conn, week_start)
+    return ScorecardData(
+        as_of_date=as_of_date,
+        week_start=week_start,
+        week_end=week_end,
+        headline=headline_kpis(week_rows, directions),
+        periods=periods,
+        weekly_trend=weekly_trend(conn, week_start),
+        rising_tags=rising_tags(conn, week_rows, week_start, week_end),
+        p1_alerts=alerts,
+        p1_alert_count=alert_count,
+        sla_by_team=teams,
+        sla_week_start=sla_week,
+        improvements=improvements(conn),
+        counts={
+            "feedback": conn.execute("select count(*) from marts.fct_feedback").fetchone()[0],
+            "alerts_open": conn.execute("select count(*) from marts.alerts where status = 'open'").fetchone()[0],
+        },
+    )
