@@ -248,11 +248,11 @@ def test_scorecard_nps_margin_of_error_matches_the_score_variance(pipeline):
     for period_type, start, value, margin in _query(
         settings, "select period_type, period_start, value, margin_of_error from marts.kpi_scorecard where metric = 'nps' and value is not null"
     ):
-        end = {"day": "0 days", "week": "6 days", "month": "1 month - 1 day"}[period_type]
+        length = {"day": "1 day", "week": "7 days", "month": "1 month"}[period_type]
         (promoters, detractors, responses), = _query(
             settings,
             f"select sum(n_promoters), sum(n_detractors), sum(n_nps_responses) from marts.kpi_daily "
-            f"where kpi_date between ? and ?::date + interval '{end}'",
+            f"where kpi_date >= ? and kpi_date < ?::date + interval '{length}'",
             [start, start],
         )
         scores = [1] * int(promoters) + [-1] * int(detractors) + [0] * int(responses - promoters - detractors)
