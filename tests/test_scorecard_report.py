@@ -252,6 +252,27 @@ def test_the_dagster_asset_writes_latest_html_with_metadata(demo_warehouse, tmp_
     assert "NPS" in metadata["headline"].value
 
 
+def weasyprint_unusable() -> str | None:
+    """Why WeasyPrint cannot print here (it needs the Pango system library), or None."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as error:
+        return f"WeasyPrint is not usable: {error}"
+    return None
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(weasyprint_unusable() is not None, reason=str(weasyprint_unusable()))
+def test_the_pdf_version_is_printed_beside_the_html(demo_warehouse, tmp_path):
+    from orchestration.reports.render import write_scorecard
+
+    files, data = write_scorecard(demo_warehouse, tmp_path)
+    assert files.pdf == tmp_path / f"scorecard_{data.as_of_date.isoformat()}.pdf"
+    content = files.pdf.read_bytes()
+    assert content.startswith(b"%PDF") and content.rstrip().endswith(b"%%EOF")
+    assert len(content) > 50_000  # text, fonts and both charts, not an empty page
+
+
 # ---------------------------------------------------------------- headless browser
 
 def png_size(path: Path) -> tuple[int, int]:

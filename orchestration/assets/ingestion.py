@@ -35,6 +35,7 @@ class VocDltTranslator(DagsterDltTranslator):
                 "(newest version of each record wins; contract breakers go to the quarantine table)."
             ),
             kinds={"dlt", "duckdb"},
+            owners=["team:data-engineering"],
         )
 
 

@@ -1,7 +1,7 @@
 """dbt models, seeds and tests (as asset checks), downstream of the dlt assets."""
 
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -21,7 +21,37 @@ class VocDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([schema, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return dbt_resource_props.get("config", {}).get("schema") or "dbt"
+        return layer_group(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        # an owner set in dbt (meta.owner / group) wins; otherwise the team owning the layer
+        return super().get_owners(dbt_resource_props) or [LAYER_OWNERS.get(layer_group(dbt_resource_props), DEFAULT_OWNER)]
+
+
+# The Dagster UI groups assets by layer: raw (dlt), staging, identity, nlp, marts, reports.
+LAYER_OWNERS = {
+    "seeds": "team:voc-business",  # business users edit the seed CSVs
+    "staging": "team:data-engineering",
+    "identity": "team:data-engineering",
+    "nlp": "team:voc-nlp",
+    "marts": "team:voc-analytics",
+}
+DEFAULT_OWNER = "team:data-engineering"
+
+
+def layer_group(dbt_resource_props: Mapping[str, Any]) -> str:
+    """Dagster group of a dbt node: its schema, except that the intermediate schema splits into
+    identity resolution (int_identity__*), text analytics (int_feedback__*) and the statistics
+    that only feed marts (everything else, grouped with the marts)."""
+    schema = dbt_resource_props.get("config", {}).get("schema") or "dbt"
+    if schema != "intermediate":
+        return schema
+    name = dbt_resource_props["name"]
+    if name.startswith("int_identity__"):
+        return "identity"
+    if name.startswith("int_feedback__"):
+        return "nlp"
+    return "marts"
 
 
 voc_dbt_translator = VocDbtTranslator(
