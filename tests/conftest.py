@@ -7,6 +7,14 @@ import os
 import pytest
 
 
+def pytest_configure(config):
+    """Parse the dbt project before collection: some test modules import the Dagster definitions,
+    and dagster-dbt needs a manifest to build them (a fresh clone has none)."""
+    from orchestration.pipeline_run import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest():
     from orchestration.pipeline_run import prepare_dbt_manifest
