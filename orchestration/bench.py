@@ -1,0 +1,463 @@
+"""``python -m orchestration.bench --rows N``: the whole pipeline, timed per stage, full and incremental.
+
+In a fresh work folder (a temp dir unless ``--workdir``): generate N demo feedback rows into a new
+landing folder, print the NLP benchmark on those texts (``nlp_udfs.bench``), then run the
+pipeline stage by stage into a new warehouse and print, per stage, wall time, rows, rows/s and the
+peak memory of the stage's whole process tree:
+
+* ``generate``       loaders.demo_data.generate
+* ``dlt load``       loaders.pipeline.load_all, with dlt's extract / normalize / load steps
+                     (summed over the six family pipelines, from each pipeline's ``last_trace``)
+* ``dbt staging``    ``dbt build`` of everything upstream of int_feedback__enriched (seeds too)
+* ``nlp enrichment`` ``dbt build --select int_feedback__enriched`` (the voc_enrich UDF)
+* ``dbt models``     ``dbt build --exclude +int_feedback__enriched``: every other model and test
+* ``checks``         every great-expectations suite against the warehouse, read only
+
+then plain single-core ``jieba.lcut`` over all customer texts of the same landing, and the ratio
+pipeline time (generate excluded) / plain jieba time. Then ``add_increment`` writes about 1% new
+and changed records as new landing files and the load, dbt and check stages run again (no full
+refresh); their table, total and the ratio incremental / full follow. The last line is all
+figures as one JSON object.
+
+Every stage runs in its own subprocess: its memory is the summed resident set of that process and
+all its descendants (dbt's Python, the NLP worker processes), polled from /proc every 0.15 s. A
+sum of RSS counts pages shared between processes more than once, so it is an upper bound. Rows
+are what the stage covered: records generated or loaded, rows of the model the stage builds, or
+in the incremental run the records of the increment (new + changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, VocSettings
+
+ENRICHED_MODEL = "int_feedback__enriched"
+# The three dbt stages split the project at the NLP model; verify_dbt_partition checks that every
+# node (models, seeds, tests, unit tests) is in exactly one of them.
+DBT_STAGES = {
+    "dbt staging": ["--select", f"+{ENRICHED_MODEL}", "--exclude", ENRICHED_MODEL],
+    "nlp enrichment": ["--select", ENRICHED_MODEL],
+    "dbt models": ["--exclude", f"+{ENRICHED_MODEL}"],
+}
+FULL_STAGES = ("generate", "dlt load", *DBT_STAGES, "checks")
+INCREMENTAL_STAGES = ("dlt load", *DBT_STAGES, "checks")
+POLL_SECONDS = 0.15
+NLP_BENCH_MAX_TEXTS = 200_000
+MIB = 1024 * 1024
+
+
+# --- memory of a process tree ---------------------------------------------------------------------
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    """Parent pid -> child pids of every process, from /proc/<pid>/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue  # the process ended while we looked
+        # the command name (field 2) may hold spaces and parentheses: the ppid follows the last ")"
+        parent = int(stat[stat.rindex(b")") + 2:].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Summed resident memory of ``root`` and all its descendants (0 once it is gone)."""
+    children = _children_by_parent()
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += _rss_bytes(pid)
+        pending.extend(children.get(pid, ()))
+    return total
+
+
+class PeakMemory:
+    """Polls a process tree's memory in a background thread; ``peak`` is the highest sum seen."""
+
+    def __init__(self, pid: int, interval: float = POLL_SECONDS):
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# --- stages -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class StageResult:
+    """One timed stage: wall seconds, rows covered, peak MiB of its process tree, extra figures."""
+
+    stage: str
+    seconds: float
+    rows: int
+    peak_mib: float
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Workspace:
+    """The folders of one benchmark run (all under ``root``)."""
+
+    root: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "voc.duckdb"
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.root / "dbt_target"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def env(self) -> dict[str, str]:
+        """The environment every stage runs in: the settings' paths, as ``voc`` exports them."""
+        env = dict(os.environ)
+        VocSettings(landing_dir=self.landing, duckdb_path=self.warehouse).export(env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+
+def run_measured(name: str, command: list[str], workspace: Workspace) -> tuple[float, float]:
+    """Run ``command`` as a subprocess; (wall seconds, peak MiB of its tree). Output goes to a log."""
+    workspace.logs.mkdir(parents=True, exist_ok=True)
+    log_path = workspace.logs / f"{name.replace(' ', '_')}.log"
+    with open(log_path, "ab") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=workspace.env(), cwd=REPO_ROOT)
+        with PeakMemory(process.pid) as memory:
+            code = process.wait()
+        seconds = time.perf_counter() - started
+    if code != 0:
+        tail = log_path.read_text("utf-8", errors="replace").splitlines()[-40:]
+        raise RuntimeError(f"stage {name!r} failed (exit {code}); last lines of {log_path}:\n" + "\n".join(tail))
+    return seconds, memory.peak / MIB
+
+
+def python_stage(name: str, workspace: Workspace, **arguments) -> tuple[float, float, dict]:
+    """Run one in-Python stage (``stage_main``) in a subprocess; returns (seconds, peak MiB, payload)."""
+    payload_path = workspace.logs / f"{name.replace(' ', '_')}.json"
+    workspace.logs.mkdir(parents=True, exist_ok=True)
+    payload_path.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "orchestration.bench", "--stage", name, "--workdir", str(workspace.root),
+               "--stage-args", json.dumps(arguments), "--stage-output", str(payload_path)]
+    seconds, peak = run_measured(name, command, workspace)
+    return seconds, peak, json.loads(payload_path.read_text("utf-8"))
+
+
+def dbt_command(workspace: Workspace, *arguments: str) -> list[str]:
+    """``dbt <arguments>`` on the project, with target and logs in the work folder."""
+    from orchestration.project import DBT_EXECUTABLE
+
+    return [DBT_EXECUTABLE, *arguments, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+            str(DBT_PROJECT_DIR), "--target-path", str(workspace.dbt_target), "--log-path", str(workspace.logs)]
+
+
+def dbt_list(workspace: Workspace, selection: list[str]) -> list[str]:
+    """Unique ids ``dbt ls`` selects (every resource type)."""
+    output = subprocess.run(
+        dbt_command(workspace, "ls", "--quiet", "--output", "json", "--output-keys", "unique_id", *selection),
+        check=True, capture_output=True, text=True, env=workspace.env(), cwd=REPO_ROOT,
+    ).stdout
+    return [json.loads(line)["unique_id"] for line in output.splitlines() if line.startswith("{")]
+
+
+def verify_dbt_partition(workspace: Workspace) -> int:
+    """Check that the dbt stages select every node of the project exactly once; returns the count."""
+    everything = dbt_list(workspace, [])
+    selected = [node for selection in DBT_STAGES.values() for node in dbt_list(workspace, selection)]
+    duplicated = sorted({node for node in selected if selected.count(node) > 1})
+    missing = sorted(set(everything) - set(selected))
+    if duplicated or missing:
+        raise RuntimeError(f"dbt stage selections do not partition the project: twice {duplicated}, never {missing}")
+    return len(everything)
+
+
+def warehouse_count(workspace: Workspace, table: str) -> int:
+    """Rows of a model, wherever dbt put it (read only, closed before the next stage starts)."""
+    import duckdb
+
+    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+        (schema,) = con.execute(
+            "select table_schema from information_schema.tables where table_name = ? order by 1 limit 1", [table]
+        ).fetchone()
+        return con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+
+
+def dbt_stage(name: str, workspace: Workspace, rows_of: str | None, rows: int | None = None) -> StageResult:
+    """One ``dbt build`` stage; rows are ``rows`` if given, else the rows of model ``rows_of``."""
+    seconds, peak = run_measured(name, dbt_command(workspace, "build", *DBT_STAGES[name]), workspace)
+    return StageResult(name, seconds, rows if rows is not None else warehouse_count(workspace, rows_of), peak)
+
+
+def load_stage(workspace: Workspace, rows: int | None = None) -> StageResult:
+    seconds, peak, payload = python_stage("dlt load", workspace)
+    return StageResult("dlt load", seconds, payload["rows"] if rows is None else rows, peak, payload["steps"])
+
+
+def checks_stage(workspace: Workspace, rows: int | None = None) -> StageResult:
+    seconds, peak, payload = python_stage("checks", workspace)
+    return StageResult("checks", seconds, payload["rows"] if rows is None else rows, peak, payload["groups"])
+
+
+def pipeline_stages(workspace: Workspace, increment_rows: int | None = None) -> list[StageResult]:
+    """Load, the three dbt stages and the checks, in order. ``increment_rows`` labels an incremental run."""
+    return [
+        load_stage(workspace, increment_rows),
+        dbt_stage("dbt staging", workspace, "int_feedback__unioned", increment_rows),
+        dbt_stage("nlp enrichment", workspace, ENRICHED_MODEL, increment_rows),
+        dbt_stage("dbt models", workspace, "fct_feedback", increment_rows),
+        checks_stage(workspace, increment_rows),
+    ]
+
+
+# --- what runs inside a stage subprocess -----------------------------------------------------------
+
+
+def _stage_generate(workspace: Workspace, rows: int, seed: int) -> dict:
+    from loaders.demo_data import generate
+
+    summary = generate(workspace.landing, rows=rows, seed=seed)
+    families = ("surveys", "tickets", "reviews", "social")
+    return {"rows": sum(summary[family]["feedback_items"] for family in families)}
+
+
+def _stage_load(workspace: Workspace) -> dict:
+    """load_all, then dlt's own step times and row counts from each family pipeline's last trace."""
+    from loaders.pipeline import load_all
+    from loaders.sources import FAMILY_SPECS
+
+    infos = load_all(workspace.landing, workspace.warehouse)
+    steps = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
+    rows = 0
+    for family, info in infos.items():
+        trace = info.pipeline.last_trace
+        for step in trace.steps:
+            if step.step in steps and step.finished_at is not None:
+                steps[step.step] += (step.finished_at - step.started_at).total_seconds()
+        row_counts = trace.last_normalize_info.row_counts if trace.last_normalize_info else {}
+        rows += sum(row_counts.get(spec.table, 0) for spec in FAMILY_SPECS[family])
+    return {"rows": rows, "steps": steps}
+
+
+def _stage_checks(workspace: Workspace) -> dict:
+    """Every suite the Dagster checks run (raw per family, staging, marts), back to back, read only."""
+    from expectations.benchmark import time_checks
+
+    groups = time_checks(workspace.warehouse)
+    return {"rows": warehouse_count(workspace, "fct_feedback"), "groups": groups}
+
+
+def _stage_plain_jieba(workspace: Workspace) -> dict:
+    """Plain jieba.lcut per text, one core, over every customer text of the landing."""
+    from nlp_udfs.bench import plain_jieba, time_per_row
+    from nlp_udfs.bench_data import landing_texts
+
+    texts = landing_texts(workspace.landing)
+    lcut = plain_jieba()
+    rate = time_per_row(lcut, texts)
+    return {"rows": len(texts), "seconds": len(texts) / rate}
+
+
+def _stage_increment(workspace: Workspace, share: float) -> dict:
+    from loaders.demo_data import add_increment
+
+    result = add_increment(workspace.landing, share=share)
+    counts = {family: {key: value for key, value in c.items() if key != "changed_ids"} for family, c in result.items()}
+    return {"rows": sum(c["new"] + c["changed"] for c in result.values()), "families": counts}
+
+
+STAGE_FUNCTIONS = {
+    "generate": _stage_generate,
+    "dlt load": _stage_load,
+    "checks": _stage_checks,
+    "plain jieba": _stage_plain_jieba,
+    "increment": _stage_increment,
+}
+
+
+def stage_main(name: str, workspace: Workspace, arguments: dict, output: Path) -> int:
+    payload = STAGE_FUNCTIONS[name](workspace, **arguments)
+    output.write_text(json.dumps(payload), "utf-8")
+    return 0
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+def print_table(title: str, stages: list[StageResult], total_label: str) -> tuple[float, float]:
+    """Print one run's table; returns (total seconds, peak MiB)."""
+    print(f"\n{title}")
+    print(f"  {'stage':24} {'wall s':>9} {'rows':>11} {'rows/s':>11} {'peak MiB':>9}")
+    for stage in stages:
+        print(f"  {stage.stage:24} {stage.seconds:9.2f} {stage.rows:11,} {stage.rows_per_s:11,.0f} {stage.peak_mib:9.0f}")
+        for step, seconds in stage.steps.items():
+            print(f"    {step:22} {seconds:9.2f}")
+    total = sum(stage.seconds for stage in stages)
+    peak = max(stage.peak_mib for stage in stages)
+    print(f"  {total_label:24} {total:9.2f} {'':11} {'':11} {peak:9.0f}")
+    return total, peak
+
+
+def run_nlp_bench(workspace: Workspace, max_texts: int) -> None:
+    """The NLP benchmark (issue 3) on this run's texts, printed as it goes."""
+    from nlp_udfs.bench_data import iter_landing_texts
+
+    available = sum(1 for _ in iter_landing_texts(workspace.landing))
+    rows = min(max_texts, available)
+    print(f"\n== NLP benchmark (python -m nlp_udfs.bench --landing <run landing> --rows {rows}) ==", flush=True)
+    subprocess.run([sys.executable, "-m", "nlp_udfs.bench", "--landing", str(workspace.landing), "--rows", str(rows)],
+                   check=True, env=workspace.env(), cwd=REPO_ROOT)
+
+
+def benchmark(args: argparse.Namespace, workspace: Workspace) -> dict:
+    print(f"work folder {workspace.root} (landing, warehouse, dbt target, stage logs)", flush=True)
+    seconds, peak, payload = python_stage("generate", workspace, rows=args.rows, seed=args.seed)
+    full = [StageResult("generate", seconds, payload["rows"], peak)]
+    print(f"generated {args.rows:,} rows ({payload['rows']:,} feedback items) in {seconds:.1f}s", flush=True)
+
+    if args.nlp_rows > 0:
+        run_nlp_bench(workspace, args.nlp_rows)
+
+    started = time.perf_counter()
+    subprocess.run(dbt_command(workspace, "parse", "--quiet"), check=True, env=workspace.env(), cwd=REPO_ROOT)
+    nodes = verify_dbt_partition(workspace)
+    print(f"\nsetup (not timed below): dbt parse + check that the 3 dbt stages select each of {nodes} nodes once: "
+          f"{time.perf_counter() - started:.1f}s", flush=True)
+
+    full += pipeline_stages(workspace)
+    full_total, full_peak = print_table(f"== full run, {args.rows:,} rows ==", full, "total")
+    pipeline_seconds = full_total - full[0].seconds
+    print(f"  {'total without generate':24} {pipeline_seconds:9.2f}")
+
+    jieba_seconds, jieba_peak, jieba = python_stage("plain jieba", workspace)
+    ratio = pipeline_seconds / jieba["seconds"]
+    print(f"\nplain jieba.lcut, one core, over all {jieba['rows']:,} customer texts: {jieba['seconds']:.2f}s "
+          f"({jieba['rows'] / jieba['seconds']:,.0f} texts/s; stage with reading the landing {jieba_seconds:.1f}s)")
+    print(f"pipeline without generate / plain jieba: {ratio:.2f}x  (target <= 1 at 1M rows)", flush=True)
+
+    seconds, peak, increment = python_stage("increment", workspace, share=args.share)
+    added = StageResult("add_increment", seconds, increment["rows"], peak)
+    print(f"\nincrement ({args.share:.0%}): " + ", ".join(
+        f"{family} +{c['new']} new / {c['changed']} changed" for family, c in increment["families"].items()))
+    incremental = pipeline_stages(workspace, increment_rows=increment["rows"])
+    inc_total, inc_peak = print_table(f"== incremental run, {increment['rows']:,} new + changed records ==",
+                                      incremental, "total")
+    print(f"  (writing the increment: {added.seconds:.2f}s, not in the total)")
+    print(f"incremental / full (both without generate): {inc_total / pipeline_seconds:.1%}  (target <= 10%)")
+    peak_overall = max(full_peak, inc_peak, jieba_peak, added.peak_mib)
+    print(f"peak memory of any stage: {peak_overall:,.0f} MiB  (target < 4096 MiB at 1M rows)")
+
+    return {
+        "bench": "pipeline", "rows": args.rows, "seed": args.seed,
+        "full": {s.stage: _figures(s) for s in full},
+        "full_total_s": round(full_total, 3), "full_total_without_generate_s": round(pipeline_seconds, 3),
+        "plain_jieba": {"texts": jieba["rows"], "seconds": round(jieba["seconds"], 3)},
+        "pipeline_over_plain_jieba": round(ratio, 3),
+        "increment": {"share": args.share, "rows": increment["rows"], "families": increment["families"],
+                      "write_s": round(added.seconds, 3)},
+        "incremental": {s.stage: _figures(s) for s in incremental},
+        "incremental_total_s": round(inc_total, 3),
+        "incremental_over_full": round(inc_total / pipeline_seconds, 4),
+        "peak_mib": round(peak_overall, 1),
+    }
+
+
+def _figures(stage: StageResult) -> dict:
+    figures = {"seconds": round(stage.seconds, 3), "rows": stage.rows, "rows_per_s": round(stage.rows_per_s, 1),
+               "peak_mib": round(stage.peak_mib, 1)}
+    if stage.steps:
+        figures["steps"] = {name: round(value, 3) for name, value in stage.steps.items()}
+    return figures
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200_000, help="demo feedback rows to generate (default 200000)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="work folder (must be empty or missing); default a new temp folder")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (always kept with --workdir)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--share", type=float, default=0.01, help="size of the increment (default 0.01)")
+    parser.add_argument("--nlp-rows", type=int, default=NLP_BENCH_MAX_TEXTS,
+                        help="texts for the NLP benchmark section (at most those available; 0 skips it)")
+    # internal: run one stage inside its measured subprocess
+    parser.add_argument("--stage", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-args", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-output", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.stage:
+        return stage_main(args.stage, Workspace(args.workdir), json.loads(args.stage_args), args.stage_output)
+    if args.rows < 1:
+        raise SystemExit("--rows must be positive")
+    if args.workdir is not None:
+        if args.workdir.exists() and any(args.workdir.iterdir()):
+            raise SystemExit(f"{args.workdir} is not empty: the benchmark needs a fresh landing and warehouse")
+        root, keep = args.workdir.resolve(), True
+    else:
+        root, keep = Path(tempfile.mkdtemp(prefix="voc-bench-")), args.keep
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        figures = benchmark(args, Workspace(root))
+        print(json.dumps(figures, ensure_ascii=False), flush=True)
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
