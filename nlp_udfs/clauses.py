@@ -8,9 +8,10 @@ Contrast markers are grammar, not domain vocabulary, so they live here and not i
 file. Roles:
 
 - ``contrast``: the clause starts with 但是/但/可是/不过/然而/却/就是/只是/... ; what follows a
-  contrast marker is what the customer means, so the sentiment scorer weighs it more and the
+  contrast marker (or 结果, "as it turned out") is what the customer means, so the sentiment scorer weighs it more and the
   clauses before it less.
-- ``concession``: the clause holds 虽然/尽管/虽说 ("although ..."), weighed less.
+- ``concession``: the clause holds 虽然/尽管/虽说 ("although ..."), a false expectation
+  (以为/本来) or a first impression (一开始/刚开始) near its start, weighed less.
 - ``plain``: anything else.
 """
 
@@ -37,10 +38,15 @@ _MID_CLAUSE_CONTRAST = re.compile(
 )
 # Markers that only count at the start of a clause ("就是" inside a clause is usually
 # emphasis: "就是慢").
+# 结果 ("as it turned out": "说是真皮，结果是人造革") introduces what actually happened.
 _START_CONTRAST = (
-    "但是", "但", "可是", "然而", "不过", "却", "就是", "只是", "只不过", "偏偏", "可惜", "无奈",
+    "但是", "但", "可是", "然而", "不过", "却", "就是", "只是", "只不过", "偏偏", "可惜", "无奈", "结果",
 )
-_CONCESSION = ("虽然", "虽说", "虽", "尽管")
+# Besides "although", a false expectation (以为会很难用, 本来不抱希望) and a first impression that
+# later changed (一开始挺好用的) are outweighed by what follows.
+_CONCESSION = (
+    "虽然", "虽说", "虽", "尽管", "以为", "本来", "原本", "一开始", "刚开始", "起初",
+)
 _MIN_CHARS_BEFORE_MID_SPLIT = 2
 
 

@@ -1,9 +1,17 @@
-"""The shipped character n-gram sentiment model (pure Python scoring).
+"""The shipped character n-gram models (pure Python scoring).
 
-Weights come from ``python -m nlp_udfs.train`` (see there for data and licence). The
-model's logit is the intercept plus the weights of the distinct 1- to 3-character n-grams of
-the text; it complements the lexicon on complaints that carry no sentiment word
-("等了五六天", "连不上手机"). ``VOC_SENTIMENT_MODEL=off`` turns it off (lexicon only).
+Weights come from ``python -m nlp_udfs.train`` (see there for data and licence). Both are
+logistic regressions over the distinct 1- to 3-character n-grams of a text:
+
+- the polarity model (``sentiment_char_ngrams.tsv.gz``): log-odds of positive vs negative; it
+  complements the lexicon on complaints that carry no sentiment word ("等了五六天",
+  "连不上手机");
+- the neutral gate (``neutral_gate_char_ngrams.tsv.gz``): log-odds that a clause takes a side
+  at all, vs a neutral inquiry, request or status report ("麻烦帮我改一下地址",
+  "物流显示明天派送"). The polarity model never saw a neutral sentence, so its evidence is
+  only trusted as far as the gate says the clause is polar.
+
+``VOC_SENTIMENT_MODEL=off`` turns both off (lexicon only).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from pathlib import Path
 from .text_cleaning import to_half_width
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / "sentiment_char_ngrams.tsv.gz"
+DEFAULT_GATE_PATH = DEFAULT_MODEL_PATH.with_name("neutral_gate_char_ngrams.tsv.gz")
 NGRAM_RANGE = (1, 3)
 MODEL_ENV = "VOC_SENTIMENT_MODEL"
 
@@ -25,17 +34,25 @@ def normalise_for_model(text: str) -> str:
     return "".join(to_half_width(text).lower().split())
 
 
+def char_ngrams(text: str) -> set[str]:
+    """The distinct 1- to 3-character n-grams of an already normalised text."""
+    low, high = NGRAM_RANGE
+    return {text[start:start + size] for size in range(low, high + 1) for start in range(len(text) - size + 1)}
+
+
 class NgramModel:
     def __init__(self, weights: dict[str, float], intercept: float):
         self.weights = weights
         self.intercept = intercept
 
     def logit(self, text: str) -> float:
-        """Log-odds of "positive" for an already normalised text (0.0 for empty text)."""
+        """Log-odds of the positive class for an already normalised text (0.0 for empty text)."""
         if not text:
             return 0.0
-        low, high = NGRAM_RANGE
-        grams = {text[start:start + size] for size in range(low, high + 1) for start in range(len(text) - size + 1)}
+        return self.logit_of_ngrams(char_ngrams(text))
+
+    def logit_of_ngrams(self, grams: set[str]) -> float:
+        """Log-odds for the n-gram set of a text (``char_ngrams``), so that two models can share it."""
         # map/filter run in C: absent n-grams give None and are dropped.
         return self.intercept + sum(filter(None, map(self.weights.get, grams)))
 
@@ -55,11 +72,21 @@ class NgramModel:
         return cls(weights, intercept)
 
 
+def models_enabled() -> bool:
+    return os.environ.get(MODEL_ENV, "").strip().lower() not in {"off", "0", "false", "no"}
+
+
 @lru_cache(maxsize=1)
 def default_model() -> NgramModel | None:
-    """The shipped model, or None when switched off or not trained."""
-    if os.environ.get(MODEL_ENV, "").strip().lower() in {"off", "0", "false", "no"}:
-        return None
-    if not DEFAULT_MODEL_PATH.exists():
+    """The shipped polarity model, or None when switched off or not trained."""
+    if not models_enabled() or not DEFAULT_MODEL_PATH.exists():
         return None
     return NgramModel.load(DEFAULT_MODEL_PATH)
+
+
+@lru_cache(maxsize=1)
+def default_gate() -> NgramModel | None:
+    """The shipped neutral gate (polar vs neutral), or None when switched off or not trained."""
+    if not models_enabled() or not DEFAULT_GATE_PATH.exists():
+        return None
+    return NgramModel.load(DEFAULT_GATE_PATH)

@@ -23,9 +23,26 @@ How a text is scored (every constant below is named so a later tuning issue can 
    Emoji and repeated "！！！" are removed by cleaning, so pass the original text as
    ``raw_text`` when scoring cleaned text.
 7. ``score = tanh(SQUASH * total)`` lies in (-1, 1). Labels:
-   ``score >= POSITIVE_THRESHOLD`` (0.15) -> positive, ``score <= NEGATIVE_THRESHOLD`` (-0.15)
+   ``score >= POSITIVE_THRESHOLD`` (0.2) -> positive, ``score <= NEGATIVE_THRESHOLD`` (-0.2)
    -> negative, otherwise neutral. A single plain polar word (~1.0) gives about +-0.5; a
    lukewarm word (还行 0.3) stays neutral.
+
+Models and neutral clauses (issue 3; constants below):
+
+8. The character n-gram polarity model adds ``MODEL_WEIGHT`` x its evidence to a clause
+   without sentiment words (x ``MODEL_WEIGHT_WITH_LEXICON`` with them), scaled by the neutral
+   gate's probability that the clause takes a side at all (``GATE_SHARPNESS``): a status report
+   or request ("物流显示已到达本市转运中心") keeps almost none of it. The model reads the
+   clause without its neutral blocker words (差不多 is not 差).
+9. Inquiries and requests (请问/麻烦/希望/建议, yes/no and A-not-A questions 好用吗/是不是,
+   conditions 如果...) keep ``INQUIRY_FACTOR`` of their lexicon score and do not ask the model;
+   a question with a complaint cue (怎么还没, 为什么, 到底, 难道, 也好意思, 别再, or 这就是
+   before a "？") is a complaint: at most ``RHETORICAL_QUESTION_VALUE``.
+10. "没有宣传的那么好用": a negator up to ``COMPARATIVE_NEGATION_REACH`` characters before
+   那么/这么 negates the compared word (softened). A contrast clause without sentiment words
+   after praise ("外观很漂亮，就是续航有点短") names a drawback: ``IMPLIED_DRAWBACK_VALUE``.
+   Clause roles (``clauses.py``): 结果 starts a contrast; 以为/本来/一开始 mark a concession.
+11. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
 """
 
 from __future__ import annotations
@@ -38,7 +55,7 @@ from pathlib import Path
 
 from .clauses import Clause, split_clauses
 from .matching import PhraseIndex
-from .model import default_model, normalise_for_model
+from .model import char_ngrams, default_gate, default_model, normalise_for_model
 from .text_cleaning import EMOJI_PATTERN
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
@@ -59,22 +76,53 @@ EMOJI_WEIGHT = 0.6
 EMOJI_CAP = 2.0
 EXCLAMATION_STEP = 0.1
 EXCLAMATION_CAP = 5
-MODEL_WEIGHT = 0.35
+MODEL_WEIGHT = 0.7
 MODEL_WEIGHT_WITH_LEXICON = 0.3
 # Negation after the word: "礼貌都没有", "一点效果也没有". Only after positive words (a negative
 # word followed by 都没有 is rare and ambiguous).
 POST_NEGATIONS = ("都没有", "也没有", "都没", "也没", "全无", "都不", "也不", "都不见")
 POST_NEGATION_REACH = 4
 MODEL_CAP = 6.0
-INQUIRY_FACTOR = 0.3
+# The polarity model never saw a neutral sentence, so on a neutral clause ("快递放在门卫室了")
+# it still returns evidence of +-1 to +-3. The neutral gate's probability that the clause is
+# polar, sigmoid(GATE_SHARPNESS x gate logit), scales that evidence.
+GATE_SHARPNESS = 2.0
+# Inquiries and requests are damped to this share of their lexicon score, and the model is not
+# asked: their sentiment words are topics or wishes ("好评返现怎么领", "希望发货快一点").
+INQUIRY_FACTOR = 0.15
+# A question that carries a complaint cue ("到底什么时候给我处理？", "这质量也好意思卖这个价？",
+# "难道...吗") is rhetorical: it scores at least this negative.
+RHETORICAL_QUESTION_VALUE = -0.8
+# "没有宣传的那么好用", "没有想象中那么惊艳": a negator this many characters before the
+# comparison degree word (那么/这么/那样) negates the word after it ("not as good as ...").
+COMPARATIVE_NEGATION_REACH = 8
+COMPARATIVE_DEGREE_WORDS = frozenset({"那么", "这么", "那样", "这样", "如此"})
+# A contrast clause without sentiment of its own after praise ("外观很漂亮，就是续航有点短")
+# names a drawback: it scores at most this mildly negative value.
+IMPLIED_DRAWBACK_VALUE = -0.8
+CLAUSE_CACHE_SIZE = 65_536
 
 # Clauses that ask or request rather than judge. Rhetorical questions ("这就是旗舰机的品质？")
 # carry none of these markers and keep their sentiment.
 _INQUIRY = re.compile(
-    r"^(?:请问|想问|问一下|咨询|查询|请帮|麻烦|请|希望|建议|期待|能不能|能否|可不可以|可否|求推荐|求助)"
-    r"|请问|想问一下|想了解|咨询一下|能不能|能否|可不可以|是否可以|有没有人|有人知道|有人用过"
+    r"^(?:请问|想问|问一下|咨询|查询|请帮|麻烦|请|希望|建议|期待|能不能|能否|可不可以|可否|求推荐|求助|求问"
+    r"|可以考虑|如果|要是|假如|万一)"
+    r"|请问|想问一下|想了解|想知道|咨询一下|能不能|能否|可不可以|是否可以|有没有人|有人知道|有人用过"
     r"|(?:什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|在哪).{0,8}[?？吗呢]?$"
+    # a yes/no question ("好用吗"), an A-not-A question ("耐不耐用", "是不是正品"), a condition
+    r"|[吗嘛呢]$|(.)[不没]\1|的话"
 )
+# Cues that make a question a complaint ("我的快递怎么还没到", "到底什么时候处理") or a
+# request to stop something ("能不能别再打电话了"): such a clause is not damped as an inquiry.
+_COMPLAINT_CUE = re.compile(
+    r"难道|凭什么|好意思|到底|为什么|为啥|怎么(?:还|又|一直|总是?|老是?|每次|就是|会|被)|还没|一直没|一直不"
+    r"|还要等|等到什么时候|多久了|几次了|别再|不要再|能不能别|可不可以别|这就是"
+)
+# Cues that are questions by themselves ("为什么每次都要我自己去驿站拿" needs no "？").
+_INTERROGATIVE_COMPLAINT = re.compile(r"难道|凭什么|为什么|为啥|怎么(?:还|又|一直|总是?|老是?|每次|会|被)")
+# A question clause: followed by a question mark in the text, or ending with a question particle.
+_QUESTION_AFTER = re.compile(r"[\s!！~～…]*[?？]")
+_QUESTION_PARTICLE_END = ("吗", "嘛", "呢")
 _TRAILING_COMMENT = re.compile(r"\s+#")
 _QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’'\s]{1,8})[”\"」』’']")
 
@@ -170,23 +218,35 @@ def _quoted_spans(text: str) -> list[tuple[int, int]]:
 
 def score_clause_raw(text: str) -> float:
     """Unweighted, unsquashed score of one clause (sum of its modified sentiment words)."""
-    lowered = text.lower()
+    return _lexicon_scan(text.lower())[0]
+
+
+def _lexicon_scan(lowered: str) -> tuple[float, str]:
+    """(lexicon score, the clause without its neutral blocker words) of a lower-cased clause.
+
+    The second value is what the n-gram model reads: a blocker word holds a sentiment
+    character it does not mean (差不多, 快递, 不好意思), which the model cannot tell.
+    """
     items = _index().scan(lowered)
     if not items:
-        return 0.0
+        return 0.0, lowered
     quoted = _quoted_spans(lowered)
     total = 0.0
-    modifiers: list[tuple[int, LexiconEntry]] = []  # (end position, entry) since last word
+    modifiers: list[tuple[int, str, LexiconEntry]] = []  # (end, word, entry) since last word
+    neutral_spans: list[tuple[int, int]] = []
     last_word_end = -1
     last_word_value = 0.0
     for position, (start, end, word, entry) in enumerate(items):
         kind = entry.kind
+        if kind == NEUTRAL:
+            neutral_spans.append((start, end))
+            continue
         if kind == SENTIMENT and word in CONTEXTUAL_DEGREE and position + 1 < len(items):
             next_start, _, _, next_entry = items[position + 1]
             if next_start == end and next_entry.kind == SENTIMENT:
                 kind, entry = DEGREE_PRE, LexiconEntry(DEGREE_PRE, CONTEXTUAL_DEGREE[word])
         if kind in (NEGATOR, DEGREE_PRE, SARCASM):
-            modifiers.append((end, entry))
+            modifiers.append((end, word, entry))
         elif kind == DEGREE_POST:
             if last_word_end == start and last_word_value:
                 total += last_word_value * (entry.value - 1.0)
@@ -200,7 +260,14 @@ def score_clause_raw(text: str) -> float:
             total += value
             modifiers = []
             last_word_end, last_word_value = end, value
-    return total
+    if not neutral_spans:
+        return total, lowered
+    kept, last = [], 0
+    for start, end in neutral_spans:
+        kept.append(lowered[last:start])
+        last = end
+    kept.append(lowered[last:])
+    return total, " ".join(kept)
 
 
 @lru_cache(maxsize=1)
@@ -210,53 +277,103 @@ def _lukewarm_pattern() -> re.Pattern[str]:
 
 
 def is_inquiry(clause: str) -> bool:
-    """A question or request for information/action ("请问几号发货", "希望能送货上门")."""
+    """A question or request for information/action ("请问几号发货", "希望能送货上门",
+    "好用吗", "是不是正品", "如果坏了能换吗")."""
     return _INQUIRY.search(clause) is not None
+
+
+def is_complaint_question(clause: str, question: bool = False) -> bool:
+    """A question that complains ("我的快递怎么还没到", "到底什么时候处理？"): a complaint cue in
+    a clause that is followed by a question mark, ends with a question particle or has the
+    form of an inquiry."""
+    if _COMPLAINT_CUE.search(clause) is None:
+        return False
+    return (question or clause.endswith(_QUESTION_PARTICLE_END) or is_inquiry(clause)
+            or _INTERROGATIVE_COMPLAINT.search(clause) is not None)
+
+
+def model_signals(clause: str) -> tuple[float, float]:
+    """(polarity evidence: the n-gram model's log-odds without the prior, capped; probability
+    that the clause is polar at all, from the neutral gate). (0.0, 1.0) without models."""
+    model = default_model()
+    if model is None:
+        return 0.0, 1.0
+    grams = char_ngrams(normalise_for_model(clause))
+    if not grams:
+        return 0.0, 1.0
+    evidence = max(-MODEL_CAP, min(MODEL_CAP, model.logit_of_ngrams(grams) - model.intercept))
+    gate = default_gate()
+    if gate is None:
+        return evidence, 1.0
+    # clamped: a 20,000-character clause sums thousands of weights, exp() must not overflow
+    polar_logit = max(-MODEL_CAP, min(MODEL_CAP, gate.logit_of_ngrams(grams))) * GATE_SHARPNESS
+    return evidence, 1.0 / (1.0 + math.exp(-polar_logit))
 
 
 def model_evidence(clause: str) -> float:
     """The n-gram model's evidence for one clause (log-odds without the prior), capped."""
-    model = default_model()
-    if model is None:
-        return 0.0
-    evidence = model.logit(normalise_for_model(clause)) - model.intercept
-    return max(-MODEL_CAP, min(MODEL_CAP, evidence))
+    return model_signals(clause)[0]
 
 
-def score_clause(text: str) -> float:
-    """Raw score of one clause: lexicon score plus the weighted model evidence; inquiries and
-    requests are damped (their sentiment words are hypothetical: "希望发货快一点")."""
-    lexicon = score_clause_raw(text)
+def _model_contribution(lowered: str, model_text: str, lexicon: float) -> float:
+    """The weighted model evidence for a clause, scaled by the gate's polar probability; 0.0
+    where the model is not asked. ``model_text``: the clause without its
+    neutral blocker words (``_lexicon_scan``)."""
     # The lexicon reads negation, degree and sarcasm; the model does not. Where the lexicon
     # found sentiment, the model only nudges; where it found none, the model speaks; in a
     # lukewarm or stock clause ("一般般", "默认好评") it is not asked.
-    if _lukewarm_pattern().search(text.lower()) is not None:
-        weight = 0.0
-    else:
-        weight = MODEL_WEIGHT * (MODEL_WEIGHT_WITH_LEXICON if lexicon else 1.0)
-    evidence = model_evidence(text) if weight else 0.0
+    if _lukewarm_pattern().search(lowered) is not None:
+        return 0.0
+    weight = MODEL_WEIGHT * (MODEL_WEIGHT_WITH_LEXICON if lexicon else 1.0)
+    evidence, polar = model_signals(model_text)
     if lexicon * evidence < 0:
-        evidence = 0.0  # they disagree: the lexicon read the grammar ("不是很满意"), trust it
-    raw = lexicon + weight * evidence
-    if is_inquiry(text):
-        raw *= INQUIRY_FACTOR
-    return raw
+        return 0.0  # they disagree: the lexicon read the grammar ("不是很满意"), trust it
+    return weight * evidence * polar
 
 
-def _modified_value(value: float, start: int, modifiers: list[tuple[int, LexiconEntry]]) -> float:
-    in_window = [entry for end, entry in modifiers if start - end <= MODIFIER_WINDOW]
+@lru_cache(maxsize=CLAUSE_CACHE_SIZE)
+def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
+    """(lexicon score, raw score) of one clause; see ``score_clause``. Cached: feedback repeats
+    short clauses ("物流很快", "好评") across many texts."""
+    lowered = text.lower()
+    lexicon, model_text = _lexicon_scan(lowered)
+    if is_complaint_question(text, question):
+        raw = min(lexicon + _model_contribution(lowered, model_text, lexicon), RHETORICAL_QUESTION_VALUE)
+    elif is_inquiry(text):
+        raw = lexicon * INQUIRY_FACTOR
+    else:
+        raw = lexicon + _model_contribution(lowered, model_text, lexicon)
+    return lexicon, raw
+
+
+def score_clause(text: str, question: bool = False) -> float:
+    """Raw score of one clause: lexicon score plus the weighted model evidence.
+
+    ``question``: the clause is followed by a question mark in the text. Inquiries and
+    requests are damped (their sentiment words are topics or wishes: "希望发货快一点"); a
+    complaint question ("怎么还没到") is at least ``RHETORICAL_QUESTION_VALUE``.
+    """
+    return clause_parts(text, question)[1]
+
+
+def _modified_value(value: float, start: int, modifiers: list[tuple[int, str, LexiconEntry]]) -> float:
+    in_window = [(word, entry) for end, word, entry in modifiers if start - end <= MODIFIER_WINDOW]
     if not in_window:
         return value
-    negators = [entry.value for entry in in_window if entry.kind == NEGATOR]
+    negators = [entry.value for _, entry in in_window if entry.kind == NEGATOR]
+    if not negators and any(word in COMPARATIVE_DEGREE_WORDS for word, _ in in_window):
+        # "没有宣传的那么好用": the negator sits further back, before the compared thing.
+        negators = [entry.value * SOFT_NEGATION_SCALE for end, _, entry in modifiers
+                    if entry.kind == NEGATOR and start - end <= COMPARATIVE_NEGATION_REACH]
     if len(negators) % 2 == 1:
         strength = min(negators)
         factor = NEGATED_POSITIVE_FACTOR if value > 0 else NEGATED_NEGATIVE_FACTOR
         if strength < 1.0:
             factor *= SOFT_NEGATION_SCALE
         value = -value * factor
-    if value > 0 and any(entry.kind == SARCASM for entry in in_window):
+    if value > 0 and any(entry.kind == SARCASM for _, entry in in_window):
         value = -value * SARCASM_FACTOR
-    for entry in in_window:
+    for _, entry in in_window:
         if entry.kind == DEGREE_PRE:
             value *= entry.value
     return value
@@ -288,15 +405,34 @@ def raw_text_intensity(raw_text: str) -> tuple[float, float]:
     return EMOJI_WEIGHT * emoji_total, 1.0 + EXCLAMATION_STEP * exclamations
 
 
+def _is_followed_by_question_mark(text: str, clause: Clause) -> bool:
+    return _QUESTION_AFTER.match(text, clause.start + len(clause.text)) is not None
+
+
+def score_clauses(text: str, clauses: list[Clause]) -> list[float]:
+    """Raw score of every clause of ``text``; a contrast clause without sentiment words after
+    praise names a drawback ("外观很漂亮，就是续航有点短"): at most ``IMPLIED_DRAWBACK_VALUE``."""
+    raws = []
+    praised = False
+    for clause in clauses:
+        lexicon, raw = clause_parts(clause.text, _is_followed_by_question_mark(text, clause))
+        if praised and clause.role == "contrast" and lexicon == 0.0 and not is_inquiry(clause.text):
+            raw = min(raw, IMPLIED_DRAWBACK_VALUE)
+        praised = praised or raw > 0
+        raws.append(raw)
+    return raws
+
+
 def analyze_sentiment(text: str | None, raw_text: str | None = None) -> SentimentAnalysis:
     """Score ``text`` overall and per clause. ``raw_text`` (the uncleaned original) is only
     read for emoji and exclamation intensity; defaults to ``text``."""
     if not text or text.isspace():
         text = ""
     clauses = split_clauses(text)
-    scored = tuple(ScoredClause(clause, score_clause(clause.text)) for clause in clauses)
+    raws = score_clauses(text, clauses)
+    scored = tuple(ScoredClause(clause, raw) for clause, raw in zip(clauses, raws))
     weights = clause_weights(clauses)
-    total = sum(weight * item.raw for weight, item in zip(weights, scored))
+    total = sum(weight * raw for weight, raw in zip(weights, raws))
     emoji_part, exclamation_multiplier = raw_text_intensity(text if raw_text is None else raw_text)
     total = (total + emoji_part) * exclamation_multiplier
     score = round(squash(total), 4)

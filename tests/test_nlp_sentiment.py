@@ -215,3 +215,115 @@ def test_long_text_is_fast():
     value, lab = score_sentiment(text)
     assert time.perf_counter() - started < 1.0
     assert -1 <= value <= 1 and lab in {"positive", "negative", "neutral"}
+
+
+# --- inquiries, requests and complaint questions (issue 3) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请问好评返现的红包怎么领取",  # polar word as a topic
+        "有人用过这个牌子吗，好用吗",  # yes/no question
+        "下单前想确认一下是不是正品",  # A-not-A question, not negation
+        "如果质量有问题能换新吗",  # condition
+        "可以考虑多开几家门店",  # suggestion
+    ],
+)
+def test_inquiries_with_polar_words_are_neutral(text):
+    assert label(text) == "neutral"
+
+
+def test_a_not_a_question_does_not_negate():
+    assert score_clause_raw("是不是正品") > 0
+    assert score_clause_raw("有没有优惠") > 0
+    assert sentiment.is_inquiry("这款耐不耐用")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我的快递怎么还没到", "为什么每次都要我自己去驿站拿", "到底什么时候给我处理？", "这质量也好意思卖这个价？",
+     "难道我花钱就是为了受气吗", "能不能别再给我打推销电话了"],
+)
+def test_complaint_questions_are_negative(text):
+    assert label(text) == "negative"
+
+
+def test_question_mark_makes_a_cue_rhetorical():
+    assert sentiment.is_complaint_question("这就是你们说的品质保证", question=True)
+    assert not sentiment.is_complaint_question("这就是你们说的品质保证", question=False)
+    assert label("这就是你们说的品质保证？") == "negative"
+
+
+def test_inquiry_damping_is_lifted_by_a_complaint_cue():
+    assert sentiment.is_inquiry("请问还没发货的订单怎么处理")
+    assert sentiment.score_clause("请问为什么还没发货") <= sentiment.RHETORICAL_QUESTION_VALUE
+
+
+# --- comparative negation, implied drawback, counter-expectation ------------------------------
+
+
+def test_comparative_negation_reaches_back_to_the_negator():
+    assert label("并没有宣传的那么好用") == "negative"
+    assert score_clause_raw("没有想象中那么惊艳") < 0
+    assert score_clause_raw("想象中那么惊艳") > 0
+
+
+def test_contrast_clause_without_sentiment_after_praise_is_a_drawback():
+    analysis = analyze_sentiment("外观很漂亮，就是续航有点短")
+    assert analysis.clauses[1].raw <= sentiment.IMPLIED_DRAWBACK_VALUE
+    assert analysis.label != "positive"
+    # ... unless the contrast clause only asks something
+    assert label("东西不错，就是想问一下有没有大号") == "positive"
+    # ... and not without earlier praise
+    assert analyze_sentiment("就是续航有点短").clauses[0].raw > sentiment.IMPLIED_DRAWBACK_VALUE
+
+
+def test_false_expectation_and_outcome():
+    assert label("以为会很难用，结果上手很快") == "positive"
+    assert label("说是真皮，结果是人造革") == "negative"
+    assert label("一开始挺好用的，两个月后就开始漏水了") == "negative"
+
+
+def test_comparison_and_resolution_words():
+    assert label("比我想象的好太多了") == "positive"
+    assert label("问题处理得很干脆") == "positive"
+    assert label("按说明书安装好了，明天试试") == "neutral"
+
+
+# --- the n-gram models and the neutral gate ------------------------------------------------
+
+
+def test_neutral_gate_separates_requests_from_complaints():
+    _, polar_request = sentiment.model_signals("麻烦帮我改一下收货地址")
+    _, polar_complaint = sentiment.model_signals("等了五六天还没发货")
+    assert polar_request < 0.5 < polar_complaint
+
+
+def test_model_reads_the_clause_without_blocker_words():
+    lexicon, model_text = sentiment._lexicon_scan("价格和别家差不多")
+    assert lexicon == 0.0 and "差" not in model_text and "价格" in model_text
+
+
+def test_gate_scales_model_evidence_on_neutral_status():
+    # a neutral status report: the polarity model alone would call it negative
+    assert label("物流显示已到达本市转运中心") == "neutral"
+    assert label("快递员上门取件了") == "neutral"
+
+
+def test_clause_scores_are_cached_and_equal_uncached():
+    sentiment.clause_parts.cache_clear()
+    first = analyze_sentiment("物流很快，但是包装破了")
+    second = analyze_sentiment("物流很快，但是包装破了")
+    assert sentiment.clause_parts.cache_info().hits >= 2
+    assert first == second
+    uncached = sentiment.clause_parts.__wrapped__("物流很快", False)
+    assert uncached == sentiment.clause_parts("物流很快", False)
+
+
+def test_clause_roles_for_outcome_and_expectation():
+    from nlp_udfs.clauses import split_clauses
+
+    assert [c.role for c in split_clauses("说是真皮，结果是人造革")] == ["plain", "contrast"]
+    assert [c.role for c in split_clauses("以为会很难用，结果上手很快")] == ["concession", "contrast"]
+    assert [c.role for c in split_clauses("一开始挺好用的，后来就坏了")] == ["concession", "plain"]
