@@ -4,7 +4,12 @@ Registered signatures:
 
 - ``voc_enrich(text VARCHAR, taxonomy_json VARCHAR) -> STRUCT(text_clean VARCHAR,
   text_masked VARCHAR, sentiment_score DOUBLE, sentiment_label VARCHAR, tags VARCHAR[],
-  primary_tag VARCHAR, tag_evidence VARCHAR, terms VARCHAR[])``
+  primary_tag VARCHAR, tag_evidence VARCHAR, terms VARCHAR[], risks VARCHAR[], risk_evidence VARCHAR)``
+- ``voc_taxonomy_handle(taxonomy_json VARCHAR) -> VARCHAR``: parses and remembers a taxonomy
+  document in this process and returns its short handle (``voc-taxonomy:<hash>``), which
+  ``voc_enrich`` accepts in place of the document. dbt passes the handle: DuckDB copies a
+  scalar-subquery value into every row of every chunk, and 12 KB per row cost more than the
+  enrichment itself. The handle doubles as the taxonomy version of each enriched row.
 - ``voc_mask_pii(text VARCHAR) -> VARCHAR``
 - ``voc_clean_text(text VARCHAR) -> VARCHAR`` (cleaning only, no masking)
 
@@ -24,7 +29,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .enrich import ENRICH_FIELDS
-from .parallel import _taxonomy_cache, enrich_rows, taxonomy_from_json_cached  # noqa: F401 - re-exported
+from .parallel import (  # noqa: F401 - taxonomy_from_json_cached, _taxonomy_cache re-exported
+    _taxonomy_cache,
+    enrich_rows,
+    register_taxonomy,
+    resolve_taxonomy_argument,
+    taxonomy_from_json_cached,
+)
 from .pii import mask_pii
 from .text_cleaning import clean_text
 
@@ -56,14 +67,16 @@ def _flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
 def enrich_batch(texts: list[str | None], taxonomy_json: list[str | None]) -> pa.StructArray:
     """Enrich a batch of texts (one taxonomy JSON per row) into the struct ``voc_enrich`` returns.
 
-    Rows are grouped by their taxonomy JSON (in SQL it is a scalar subquery: one group).
+    Rows are grouped by their taxonomy argument (in SQL it is a scalar subquery: one group);
+    the argument is a taxonomy JSON document or a handle from ``voc_taxonomy_handle``.
     """
     rows: list[tuple | None] = [None] * len(texts)
     groups: dict[str | None, list[int]] = {}
     for index, value in enumerate(taxonomy_json):
         groups.setdefault(value, []).append(index)
     for value, indices in groups.items():
-        for index, row in zip(indices, enrich_rows([texts[i] for i in indices], value)):
+        document = resolve_taxonomy_argument(value)
+        for index, row in zip(indices, enrich_rows([texts[i] for i in indices], document)):
             rows[index] = row
     columns = list(zip(*rows)) if rows else [()] * len(ENRICH_FIELDS)
     arrays = [pa.array(list(column), type=field.type) for column, field in zip(columns, ENRICH_ARROW_TYPE)]
@@ -86,6 +99,12 @@ def voc_enrich_arrow(text: pa.ChunkedArray, taxonomy_json: pa.ChunkedArray) -> p
     return enrich_batch(_flat(text).to_pylist(), _taxonomy_json_per_row(taxonomy_json))
 
 
+def voc_taxonomy_handle_arrow(taxonomy_json: pa.ChunkedArray) -> pa.Array:
+    values = _taxonomy_json_per_row(taxonomy_json)
+    handles = {value: register_taxonomy(value) for value in set(values)}
+    return pa.array([handles[value] for value in values], type=pa.string())
+
+
 def voc_mask_pii_arrow(text: pa.ChunkedArray) -> pa.Array:
     return pa.array([mask_pii(value) for value in _flat(text).to_pylist()], type=pa.string())
 
@@ -96,6 +115,7 @@ def voc_clean_text_arrow(text: pa.ChunkedArray) -> pa.Array:
 
 FUNCTIONS = (
     ("voc_enrich", voc_enrich_arrow, ["VARCHAR", "VARCHAR"], ENRICH_SQL_TYPE),
+    ("voc_taxonomy_handle", voc_taxonomy_handle_arrow, ["VARCHAR"], "VARCHAR"),
     ("voc_mask_pii", voc_mask_pii_arrow, ["VARCHAR"], "VARCHAR"),
     ("voc_clean_text", voc_clean_text_arrow, ["VARCHAR"], "VARCHAR"),
 )
@@ -133,7 +153,7 @@ def _create(conn: Any, name: str, function: Any, parameters: list[str], return_t
 
 
 def register_functions(conn: Any) -> Any:
-    """Register ``voc_enrich``, ``voc_mask_pii`` and ``voc_clean_text`` on a DuckDB connection.
+    """Register ``voc_enrich``, ``voc_taxonomy_handle``, ``voc_mask_pii`` and ``voc_clean_text`` on a DuckDB connection.
 
     Safe to call more than once on the same connection. Returns ``conn``.
     """

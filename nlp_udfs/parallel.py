@@ -26,6 +26,8 @@ import subprocess
 import sys
 import threading
 from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,13 +40,77 @@ CACHE_SIZE_ENV = "VOC_NLP_CACHE_SIZE"
 DEFAULT_CACHE_SIZE = 50_000
 PARALLEL_MIN_TEXTS = 256
 _TAXONOMY_CACHE_SIZE = 16
+HANDLE_PREFIX = "voc-taxonomy:"
 
 _taxonomy_cache: OrderedDict[str, Taxonomy] = OrderedDict()
 _taxonomy_cache_lock = threading.Lock()
+_registered_documents: dict[str, str] = {}  # handle -> taxonomy JSON (a handful per process)
 _workers: list[Worker] = []
 _workers_lock = threading.Lock()
 _NO_TAXONOMY = Taxonomy(())
 EMPTY_ROW = tuple(empty_result()[name] for name in ENRICH_FIELDS)
+
+
+# What decides an enrichment result besides the text and the taxonomy: the code, lexicons and
+# model of this package (evaluation, benchmark and training code excluded).
+_FINGERPRINT_EXCLUDED = {"bench.py", "bench_data.py", "train.py", "dbt_plugin.py"}
+
+
+@lru_cache(maxsize=1)
+def enrichment_fingerprint() -> str:
+    """Hash of the files that decide an enrichment result and the segmentation backend.
+
+    Part of every taxonomy handle: after an upgrade of the lexicons or the model, incremental
+    models see a new version and re-enrich all history, as they do after a taxonomy edit.
+    """
+    from .segmentation import backend_name
+
+    package = Path(__file__).parent
+    files = [path for path in sorted(package.glob("*.py")) if path.name not in _FINGERPRINT_EXCLUDED]
+    files += sorted((package / "lexicons").glob("*.txt")) + sorted((package / "models").glob("*"))
+    digest = hashlib.blake2b(backend_name().encode(), digest_size=16)
+    for path in files:
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def taxonomy_handle(taxonomy_json: str) -> str:
+    """A short name for a taxonomy document (``voc-taxonomy:<BLAKE2 hash>``) that ``voc_enrich``
+    accepts in place of the document once ``register_taxonomy`` has seen it.
+
+    DuckDB repeats a scalar-subquery value on every row it hands a UDF, so passing the ~12 KB
+    document per row cost more than the enrichment of short texts; the handle is 45 bytes. It
+    also names the enrichment version (taxonomy + ``enrichment_fingerprint``), so an
+    incremental model can tell which rows were enriched under another one.
+    """
+    digest = hashlib.blake2b(taxonomy_json.encode("utf-8"), digest_size=16)
+    digest.update(enrichment_fingerprint().encode())
+    return HANDLE_PREFIX + digest.hexdigest()
+
+
+def register_taxonomy(taxonomy_json: str | None) -> str | None:
+    """Parse and remember a taxonomy document in this process; returns its handle."""
+    if taxonomy_json is None:
+        return None
+    taxonomy_from_json_cached(taxonomy_json)  # invalid JSON fails here, at registration
+    handle = taxonomy_handle(taxonomy_json)
+    with _taxonomy_cache_lock:
+        _registered_documents[handle] = taxonomy_json
+    return handle
+
+
+def resolve_taxonomy_argument(value: str | None) -> str | None:
+    """The taxonomy document behind a ``voc_enrich`` argument: a handle or the document itself."""
+    if value is None or not value.startswith(HANDLE_PREFIX):
+        return value
+    with _taxonomy_cache_lock:
+        document = _registered_documents.get(value)
+    if document is None:
+        raise KeyError(
+            f"unknown taxonomy handle {value!r}: voc_taxonomy_handle(<taxonomy json>) must run in the same process first"
+        )
+    return document
 
 
 def taxonomy_from_json_cached(taxonomy_json: str | None) -> Taxonomy | None:

@@ -35,6 +35,7 @@ from .text_cleaning import to_half_width
 KEYWORD_SEPARATOR = "|"
 GAP_MARKER = "*"
 MAX_GAP = 10
+CLAUSE_CACHE_SIZE = 100_000  # distinct clauses remembered per taxonomy (a few tens of MB at most)
 DEFAULT_SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "taxonomy.csv"
 SEED_COLUMNS = ("tag", "l1", "l2", "description", "keywords", "negative_keywords", "is_complaint", "owner_team")
 _TRUE_STRINGS = {"true", "t", "1", "yes", "y", "是"}
@@ -176,6 +177,7 @@ class Taxonomy:
             for keyword in definition.keywords:
                 by_first_part.setdefault(keyword.parts[0], []).append((tag_index, keyword))
         self._index: PhraseIndex[list[tuple[int, Keyword]]] = PhraseIndex(by_first_part.items())
+        self._clause_matches: dict[str, tuple[tuple[int, Keyword], ...]] = {}
 
     def __len__(self) -> int:
         return len(self.tags)
@@ -224,8 +226,20 @@ class Taxonomy:
                 words.update(part for part in keyword.parts if len(part) >= 2)
         return frozenset(words)
 
-    def match_clause(self, clause_lower: str) -> list[tuple[int, Keyword]]:
-        """(tag index, first keyword that fired) for each tag matching this clause, vetoes applied."""
+    def match_clause(self, clause_lower: str) -> tuple[tuple[int, Keyword], ...]:
+        """(tag index, first keyword that fired) for each tag matching this clause, vetoes applied.
+
+        Memoized per taxonomy: feedback repeats its clauses far more than its whole texts
+        ("物流很快", "客服态度很好" recur inside otherwise distinct texts). Bounded, so memory stays flat.
+        """
+        cached = self._clause_matches.get(clause_lower)
+        if cached is None:
+            if len(self._clause_matches) >= CLAUSE_CACHE_SIZE:
+                self._clause_matches.clear()
+            cached = self._clause_matches[clause_lower] = tuple(self._match_clause_uncached(clause_lower))
+        return cached
+
+    def _match_clause_uncached(self, clause_lower: str) -> list[tuple[int, Keyword]]:
         matched: dict[int, Keyword] = {}
         for start, _, candidates in self._index.find_all(clause_lower):
             for tag_index, keyword in candidates:

@@ -8,6 +8,8 @@ import csv
 import hashlib
 import json
 import re
+import subprocess
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -197,6 +199,71 @@ def test_second_run_changes_nothing_then_a_new_file_adds_exactly_its_records(pip
     _run(settings)
     ids = {row[0] for row in _query(settings, "select feedback_id from marts.fct_feedback")}
     assert ids == set(truth) | {f"survey:R-E2E-{i}" for i in range(3)}
+
+
+def _relation_fingerprints(settings: VocSettings, relations: list[str], ignored_columns: set[str]) -> dict[str, str]:
+    """Row count and order-independent hash of every relation, some run-time columns left out."""
+    fingerprints = {}
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        for relation in relations:
+            schema, table = relation.split(".")
+            columns = [
+                name for (name,) in conn.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position", [schema, table]).fetchall()
+                if name not in ignored_columns
+            ]
+            rows = conn.execute(f"select {', '.join(columns)} from {relation}").fetchall()
+            digest = hashlib.sha256("\n".join(sorted(map(repr, rows))).encode()).hexdigest()
+            fingerprints[relation] = f"{len(rows)}:{digest}"
+    return fingerprints
+
+
+def _full_refresh_dbt_build() -> None:
+    """``dbt build --full-refresh`` in its own process (dbt-duckdb keeps the database open in the
+    process that ran it, which would block the read-only connections of this test)."""
+    from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
+
+    project = Path(voc_dbt_project.project_dir)
+    with tempfile.TemporaryDirectory(prefix="voc-full-refresh-") as target:
+        completed = subprocess.run(
+            [DBT_EXECUTABLE, "build", "--full-refresh", "--project-dir", str(project), "--profiles-dir", str(project),
+             "--target-path", target, "--log-path", target, "--quiet"],
+            capture_output=True, text=True, check=False,
+        )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+
+def test_incremental_runs_give_the_same_marts_as_a_full_refresh(pipeline):
+    """After incremental nights (new feedback, a changed text), rebuilding everything from
+    scratch changes no row of any mart or of the incremental enrichment model."""
+    settings, truth, _, _ = pipeline
+    survey_id = next(feedback_id for feedback_id in sorted(truth) if feedback_id.startswith("survey:"))
+    response_id = survey_id.split(":", 1)[1]
+    changed = {
+        "response_id": response_id,
+        "survey_id": "nps_post_purchase",
+        "survey_name": "购后NPS调研",
+        "submitted_at": "2026-11-10T09:00:00+08:00",
+        "updated_at": "2026-11-16T09:00:00+08:00",
+        "channel": "app",
+        "respondent": {"member_id": None, "phone": None, "unionid": None, "email": None},
+        "answers": {"nps": 2, "csat": 1, "ces": 6, "comment": "改评价：退款拖了两周还没到账,客服一直推脱"},
+        "store_id": None,
+        "product_sku": None,
+        "order_id": None,
+    }
+    changed_file = settings.landing_dir / "surveys" / "zz_changed_answer.jsonl"
+    changed_file.write_text(json.dumps(changed, ensure_ascii=False) + "\n", encoding="utf-8")
+    _run(settings)
+    (text_masked,) = _query(settings, "select text_masked from marts.fct_feedback where feedback_id = ?", [survey_id])[0]
+    assert "退款拖了两周" in text_masked  # the changed text was re-enriched by the incremental run
+
+    relations = [f"marts.{name}" for name in (*MARTS, *INSIGHT_MARTS)] + ["intermediate.int_feedback__enriched"]
+    ignored = {"first_raised_at"}  # alerts keep the time they were first raised across incremental runs
+    incremental = _relation_fingerprints(settings, relations, ignored)
+    _full_refresh_dbt_build()
+    assert _relation_fingerprints(settings, relations, ignored) == incremental
 
 
 INSIGHT_MARTS = ("tag_trends", "hot_terms", "alerts", "ticket_sla", "ticket_sla_by_team", "improvement_baseline", "kpi_scorecard")

@@ -165,3 +165,28 @@ def test_taxonomy_parsed_once_per_distinct_json(conn, monkeypatch):
 def test_invalid_taxonomy_json_raises(conn):
     with pytest.raises(duckdb.Error):
         conn.execute("select voc_enrich('物流慢', 'not json')").fetchall()
+
+
+def test_taxonomy_handle_stands_for_the_document(conn):
+    taxonomy_json = conn.execute(f"select {TAXONOMY_JSON_SQL}").fetchone()[0]
+    handle = conn.execute(f"select voc_taxonomy_handle({TAXONOMY_JSON_SQL})").fetchone()[0]
+    assert handle.startswith("voc-taxonomy:") and len(handle) < 64
+    rows = conn.execute(
+        f"select voc_enrich(body, (select voc_taxonomy_handle({TAXONOMY_JSON_SQL}))) as by_handle, "
+        "voc_enrich(body, ?) as by_document from feedback order by id",
+        [taxonomy_json],
+    ).fetchall()
+    assert [by_handle for by_handle, _ in rows] == [by_document for _, by_document in rows]
+    assert rows[0][0]["tags"] == ["物流体验-时效性", "物流体验-包装破损"]
+
+
+def test_taxonomy_handle_changes_with_the_document(conn):
+    first = conn.execute(f"select voc_taxonomy_handle({TAXONOMY_JSON_SQL})").fetchone()[0]
+    conn.execute("update taxonomy set keywords = keywords || '|发货慢' where tag = '物流体验-时效性'")
+    second = conn.execute(f"select voc_taxonomy_handle({TAXONOMY_JSON_SQL})").fetchone()[0]
+    assert first != second
+
+
+def test_unknown_taxonomy_handle_is_an_error_not_an_untagged_row(conn):
+    with pytest.raises(duckdb.Error, match="unknown taxonomy handle"):
+        conn.execute("select voc_enrich('物流慢', 'voc-taxonomy:0123456789abcdef')").fetchall()
