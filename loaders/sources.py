@@ -199,18 +199,22 @@ def history_table(spec: RecordSpec) -> str | None:
     return f"{spec.table}_history" if spec.history_fields else None
 
 
+def history_columns(spec: RecordSpec) -> tuple[str, ...]:
+    """The columns a history table keeps of each version: id, history fields, version time, origin."""
+    return (spec.id_field, *spec.history_fields, "_voc_updated_at", "_voc_file", "_voc_line")
+
+
 def _history_hints(spec: RecordSpec, raw_columns: dict[str, dict]) -> dict[str, Any]:
     table = history_table(spec)
     if table is None:
         return {}
-    kept = (spec.id_field, *spec.history_fields, "_voc_updated_at", "_voc_file", "_voc_line")
     return {
         table: dlt.mark.make_hints(
             table_name=table,
             primary_key=[spec.id_field, "_voc_updated_at"],
             write_disposition=dict(MERGE_DELETE_INSERT),
             columns={
-                **{name: raw_columns[name] for name in kept},
+                **{name: raw_columns[name] for name in history_columns(spec)},
                 # part of this table's key, so never null and no dedup sort
                 VERSION_COLUMN: {"data_type": "timestamp", "nullable": False},
             },
@@ -221,7 +225,7 @@ def _history_hints(spec: RecordSpec, raw_columns: dict[str, dict]) -> dict[str, 
 
 
 def _history_rows(spec: RecordSpec, records: list[dict]) -> list[dict]:
-    kept = (spec.id_field, *spec.history_fields, "_voc_updated_at", "_voc_file", "_voc_line")
+    kept = history_columns(spec)
     return [{name: record.get(name) for name in kept} for record in records]
 
 

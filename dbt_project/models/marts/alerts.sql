@@ -87,20 +87,34 @@ burst_days as (
         and n_sources >= {{ setting_number('defect_burst_min_sources') }}
 ),
 
+{#- One row per burst with its key: computed once, for the alert and for its evidence. -#}
+burst_islands as (
+    select
+        'defect_burst|' || product_sku || '|' || tag || '|' || cast(min(window_end) as {{ dbt.type_string() }}) as alert_key,
+        product_sku,
+        tag,
+        min(window_end) as first_day,
+        max(window_end) as last_day,
+        max(n_items) as n_items,
+        max(n_sources) as n_sources,
+        max(last_item_at) as last_item_at
+    from burst_days
+    group by product_sku, tag, island
+),
+
 defect_burst as (
     select
         'defect_burst' as alert_type,
-        'defect_burst|' || product_sku || '|' || tag || '|' || cast(min(window_end) as {{ dbt.type_string() }}) as alert_key,
+        alert_key,
         'high' as severity,
-        max(last_item_at) as raised_at,
+        last_item_at as raised_at,
         cast(null as {{ dbt.type_string() }}) as one_id,
         tag,
         cast(null as {{ dbt.type_string() }}) as store_id,
         product_sku,
         cast(null as {{ dbt.type_string() }}) as evidence_feedback_id,
-        cast(max(n_items) as {{ dbt.type_string() }}) || ' items from ' || cast(max(n_sources) as {{ dbt.type_string() }}) || ' sources' as detail
-    from burst_days
-    group by product_sku, tag, island
+        cast(n_items as {{ dbt.type_string() }}) || ' items from ' || cast(n_sources as {{ dbt.type_string() }}) || ' sources' as detail
+    from burst_islands
 ),
 
 spike_days as (
@@ -114,20 +128,31 @@ spike_days as (
     where period_type = 'day' and is_spike
 ),
 
+spike_islands as (
+    select
+        'tag_spike|' || tag || '|' || cast(min(period_start) as {{ dbt.type_string() }}) as alert_key,
+        tag,
+        min(period_start) as first_day,
+        max(period_start) as last_day,
+        max(zscore) as max_zscore,
+        max(volume) as max_volume
+    from spike_days
+    group by tag, island
+),
+
 tag_spike as (
     select
         'tag_spike' as alert_type,
-        'tag_spike|' || tag || '|' || cast(min(period_start) as {{ dbt.type_string() }}) as alert_key,
-        case when max(zscore) >= 2 * {{ setting_number('tag_spike_zscore') }} then 'high' else 'medium' end as severity,
-        {{ local_midnight('max(period_start)') }} as raised_at,
+        alert_key,
+        case when max_zscore >= 2 * {{ setting_number('tag_spike_zscore') }} then 'high' else 'medium' end as severity,
+        {{ local_midnight('last_day') }} as raised_at,
         cast(null as {{ dbt.type_string() }}) as one_id,
         tag,
         cast(null as {{ dbt.type_string() }}) as store_id,
         cast(null as {{ dbt.type_string() }}) as product_sku,
         cast(null as {{ dbt.type_string() }}) as evidence_feedback_id,
-        'peak volume ' || cast(max(volume) as {{ dbt.type_string() }}) || ', z-score ' || cast(round(max(zscore), 1) as {{ dbt.type_string() }}) as detail
-    from spike_days
-    group by tag, island
+        'peak volume ' || cast(max_volume as {{ dbt.type_string() }}) || ', z-score ' || cast(round(max_zscore, 1) as {{ dbt.type_string() }}) as detail
+    from spike_islands
 ),
 
 alert_rows as (
@@ -146,15 +171,7 @@ aggregate_evidence as (
             items.feedback_id,
             items.created_at,
             row_number() over (partition by burst.alert_key order by items.created_at desc, items.feedback_id) as evidence_rank
-        from (
-            select alert_key, product_sku, tag, min(window_end) as first_day, max(window_end) as last_day
-            from (
-                select 'defect_burst|' || product_sku || '|' || tag || '|' || cast(min(window_end) over (partition by product_sku, tag, island) as {{ dbt.type_string() }}) as alert_key,
-                    product_sku, tag, window_end
-                from burst_days
-            ) as keyed
-            group by alert_key, product_sku, tag
-        ) as burst
+        from burst_islands as burst
         inner join defect_mentions as items
             on items.product_sku = burst.product_sku and items.tag = burst.tag
             and items.created_date <= burst.last_day
@@ -163,12 +180,7 @@ aggregate_evidence as (
         select
             spike.alert_key, items.feedback_id, items.created_at,
             row_number() over (partition by spike.alert_key order by items.created_at desc, items.feedback_id)
-        from (
-            select 'tag_spike|' || tag || '|' || cast(min(period_start) as {{ dbt.type_string() }}) as alert_key, tag,
-                min(period_start) as first_day, max(period_start) as last_day
-            from spike_days
-            group by tag, island
-        ) as spike
+        from spike_islands as spike
         inner join mentions as items
             on items.tag = spike.tag and items.created_date between spike.first_day and spike.last_day
     ) as evidence_items
