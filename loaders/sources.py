@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 import dlt
 from dlt.extract.resource import DltResource
 
+from loaders.families import FAMILIES  # noqa: F401 - re-exported
 from loaders.validation import (
     MEMBER_SPEC,
     PRODUCT_SPEC,
@@ -52,7 +53,6 @@ from loaders.validation import (
 )
 
 RAW_DATASET = "raw"
-FAMILIES = ("surveys", "tickets", "reviews", "social", "members", "reference")
 LOADER_FILE_FORMAT = "parquet"
 """dlt's default (SQL insert statements) loads DuckDB about 8x slower than parquet files."""
 CHUNK_SIZE = 1000

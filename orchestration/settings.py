@@ -7,12 +7,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from loaders.families import FAMILIES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_LANDING_DIR = REPO_ROOT / "data" / "landing"
 DEFAULT_DUCKDB_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
 
-SOURCE_FAMILIES = ("surveys", "tickets", "reviews", "social", "members", "reference")
+SOURCE_FAMILIES = FAMILIES
 
 
 @dataclass(frozen=True)

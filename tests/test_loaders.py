@@ -707,3 +707,13 @@ def test_sources_are_cheap_to_build_and_pipelines_stay_beside_the_warehouse(tmp_
     assert Path(pipeline.pipelines_dir) == tmp_path / "wh" / ".dlt_pipelines"
     assert pipeline.dataset_name == "raw"
     assert pipeline.pipeline_name.startswith("voc_tickets_")
+
+
+def test_dbt_loader_families_var_names_the_loader_families():
+    """The loader staging models loop over a dbt var; it must list exactly the loaders' families."""
+    import yaml
+
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert tuple(project["vars"]["voc_loader_families"]) == FAMILIES

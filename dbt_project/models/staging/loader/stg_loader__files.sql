@@ -1,5 +1,5 @@
 {#- One row per landing file loaded, with the record counts the loader saw. -#}
-{% set families = ['surveys', 'tickets', 'reviews', 'social', 'members', 'reference'] %}
+{% set families = var('voc_loader_families') %}
 {% for family in families %}
 select
     '{{ family }}' as source_family,

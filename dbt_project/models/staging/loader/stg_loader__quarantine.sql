@@ -1,5 +1,5 @@
 {#- Records that broke the source contract, from every loader, in one place. -#}
-{% set families = ['surveys', 'tickets', 'reviews', 'social', 'members', 'reference'] %}
+{% set families = var('voc_loader_families') %}
 {% for family in families %}
 select
     '{{ family }}' as source_family,
