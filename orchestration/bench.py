@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, VocSettings

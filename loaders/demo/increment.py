@@ -32,7 +32,6 @@ from pathlib import Path
 from loaders.demo.base import FeedbackSource
 from loaders.demo.context import BadPlanner, Context, Window
 from loaders.demo.generator import TRUTH_DIR
-from loaders.demo.noise import TsStyler
 from loaders.demo.phrases import AGENT_CLOSINGS, AGENT_REPLIES, SELLER_REPLIES_NEGATIVE, SELLER_REPLIES_POSITIVE, TICKET_FOLLOWUPS
 from loaders.demo.reviews import APPEND_PREFIXES, ReviewGenerator
 from loaders.demo.social import SocialGenerator
@@ -165,7 +164,7 @@ def _read_json(path: Path, default):
         return json.load(handle)
 
 
-def _increment_day(landing: Path, manifest: dict, log: list) -> date:
+def _increment_day(manifest: dict, log: list) -> date:
     """The day after the generated window, or after the latest increment."""
     days = [date.fromisoformat(manifest["end_date"])] + [date.fromisoformat(entry["date"]) for entry in log]
     return max(days) + timedelta(days=1)
@@ -355,7 +354,7 @@ def add_increment(landing_dir: Path, share: float = 0.01, seed: int | None = Non
         raise FileNotFoundError(f"{truth / 'manifest.json'} not found: generate demo data first")
     log = _read_json(truth / INCREMENTS_FILE, [])
     number = len(log) + 1
-    day = _increment_day(landing, manifest, log)
+    day = _increment_day(manifest, log)
     seed = manifest["seed"] if seed is None else seed
     results: dict[str, FamilyIncrement] = {}
     with tempfile.TemporaryDirectory(prefix="voc-increment-") as scratch:
