@@ -47,6 +47,9 @@ _START_CONTRAST = (
 _CONCESSION = (
     "虽然", "虽说", "虽", "尽管", "以为", "本来", "原本", "一开始", "刚开始", "起初",
 )
+# A concession marker counts within the first characters of a clause ("价格虽然贵了点").
+_CONCESSION_REACH = 6
+_CONCESSION_PATTERN = re.compile("|".join(map(re.escape, _CONCESSION)))
 _MIN_CHARS_BEFORE_MID_SPLIT = 2
 
 
@@ -62,12 +65,14 @@ class Clause:
 def _role_of(text: str) -> str:
     if text.startswith(_START_CONTRAST):
         return "contrast"
-    if any(marker in text[:6] for marker in _CONCESSION):
+    if _CONCESSION_PATTERN.search(text, 0, _CONCESSION_REACH) is not None:
         return "concession"
     return "plain"
 
 
 def _split_mid_clause(segment: str, offset: int) -> list[tuple[str, int]]:
+    if _MID_CLAUSE_CONTRAST.search(segment, _MIN_CHARS_BEFORE_MID_SPLIT) is None:
+        return [(segment, offset)]  # the common case: no contrast word to cut at
     pieces: list[tuple[str, int]] = []
     last = 0
     for match in _MID_CLAUSE_CONTRAST.finditer(segment):

@@ -17,6 +17,7 @@ logistic regressions over the distinct 1- to 3-character n-grams of a text:
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -35,9 +36,11 @@ def normalise_for_model(text: str) -> str:
 
 
 def char_ngrams(text: str) -> set[str]:
-    """The distinct 1- to 3-character n-grams of an already normalised text."""
-    low, high = NGRAM_RANGE
-    return {text[start:start + size] for size in range(low, high + 1) for start in range(len(text) - size + 1)}
+    """The distinct 1- to 3-character n-grams (``NGRAM_RANGE``) of an already normalised text."""
+    # map() over shifted copies builds the bigrams and trigrams in C (faster than slicing in a
+    # comprehension; the scorer calls this for every clause).
+    bigrams = list(map(str.__add__, text, text[1:]))
+    return {*text, *bigrams, *map(str.__add__, bigrams, text[2:])}
 
 
 class NgramModel:
@@ -70,6 +73,39 @@ class NgramModel:
                 else:
                     weights[name] = float(value)
         return cls(weights, intercept)
+
+
+class ModelPair:
+    """The polarity model and the neutral gate read in one pass over a clause's n-grams.
+
+    Each n-gram maps to the complex number ``polarity weight + gate weight * 1j``, so one
+    C-level ``sum`` gives both logits (real and imaginary part) with a single dictionary lookup
+    per n-gram instead of one per model.
+    """
+
+    def __init__(self, polarity: NgramModel, gate: NgramModel | None):
+        self.polarity = polarity
+        self.gate = gate
+        gate_weights = gate.weights if gate is not None else {}
+        self._paired = {gram: complex(polarity.weights.get(gram, 0.0), gate_weights.get(gram, 0.0))
+                        for gram in polarity.weights.keys() | gate_weights.keys()}
+
+    def logits(self, text: str) -> tuple[float, float] | None:
+        """(polarity logit without the intercept, gate logit with its intercept) of an already
+        normalised text; None for empty text. Without a gate the gate logit is +inf (polar)."""
+        if not text:
+            return None
+        total = sum(filter(None, map(self._paired.get, char_ngrams(text))), 0j)
+        gate_logit = self.gate.intercept + total.imag if self.gate is not None else math.inf
+        return total.real, gate_logit
+
+
+@lru_cache(maxsize=1)
+def default_pair() -> ModelPair | None:
+    """The shipped polarity model with the shipped gate (when present); None when switched off
+    or not trained."""
+    polarity = default_model()
+    return None if polarity is None else ModelPair(polarity, default_gate())
 
 
 def models_enabled() -> bool:

@@ -32,8 +32,7 @@ Models and neutral clauses (issue 3; constants below):
 8. The character n-gram polarity model adds ``MODEL_WEIGHT`` x its evidence to a clause
    without sentiment words (x ``MODEL_WEIGHT_WITH_LEXICON`` with them), scaled by the neutral
    gate's probability that the clause takes a side at all (``GATE_SHARPNESS``): a status report
-   or request ("物流显示已到达本市转运中心") keeps almost none of it. The model reads the
-   clause without its neutral blocker words (差不多 is not 差).
+   or request ("物流显示已到达本市转运中心") keeps almost none of it.
 9. Inquiries and requests (请问/麻烦/希望/建议, yes/no and A-not-A questions 好用吗/是不是,
    conditions 如果...) keep ``INQUIRY_FACTOR`` of their lexicon score and do not ask the model;
    a question with a complaint cue (怎么还没, 为什么, 到底, 难道, 也好意思, 别再, or 这就是
@@ -55,7 +54,7 @@ from pathlib import Path
 
 from .clauses import Clause, split_clauses
 from .matching import PhraseIndex
-from .model import char_ngrams, default_gate, default_model, normalise_for_model
+from .model import default_pair, normalise_for_model
 from .text_cleaning import EMOJI_PATTERN
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
@@ -124,6 +123,7 @@ _INTERROGATIVE_COMPLAINT = re.compile(r"难道|凭什么|为什么|为啥|怎么
 _QUESTION_AFTER = re.compile(r"[\s!！~～…]*[?？]")
 _QUESTION_PARTICLE_END = ("吗", "嘛", "呢")
 _TRAILING_COMMENT = re.compile(r"\s+#")
+_OPENING_QUOTE = re.compile(r"[“\"「『‘']")
 _QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’'\s]{1,8})[”\"」』’']")
 
 # Entry kinds in the phrase index.
@@ -213,34 +213,28 @@ def label_for(score: float) -> str:
 
 
 def _quoted_spans(text: str) -> list[tuple[int, int]]:
-    return [(m.start(1), m.end(1)) for m in _QUOTED.finditer(text)] if any(q in text for q in "\"“「『‘'") else []
+    if _OPENING_QUOTE.search(text) is None:  # most clauses hold no quote: skip the span regex
+        return []
+    return [(m.start(1), m.end(1)) for m in _QUOTED.finditer(text)]
 
 
 def score_clause_raw(text: str) -> float:
     """Unweighted, unsquashed score of one clause (sum of its modified sentiment words)."""
-    return _lexicon_scan(text.lower())[0]
+    return _lexicon_score(text.lower())
 
 
-def _lexicon_scan(lowered: str) -> tuple[float, str]:
-    """(lexicon score, the clause without its neutral blocker words) of a lower-cased clause.
-
-    The second value is what the n-gram model reads: a blocker word holds a sentiment
-    character it does not mean (差不多, 快递, 不好意思), which the model cannot tell.
-    """
+def _lexicon_score(lowered: str) -> float:
+    """``score_clause_raw`` of an already lower-cased clause."""
     items = _index().scan(lowered)
     if not items:
-        return 0.0, lowered
+        return 0.0
     quoted = _quoted_spans(lowered)
     total = 0.0
     modifiers: list[tuple[int, str, LexiconEntry]] = []  # (end, word, entry) since last word
-    neutral_spans: list[tuple[int, int]] = []
     last_word_end = -1
     last_word_value = 0.0
     for position, (start, end, word, entry) in enumerate(items):
         kind = entry.kind
-        if kind == NEUTRAL:
-            neutral_spans.append((start, end))
-            continue
         if kind == SENTIMENT and word in CONTEXTUAL_DEGREE and position + 1 < len(items):
             next_start, _, _, next_entry = items[position + 1]
             if next_start == end and next_entry.kind == SENTIMENT:
@@ -260,14 +254,7 @@ def _lexicon_scan(lowered: str) -> tuple[float, str]:
             total += value
             modifiers = []
             last_word_end, last_word_value = end, value
-    if not neutral_spans:
-        return total, lowered
-    kept, last = [], 0
-    for start, end in neutral_spans:
-        kept.append(lowered[last:start])
-        last = end
-    kept.append(lowered[last:])
-    return total, " ".join(kept)
+    return total
 
 
 @lru_cache(maxsize=1)
@@ -295,19 +282,14 @@ def is_complaint_question(clause: str, question: bool = False) -> bool:
 def model_signals(clause: str) -> tuple[float, float]:
     """(polarity evidence: the n-gram model's log-odds without the prior, capped; probability
     that the clause is polar at all, from the neutral gate). (0.0, 1.0) without models."""
-    model = default_model()
-    if model is None:
+    pair = default_pair()
+    logits = pair.logits(normalise_for_model(clause)) if pair is not None else None
+    if logits is None:
         return 0.0, 1.0
-    grams = char_ngrams(normalise_for_model(clause))
-    if not grams:
-        return 0.0, 1.0
-    evidence = max(-MODEL_CAP, min(MODEL_CAP, model.logit_of_ngrams(grams) - model.intercept))
-    gate = default_gate()
-    if gate is None:
-        return evidence, 1.0
+    evidence, gate_logit = logits
     # clamped: a 20,000-character clause sums thousands of weights, exp() must not overflow
-    polar_logit = max(-MODEL_CAP, min(MODEL_CAP, gate.logit_of_ngrams(grams))) * GATE_SHARPNESS
-    return evidence, 1.0 / (1.0 + math.exp(-polar_logit))
+    polar_logit = max(-MODEL_CAP, min(MODEL_CAP, gate_logit)) * GATE_SHARPNESS
+    return max(-MODEL_CAP, min(MODEL_CAP, evidence)), 1.0 / (1.0 + math.exp(-polar_logit))
 
 
 def model_evidence(clause: str) -> float:
@@ -315,17 +297,16 @@ def model_evidence(clause: str) -> float:
     return model_signals(clause)[0]
 
 
-def _model_contribution(lowered: str, model_text: str, lexicon: float) -> float:
-    """The weighted model evidence for a clause, scaled by the gate's polar probability; 0.0
-    where the model is not asked. ``model_text``: the clause without its
-    neutral blocker words (``_lexicon_scan``)."""
+def _model_contribution(lowered: str, lexicon: float) -> float:
+    """The weighted model evidence for a lower-cased clause, scaled by the gate's polar
+    probability; 0.0 where the model is not asked."""
     # The lexicon reads negation, degree and sarcasm; the model does not. Where the lexicon
     # found sentiment, the model only nudges; where it found none, the model speaks; in a
     # lukewarm or stock clause ("一般般", "默认好评") it is not asked.
     if _lukewarm_pattern().search(lowered) is not None:
         return 0.0
     weight = MODEL_WEIGHT * (MODEL_WEIGHT_WITH_LEXICON if lexicon else 1.0)
-    evidence, polar = model_signals(model_text)
+    evidence, polar = model_signals(lowered)
     if lexicon * evidence < 0:
         return 0.0  # they disagree: the lexicon read the grammar ("不是很满意"), trust it
     return weight * evidence * polar
@@ -336,13 +317,13 @@ def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
     """(lexicon score, raw score) of one clause; see ``score_clause``. Cached: feedback repeats
     short clauses ("物流很快", "好评") across many texts."""
     lowered = text.lower()
-    lexicon, model_text = _lexicon_scan(lowered)
+    lexicon = _lexicon_score(lowered)
     if is_complaint_question(text, question):
-        raw = min(lexicon + _model_contribution(lowered, model_text, lexicon), RHETORICAL_QUESTION_VALUE)
+        raw = min(lexicon + _model_contribution(lowered, lexicon), RHETORICAL_QUESTION_VALUE)
     elif is_inquiry(text):
         raw = lexicon * INQUIRY_FACTOR
     else:
-        raw = lexicon + _model_contribution(lowered, model_text, lexicon)
+        raw = lexicon + _model_contribution(lowered, lexicon)
     return lexicon, raw
 
 
