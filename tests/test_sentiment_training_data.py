@@ -6,7 +6,13 @@ from nlp_udfs.clauses import split_clauses
 from nlp_udfs.eval.report import DEFAULT_EVAL_PATH, read_labelled
 from nlp_udfs.model import DEFAULT_GATE_PATH, NgramModel, char_ngrams, normalise_for_model
 from nlp_udfs.text_cleaning import clean_text
-from nlp_udfs.train import NEUTRAL_DATA_PATH, gate_corpus, handwritten_neutral_texts, write_weights
+from nlp_udfs.train import (
+    NEUTRAL_DATA_PATH,
+    gate_corpus,
+    handwritten_neutral_texts,
+    handwritten_polar_corpus,
+    write_weights,
+)
 
 
 def _texts_and_clauses(path):
@@ -20,6 +26,13 @@ def _texts_and_clauses(path):
 def test_handwritten_neutral_texts_are_many_and_not_from_the_labelled_sets():
     texts = handwritten_neutral_texts()
     assert len(texts) >= 200 and len(set(texts)) == len(texts)
+    labelled = _texts_and_clauses(DEFAULT_EVAL_PATH) | _texts_and_clauses(DEFAULT_EVAL_PATH.with_name("dev_feedback.csv"))
+    assert not set(texts) & labelled
+
+
+def test_handwritten_implicit_judgements_are_labelled_and_not_from_the_labelled_sets():
+    texts, labels = handwritten_polar_corpus()
+    assert len(texts) >= 100 and set(labels) == {0, 1} and len(set(texts)) == len(texts)
     labelled = _texts_and_clauses(DEFAULT_EVAL_PATH) | _texts_and_clauses(DEFAULT_EVAL_PATH.with_name("dev_feedback.csv"))
     assert not set(texts) & labelled
 
