@@ -309,7 +309,22 @@ def primary_tag(matches: Sequence[TagMatch]) -> str | None:
 
 
 def tag_evidence_json(matches: Sequence[TagMatch]) -> str:
-    """JSON list of ``{tag, keyword, clause, sentiment, score}``."""
+    """JSON list of ``{tag, keyword, clause, sentiment, score}``, byte for byte what
+    ``json.dumps([m.as_evidence() ...], ensure_ascii=False)`` gives, written directly because
+    the generic encoder was a tenth of the enrichment's time."""
     if not matches:
         return "[]"
-    return json.dumps([match.as_evidence() for match in matches], ensure_ascii=False)
+    return "[" + ", ".join(
+        f'{{"tag": {_json_string(match.tag)}, "keyword": {_json_string(match.keyword)}, '
+        f'"clause": {_json_string(match.clause)}, "sentiment": {_json_string(match.sentiment)}, '
+        f'"score": {_json_number(match.score)}}}'
+        for match in matches
+    ) + "]"
+
+
+# json's own string encoder (C): quotes and escapes, non-ASCII kept, as ensure_ascii=False does.
+_json_string = json.encoder.encode_basestring
+
+
+def _json_number(value: float) -> str:
+    return json.dumps(value) if value != value or value in (float("inf"), float("-inf")) else float.__repr__(float(value))

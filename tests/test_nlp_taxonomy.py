@@ -353,3 +353,17 @@ def test_long_text_enrich_is_reasonably_fast(default_taxonomy):
     assert time.perf_counter() - started < 3.0
     assert "13800138000" not in json.dumps(result, ensure_ascii=False)
     assert {"物流体验-时效性", "物流体验-包装破损", "客户服务-服务态度"} <= set(result["tags"])
+
+
+def test_tag_evidence_json_equals_the_generic_encoder():
+    import json
+
+    from nlp_udfs.taxonomy import TagMatch, tag_evidence_json
+
+    matches = [
+        TagMatch("物流体验-时效性", "物流*慢", '物流"太慢"了\\n 😡', "negative", -0.8123, 0),
+        TagMatch("a\tb", "x", "</script>", "neutral", 0.0, 3),
+        TagMatch("c", "y", "z", "positive", 1.0, 5),
+    ]
+    assert tag_evidence_json(matches) == json.dumps([m.as_evidence() for m in matches], ensure_ascii=False)
+    assert json.loads(tag_evidence_json(matches))[0]["clause"] == '物流"太慢"了\\n 😡'
