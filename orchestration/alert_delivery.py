@@ -364,7 +364,9 @@ DELIVERY_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backo
     key=dg.AssetKey([DELIVERY_SCHEMA, DELIVERY_TABLE]),
     deps=[dg.AssetKey(list(ALERTS_TABLE)), dg.AssetKey(list(ROUTES_TABLE))],
     group_name="delivery",
-    kinds={"duckdb", "webhook"},
+    kinds={"python", "duckdb", "webhook"},
+    # the data team runs the delivery; the receiving teams own the routes (alert_webhooks seed)
+    owners=["team:data-engineering"],
     pool=DUCKDB_WRITER_POOL,
     retry_policy=DELIVERY_RETRY_POLICY,
     description=(

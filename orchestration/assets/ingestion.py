@@ -2,6 +2,7 @@
 
 
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +13,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from loaders.api import describe_source_choice, find_api_page_error, source_for_family, step_retry_budget
 from loaders.pipeline import ensure_child_tables, make_pipeline
 from loaders.sources import SOURCES
+from orchestration.metadata import dlt_resource_metadata, raw_counts_before_load
 from orchestration.resources import VocWarehouse
 
 # DuckDB allows one writer per file: every asset that writes the warehouse runs in this pool.
@@ -64,12 +66,17 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
         pipeline = make_pipeline(family, warehouse.warehouse_path, warehouse.landing_path)
         # landing folder or vendor API, as VOC_<SOURCE>_MODE says when the run starts
         context.log.info(describe_source_choice(family, warehouse.landing_path))
+        selected = _selected_resources(context)
+        rows_before = _raw_counts(context, warehouse, selected)
         try:
-            yield from dlt.run(
-                context=context,
-                dlt_source=source_for_family(family, warehouse.landing_path),
-                dlt_pipeline=pipeline,
-                dagster_dlt_translator=VocDltTranslator(),
+            # dagster-dlt yields its events only once the whole load has finished
+            events = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=source_for_family(family, warehouse.landing_path),
+                    dlt_pipeline=pipeline,
+                    dagster_dlt_translator=VocDltTranslator(),
+                )
             )
         except Exception as exc:
             # a vendor API page that kept failing: retry the step later, nothing was committed
@@ -79,8 +86,68 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
             raise dg.RetryRequested(max_retries=retries, seconds_to_wait=wait) from exc
         # dlt creates child tables only once a record has a list; staging reads them regardless.
         ensure_child_tables(pipeline, family)
+        yield from _with_load_metadata(context, events, family, warehouse, rows_before, _run_load_ids(pipeline))
 
     return _load
+
+
+def _selected_resources(context: dg.AssetExecutionContext) -> list[str]:
+    """The dlt resources (= raw tables) this run materializes."""
+    return sorted(key.path[-1] for key in context.selected_asset_keys)
+
+
+def _raw_counts(
+    context: dg.AssetExecutionContext, warehouse: VocWarehouse, tables: Iterable[str]
+) -> dict[str, int] | None:
+    """Row counts before the load (0 before the warehouse file exists); None when they could not
+    be read, and then the metadata leaves out the new / updated split rather than guess it."""
+    if not warehouse.warehouse_path.exists():
+        return dict.fromkeys(tables, 0)
+    try:
+        with warehouse.connect_read_only() as con:
+            return raw_counts_before_load(con, tables)
+    except Exception as exc:  # noqa: BLE001  (metadata must never stop a load)
+        context.log.warning(f"Row counts before the load not read: {exc}")
+        return None
+
+
+def _run_load_ids(pipeline: dlt.Pipeline) -> list[str]:
+    """The dlt load ids of the run that just finished (none when nothing was extracted)."""
+    trace = pipeline.last_trace
+    load_info = trace.last_load_info if trace else None
+    return list(load_info.loads_ids) if load_info else []
+
+
+def _with_load_metadata(
+    context: dg.AssetExecutionContext,
+    events: list,
+    family: str,
+    warehouse: VocWarehouse,
+    rows_before: dict[str, int] | None,
+    load_ids: list[str],
+) -> Iterator:
+    """dagster-dlt's events with row counts, new / updated / quarantined rows and a masked preview.
+
+    Read after dlt has closed its connection (DuckDB refuses a read-only connection beside a
+    read-write one in the same process). Metadata is a courtesy: if it fails the load still counts.
+    """
+    try:
+        with warehouse.connect_read_only() as con:
+            extra = {
+                event.asset_key: dlt_resource_metadata(
+                    con,
+                    table=event.asset_key.path[-1],
+                    family=family,
+                    rows_before=None if rows_before is None else rows_before.get(event.asset_key.path[-1], 0),
+                    load_ids=load_ids,
+                )
+                for event in events
+            }
+    except Exception as exc:  # noqa: BLE001
+        context.log.warning(f"Load metadata of {family} not computed: {exc}")
+        extra = {}
+    for event in events:
+        yield event._replace(metadata={**(event.metadata or {}), **extra.get(event.asset_key, {})})
 
 
 ingestion_assets = [_build_family_assets(family) for family in SOURCES]

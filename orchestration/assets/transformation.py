@@ -1,14 +1,18 @@
 """dbt models, seeds and tests (as asset checks), downstream of the dlt assets."""
 
 
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.assets.ingestion import DUCKDB_WRITER_POOL, raw_asset_key, resource_for_raw_table
+from orchestration.metadata import dbt_node_metadata, save_feedback_keys
 from orchestration.project import voc_dbt_project
+from orchestration.resources import VocWarehouse
 
 
 class VocDbtTranslator(DagsterDbtTranslator):
@@ -66,5 +70,87 @@ voc_dbt_translator = VocDbtTranslator(
     dagster_dbt_translator=voc_dbt_translator,
     pool=DUCKDB_WRITER_POOL,
 )
-def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: VocWarehouse):
+    """`dbt build`, then each built table's row count and the fct_feedback / alerts figures as
+    materialization metadata (orchestration.metadata)."""
+    with tempfile.TemporaryDirectory(prefix="voc_dbt_metadata_") as scratch:
+        previous_feedback_keys = _save_feedback_keys_before_build(context, warehouse, Path(scratch))
+        invocation = dbt.cli(["build"], context=context)
+        events, failure = _drain(invocation.stream())
+        # dbt has exited: its write lock is released and the warehouse can be read.
+        events = _with_model_metadata(context, events, invocation.manifest, warehouse, previous_feedback_keys)
+    yield from events
+    if failure is not None:
+        raise failure
+
+
+FCT_FEEDBACK_KEY = dg.AssetKey(["marts", "fct_feedback"])
+
+
+def _save_feedback_keys_before_build(
+    context: dg.AssetExecutionContext, warehouse: VocWarehouse, scratch: Path
+) -> Path | None:
+    """fct_feedback is rebuilt as a whole: keep its keys to count new and updated feedback after."""
+    if FCT_FEEDBACK_KEY not in context.selected_asset_keys or not warehouse.warehouse_path.exists():
+        return None
+    path = scratch / "fct_feedback_keys.parquet"
+    try:
+        with warehouse.connect_read_only() as con:
+            return path if save_feedback_keys(con, path) else None
+    except Exception as exc:  # noqa: BLE001
+        context.log.warning(f"fct_feedback keys not saved, new/updated counts will be off: {exc}")
+        return None
+
+
+def _drain(events: Iterator) -> tuple[list, Exception | None]:
+    """All events of a dbt invocation, and the error it ended with (a failed model or test).
+
+    DuckDB lets no other process read the file while dbt writes it, so metadata can only be
+    read once dbt has exited; dagster-dbt's own fetch_row_counts() waits the same way.
+    """
+    collected = []
+    try:
+        for event in events:
+            collected.append(event)
+    except Exception as exc:  # noqa: BLE001  (re-raised by the caller once the events are out)
+        return collected, exc
+    return collected, None
+
+
+def _unique_id(event: Any) -> str | None:
+    """The dbt unique_id dagster-dbt puts in a model's materialization metadata."""
+    value = (getattr(event, "metadata", None) or {}).get("unique_id")
+    return getattr(value, "value", value)
+
+
+def _with_model_metadata(
+    context: dg.AssetExecutionContext,
+    events: list,
+    manifest: Mapping[str, Any],
+    warehouse: VocWarehouse,
+    previous_feedback_keys: Path | None,
+) -> list:
+    """Each model's materialization with its row count (tables only, not views), and for
+    fct_feedback and alerts the figures a reader of the UI asks first. One read-only connection,
+    closed before any event is handed to Dagster; aggregate queries only. A metadata failure is
+    logged and never fails the build."""
+    nodes = manifest.get("nodes", {})
+    try:
+        con = warehouse.connect_read_only()
+    except Exception as exc:  # noqa: BLE001
+        context.log.warning(f"dbt model metadata not computed: {exc}")
+        return events
+    enriched = []
+    with con:
+        for event in events:
+            node = nodes.get(_unique_id(event))
+            if not isinstance(event, (dg.Output, dg.AssetMaterialization)) or node is None:
+                enriched.append(event)
+                continue
+            try:
+                extra = dbt_node_metadata(con, node, previous_feedback_keys)
+            except Exception as exc:  # noqa: BLE001
+                context.log.warning(f"Metadata of {node['unique_id']} not computed: {exc}")
+                extra = {}
+            enriched.append(event.with_metadata({**event.metadata, **extra}) if extra else event)
+    return enriched
