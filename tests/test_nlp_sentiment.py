@@ -180,10 +180,11 @@ def test_sarcasm_markers_and_laughter():
 
 
 def test_thresholds_documented_values():
-    assert POSITIVE_THRESHOLD == 0.2 and NEGATIVE_THRESHOLD == -0.2
-    assert label_for(0.2) == "positive"
-    assert label_for(0.1999) == "neutral"
-    assert label_for(-0.2) == "negative"
+    assert POSITIVE_THRESHOLD == 0.25 and NEGATIVE_THRESHOLD == -0.25
+    assert label_for(0.25) == "positive"
+    assert label_for(0.2499) == "neutral"
+    assert label_for(-0.25) == "negative"
+    assert label_for(-0.2499) == "neutral"
     assert label_for(0.0) == "neutral"
 
 
