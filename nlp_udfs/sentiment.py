@@ -38,10 +38,14 @@ Models and neutral clauses (issue 3; constants below):
    a question with a complaint cue (怎么还没, 为什么, 到底, 难道, 也好意思, 别再, or 这就是
    before a "？") is a complaint: at most ``RHETORICAL_QUESTION_VALUE``.
 10. "没有宣传的那么好用": a negator up to ``COMPARATIVE_NEGATION_REACH`` characters before
-   那么/这么 negates the compared word (softened). A contrast clause without sentiment words
-   after praise ("外观很漂亮，就是续航有点短") names a drawback: ``IMPLIED_DRAWBACK_VALUE``.
+   那么/这么 negates the compared word (softened). A contrast clause without praise of its own
+   after praise ("外观很漂亮，就是续航有点短", "可惜是到付") names a drawback: at most
+   ``IMPLIED_DRAWBACK_VALUE``.
    Clause roles (``clauses.py``): 结果 starts a contrast; 以为/本来/一开始 mark a concession.
-11. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
+11. Comparisons: in a clause without lexicon sentiment, 比 ... [还/更] + an attribute that is
+   neutral alone takes a side (``COMPARATIVE_VALUE``): "颜色比图片暗很多" complains,
+   "比预计早了两天" praises; 高 only for a price ("会员价比非会员价还高").
+12. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
 """
 
 from __future__ import annotations
@@ -98,8 +102,22 @@ COMPARATIVE_NEGATION_REACH = 8
 COMPARATIVE_DEGREE_WORDS = frozenset({"那么", "这么", "那样", "这样", "如此"})
 # A contrast clause without sentiment of its own after praise ("外观很漂亮，就是续航有点短")
 # names a drawback: it scores at most this mildly negative value.
-IMPLIED_DRAWBACK_VALUE = -0.8
+IMPLIED_DRAWBACK_VALUE = -1.0
 CLAUSE_CACHE_SIZE = 65_536
+# "会员价比非会员价还高", "颜色比图片暗很多", "比预计早了两天": in a comparison (比 ... [还/更]
+# attribute) an attribute word that is neutral on its own takes a side. Used only when the clause
+# holds no lexicon sentiment word (贵/便宜/快/慢 are read by the lexicon, with their negations).
+COMPARATIVE_VALUE = 1.0
+_COMPARED_BAD = ("暗", "重", "吵", "晚", "薄", "短", "难用", "难")
+_COMPARED_GOOD = ("亮", "轻", "安静", "早", "省", "耐用", "划算", "实惠", "低")
+# 比 as "compared with", not in 比较/比如/对比/比例/无比/性价比/比赛/比分/好比/相比之下.
+_COMPARISON = re.compile(
+    r"(?<![对无相好性])比(?![较如例赛分])(?P<compared>[^比]{1,10}?)(?:还要|还|更加|更|要)?"
+    r"(?P<attribute>" + "|".join(_COMPARED_BAD + _COMPARED_GOOD) + ")"
+)
+# A price compared higher ("会员价比非会员价还高", "运费比东西还高") is a complaint; other things
+# compared higher (质量, 分辨率) are not, so 高 counts only in a clause about price.
+_PRICE_COMPARED_HIGHER = re.compile(r"(?:[价钱费]|价格).{0,12}比[^比]{1,10}?(?:还要|还|更加|更|要)?高|比.{0,10}[价钱费].{0,3}高")
 
 # Clauses that ask or request rather than judge. Rhetorical questions ("这就是旗舰机的品质？")
 # carry none of these markers and keep their sentiment.
@@ -312,12 +330,28 @@ def _model_contribution(lowered: str, lexicon: float) -> float:
     return weight * evidence * polar
 
 
+def comparative_value(lowered: str) -> float:
+    """The value of a comparison in a clause ("颜色比图片暗很多" -> -COMPARATIVE_VALUE,
+    "比预计早了两天" -> +COMPARATIVE_VALUE), 0.0 without one."""
+    if "比" not in lowered:  # most clauses compare nothing: skip the regexes
+        return 0.0
+    lowered = lowered.replace("性价比", "\u3007")  # "性价比高" is praise, not a comparison of price
+    if "比" not in lowered:
+        return 0.0
+    if _PRICE_COMPARED_HIGHER.search(lowered) is not None:
+        return -COMPARATIVE_VALUE
+    match = _COMPARISON.search(lowered)
+    if match is None:
+        return 0.0
+    return -COMPARATIVE_VALUE if match.group("attribute") in _COMPARED_BAD else COMPARATIVE_VALUE
+
+
 @lru_cache(maxsize=CLAUSE_CACHE_SIZE)
 def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
     """(lexicon score, raw score) of one clause; see ``score_clause``. Cached: feedback repeats
     short clauses ("物流很快", "好评") across many texts."""
     lowered = text.lower()
-    lexicon = _lexicon_score(lowered)
+    lexicon = _lexicon_score(lowered) or comparative_value(lowered)
     if is_complaint_question(text, question):
         raw = min(lexicon + _model_contribution(lowered, lexicon), RHETORICAL_QUESTION_VALUE)
     elif is_inquiry(text):
@@ -397,7 +431,7 @@ def score_clauses(text: str, clauses: list[Clause]) -> list[float]:
     praised = False
     for clause in clauses:
         lexicon, raw = clause_parts(clause.text, _is_followed_by_question_mark(text, clause))
-        if praised and clause.role == "contrast" and lexicon == 0.0 and not is_inquiry(clause.text):
+        if praised and clause.role == "contrast" and lexicon <= 0.0 and not is_inquiry(clause.text):
             raw = min(raw, IMPLIED_DRAWBACK_VALUE)
         praised = praised or raw > 0
         raws.append(raw)

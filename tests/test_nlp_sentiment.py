@@ -320,3 +320,40 @@ def test_clause_roles_for_outcome_and_expectation():
     assert [c.role for c in split_clauses("说是真皮，结果是人造革")] == ["plain", "contrast"]
     assert [c.role for c in split_clauses("以为会很难用，结果上手很快")] == ["concession", "contrast"]
     assert [c.role for c in split_clauses("一开始挺好用的，后来就坏了")] == ["concession", "plain"]
+
+
+def test_comparison_gives_a_neutral_attribute_a_side():
+    assert sentiment.comparative_value("颜色比图片暗很多") == -sentiment.COMPARATIVE_VALUE
+    assert sentiment.comparative_value("比预计的早了两天") == sentiment.COMPARATIVE_VALUE
+    assert sentiment.comparative_value("会员价比非会员价还高") == -sentiment.COMPARATIVE_VALUE
+    assert label("屏幕比宣传的暗") == "negative"
+    assert label("这一代比上一代轻不少") == "positive"
+
+
+def test_comparison_ignores_other_uses_of_bi_and_higher_non_price():
+    assert sentiment.comparative_value("比较暗") == 0.0  # 比较 = "rather"
+    assert sentiment.comparative_value("性价比比别家高") == 0.0  # 性价比 is not a price
+    assert sentiment.comparative_value("质量比以前高") == 0.0  # only a price compared higher complains
+    assert sentiment.comparative_value("没有对比过") == 0.0
+    assert label("性价比还挺高") == "positive"
+
+
+def test_comparison_only_used_without_lexicon_sentiment():
+    # 贵 is in the lexicon, so the lexicon (with its negation) decides, not the comparison.
+    assert label("这次比上次贵") == "negative"
+    assert label("比上次便宜") == "positive"
+
+
+def test_not_used_yet_is_not_useless():
+    assert label("还没用，等用一段时间再来评价") == "neutral"
+    assert label("我还没用过这个功能") == "neutral"
+    assert label("这东西根本没用") == "negative"
+
+
+def test_same_as_elsewhere_is_lukewarm_not_bad():
+    assert label("价格和其他店差不多") == "neutral"
+
+
+def test_mildly_negative_contrast_after_praise_is_a_full_drawback():
+    analysis = analyze_sentiment("送货很快，可惜要到付")
+    assert analysis.clauses[1].raw <= sentiment.IMPLIED_DRAWBACK_VALUE
