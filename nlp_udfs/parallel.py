@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -169,7 +170,8 @@ class Worker:
     def send(self, texts: list[str | None], taxonomy_json: str | None) -> None:
         write_frame(self.process.stdin, (texts, taxonomy_json))
 
-    def receive(self) -> list[tuple]:
+    def receive(self) -> tuple[list[tuple], float]:
+        """(rows, seconds the worker spent enriching them)."""
         status, value = read_frame(self.process.stdout)
         if status != "ok":
             raise RuntimeError(f"nlp_udfs worker failed: {value}")
@@ -205,35 +207,81 @@ def shutdown_pool() -> None:
         worker.stop()
 
 
-def _split(items: list[Any], parts: int) -> list[list[Any]]:
-    size = -(-len(items) // parts)
-    return [items[start:start + size] for start in range(0, len(items), size)]
+def _split(items: list[Any], parts: int, local_share: float) -> list[list[Any]]:
+    """``parts`` slices: the first (done in this process) holds ``local_share`` of the items,
+    the others share the rest evenly."""
+    local = min(len(items), round(len(items) * local_share))
+    size = -(-(len(items) - local) // (parts - 1)) if parts > 1 else 0
+    slices = [items[:local]]
+    slices += [items[start:start + size] for start in range(local, len(items), size)] if size else []
+    return slices + [[] for _ in range(parts - len(slices))]
+
+
+class ShareBalancer:
+    """The share of a batch this process enriches itself, so that it and the workers finish
+    together.
+
+    This process also converts Arrow, consults the result cache and (un)pickles, so an equal
+    split left the workers idle at the end of every batch. Each side's measured rate (texts per
+    second of enrichment; workers report theirs) sets the next split, smoothed.
+    """
+
+    SMOOTHING = 0.3
+    BOUNDS = (0.05, 0.95)
+
+    def __init__(self) -> None:
+        self._share: float | None = None
+        self._lock = threading.Lock()
+
+    def share(self, processes: int) -> float:
+        with self._lock:
+            return self._share if self._share is not None else 1.0 / processes
+
+    def observe(self, local_rate: float | None, worker_rates: list[float]) -> None:
+        if not local_rate or not worker_rates or not all(worker_rates):
+            return
+        balanced = local_rate / (local_rate + sum(worker_rates))
+        low, high = self.BOUNDS
+        with self._lock:
+            previous = self._share if self._share is not None else balanced
+            self._share = min(high, max(low, previous + self.SMOOTHING * (balanced - previous)))
+
+
+share_balancer = ShareBalancer()
 
 
 def _enrich_distinct(texts: list[str | None], taxonomy_json: str | None) -> list[tuple]:
     processes = worker_count()
     if processes <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
         return enrich_rows_local(texts, taxonomy_json)
-    parts = _split(texts, processes)
+    parts = _split(texts, processes, share_balancer.share(processes))
     # Workers busy with another thread's batch are skipped: their part is done here instead.
     busy_free = [worker for worker in _get_workers(processes - 1) if worker.lock.acquire(blocking=False)]
     try:
         sent: list[tuple[Worker, int]] = []
         for worker, index in zip(busy_free, range(1, len(parts))):
+            if not parts[index]:
+                continue
             try:
                 worker.send(parts[index], taxonomy_json)
                 sent.append((worker, index))
             except OSError:
                 worker.stop()  # a dead worker: its part is done here, a new one starts next time
         remote = {index for _, index in sent}
+        started = time.perf_counter()
         rows_by_part = {index: enrich_rows_local(part, taxonomy_json)
                         for index, part in enumerate(parts) if index not in remote}
+        local_seconds = time.perf_counter() - started
+        worker_rates = []
         for worker, index in sent:
             try:
-                rows_by_part[index] = worker.receive()
+                rows_by_part[index], seconds = worker.receive()
+                worker_rates.append(len(parts[index]) / seconds if seconds > 0 else 0.0)
             except (EOFError, OSError):
                 worker.stop()
                 rows_by_part[index] = enrich_rows_local(parts[index], taxonomy_json)
+        if len(remote) == processes - 1 and parts[0] and local_seconds > 0:
+            share_balancer.observe(len(parts[0]) / local_seconds, worker_rates)
     finally:
         for worker in busy_free:
             worker.lock.release()

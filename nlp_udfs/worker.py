@@ -6,7 +6,7 @@ breaks under dbt, Dagster or any script without a ``__main__`` guard, and forkin
 that runs DuckDB threads is unsafe.
 
 Protocol, both directions: 8-byte big-endian length, then a pickle. Request
-``(texts, taxonomy_json)``; reply ``("ok", rows)`` or ``("error", message)``. The worker exits
+``(texts, taxonomy_json)``; reply ``("ok", (rows, seconds spent))`` or ``("error", message)``. The worker exits
 when its stdin closes.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import pickle
 import struct
 import sys
+import time
 from typing import Any, BinaryIO
 
 _HEADER = struct.Struct(">Q")
@@ -49,7 +50,9 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
         except EOFError:
             return
         try:
-            reply = ("ok", enrich_rows_local(texts, taxonomy_json))
+            started = time.perf_counter()
+            rows = enrich_rows_local(texts, taxonomy_json)
+            reply = ("ok", (rows, time.perf_counter() - started))
         except Exception as error:  # noqa: BLE001 - reported to the parent, which re-raises
             reply = ("error", f"{type(error).__name__}: {error}")
         write_frame(replies, reply)

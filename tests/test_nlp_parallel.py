@@ -104,3 +104,29 @@ def test_shipped_model_reads_polarity():
     model = default_model()
     assert model is not None and len(model.weights) > 1000
     assert model.logit(normalise_for_model("质量很好，非常满意")) > 0 > model.logit(normalise_for_model("太差了，再也不买"))
+
+
+def test_split_gives_this_process_its_share_and_the_workers_the_rest():
+    from nlp_udfs.parallel import _split
+
+    items = list(range(100))
+    parts = _split(items, 3, 0.2)
+    assert [len(part) for part in parts] == [20, 40, 40]
+    assert [item for part in parts for item in part] == items
+    assert [len(part) for part in _split(items, 2, 0.5)] == [50, 50]
+    assert [len(part) for part in _split(items[:3], 3, 0.9)] == [3, 0, 0]
+
+
+def test_share_balancer_moves_work_towards_the_faster_side():
+    from nlp_udfs.parallel import ShareBalancer
+
+    balancer = ShareBalancer()
+    assert balancer.share(2) == 0.5
+    for _ in range(30):  # this process enriches 1,000 texts/s, the worker 3,000
+        balancer.observe(1000.0, [3000.0])
+    assert abs(balancer.share(2) - 0.25) < 0.01
+    balancer.observe(None, [3000.0])  # nothing measured: unchanged
+    assert abs(balancer.share(2) - 0.25) < 0.01
+    for _ in range(100):  # a stalled worker cannot push the share outside its bounds
+        balancer.observe(1000.0, [1e-9])
+    assert balancer.share(2) <= ShareBalancer.BOUNDS[1]
