@@ -357,3 +357,16 @@ def test_same_as_elsewhere_is_lukewarm_not_bad():
 def test_mildly_negative_contrast_after_praise_is_a_full_drawback():
     analysis = analyze_sentiment("送货很快，可惜要到付")
     assert analysis.clauses[1].raw <= sentiment.IMPLIED_DRAWBACK_VALUE
+
+
+def test_shortfalls_and_silence_complain():
+    assert label("电池用了半年只剩一半的续航") == "negative"
+    assert label("充满电用了两个小时就关机了") == "negative"
+    assert label("客服说帮我登记，之后就再没联系过我") == "negative"
+    assert label("点了提交没有任何反应") == "negative"
+
+
+def test_not_tired_is_praise_and_still_ok_is_lukewarm():
+    assert label("走了一天脚也不累") == "positive"
+    assert label("总体还可以") == "neutral"
+    assert label("还可以，挺好用的") == "positive"
