@@ -45,7 +45,10 @@ Models and neutral clauses (issue 3; constants below):
 11. Comparisons: in a clause without lexicon sentiment, 比 ... [还/更] + an attribute that is
    neutral alone takes a side (``COMPARATIVE_VALUE``): "颜色比图片暗很多" complains,
    "比预计早了两天" praises; 高 only for a price ("会员价比非会员价还高").
-12. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
+   After 不如 ("不如上次买的好用") praise is negated (``INFERIORITY_WORDS``).
+12. A text that defers its judgement ("到了再评价", "用了再说") keeps ``DEFERRAL_FACTOR`` of its
+   total; a request for a small favour ("帮我备注一下") is an inquiry.
+13. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
 """
 
 from __future__ import annotations
@@ -104,6 +107,10 @@ COMPARATIVE_DEGREE_WORDS = frozenset({"那么", "这么", "那样", "这样", "�
 # names a drawback: it scores at most this mildly negative value.
 IMPLIED_DRAWBACK_VALUE = -1.0
 CLAUSE_CACHE_SIZE = 65_536
+# "不如上次买的好用", "效果还不如以前": praise after an inferiority word (within
+# ``COMPARATIVE_NEGATION_REACH`` characters) is negated, and praise right before it is the
+# compared subject (效果, 质量), not praise.
+INFERIORITY_WORDS = frozenset({"不如", "比不上", "赶不上", "还不如"})
 # "会员价比非会员价还高", "颜色比图片暗很多", "比预计早了两天": in a comparison (比 ... [还/更]
 # attribute) an attribute word that is neutral on its own takes a side. Used only when the clause
 # holds no lexicon sentiment word (贵/便宜/快/慢 are read by the lexicon, with their negations).
@@ -119,11 +126,17 @@ _COMPARISON = re.compile(
 # compared higher (质量, 分辨率) are not, so 高 counts only in a clause about price.
 _PRICE_COMPARED_HIGHER = re.compile(r"(?:[价钱费]|价格).{0,12}比[^比]{1,10}?(?:还要|还|更加|更|要)?高|比.{0,10}[价钱费].{0,3}高")
 
+# A text that defers its judgement ("还没到，到了再评价", "先用用看，用一段时间再来追评") is
+# neutral unless it judges strongly elsewhere: its total is multiplied by DEFERRAL_FACTOR.
+DEFERRAL_FACTOR = 0.3
+_DEFERRAL = re.compile(r"再(?:来)?(?:评价|追评|评|反馈)|(?:用|试|穿|吃).{0,6}再说|再观察|有待观察|(?:暂时|先)不(?:评价|评)")
 # Clauses that ask or request rather than judge. Rhetorical questions ("这就是旗舰机的品质？")
 # carry none of these markers and keep their sentiment.
 _INQUIRY = re.compile(
     r"^(?:请问|想问|问一下|咨询|查询|请帮|麻烦|请|希望|建议|期待|能不能|能否|可不可以|可否|求推荐|求助|求问"
     r"|可以考虑|如果|要是|假如|万一)"
+    # a request for a small favour ("帮我备注一下放门口", "给我改一下地址"); "帮我解决了" has no 一下
+    r"|^(?:帮我|帮忙|给我)[^了]{0,10}一下"
     r"|请问|想问一下|想了解|想知道|咨询一下|能不能|能否|可不可以|是否可以|有没有人|有人知道|有人用过"
     r"|(?:什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|在哪).{0,8}[?？吗呢]?$"
     # a yes/no question ("好用吗"), an A-not-A question ("耐不耐用", "是不是正品"), a condition
@@ -251,6 +264,7 @@ def _lexicon_score(lowered: str) -> float:
     modifiers: list[tuple[int, str, LexiconEntry]] = []  # (end, word, entry) since last word
     last_word_end = -1
     last_word_value = 0.0
+    inferior_end = -COMPARATIVE_NEGATION_REACH - 1  # end of the last 不如
     for position, (start, end, word, entry) in enumerate(items):
         kind = entry.kind
         if kind == SENTIMENT and word in CONTEXTUAL_DEGREE and position + 1 < len(items):
@@ -265,6 +279,12 @@ def _lexicon_score(lowered: str) -> float:
                 last_word_value *= entry.value
         elif kind == SENTIMENT:
             value = _modified_value(entry.value, start, modifiers)
+            if word in INFERIORITY_WORDS:
+                if last_word_end == start and last_word_value > 0:
+                    total -= last_word_value  # "效果不如以前": 效果 is what is compared
+                inferior_end = end
+            elif value > 0 and start - inferior_end <= COMPARATIVE_NEGATION_REACH:
+                value = -value * NEGATED_POSITIVE_FACTOR  # "不如上次买的好用"
             if value > 0 and any(q_start <= start and end <= q_end for q_start, q_end in quoted):
                 value = -value * SARCASM_FACTOR
             elif value > 0 and lowered.startswith(POST_NEGATIONS, end, end + POST_NEGATION_REACH):
@@ -448,6 +468,8 @@ def analyze_sentiment(text: str | None, raw_text: str | None = None) -> Sentimen
     scored = tuple(ScoredClause(clause, raw) for clause, raw in zip(clauses, raws))
     weights = clause_weights(clauses)
     total = sum(weight * raw for weight, raw in zip(weights, raws))
+    if total and _DEFERRAL.search(text) is not None:
+        total *= DEFERRAL_FACTOR
     emoji_part, exclamation_multiplier = raw_text_intensity(text if raw_text is None else raw_text)
     total = (total + emoji_part) * exclamation_multiplier
     score = round(squash(total), 4)

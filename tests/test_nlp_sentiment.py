@@ -370,3 +370,26 @@ def test_not_tired_is_praise_and_still_ok_is_lukewarm():
     assert label("走了一天脚也不累") == "positive"
     assert label("总体还可以") == "neutral"
     assert label("还可以，挺好用的") == "positive"
+
+
+def test_inferiority_negates_the_praise_it_compares():
+    assert label("不如上次买的好用") == "negative"
+    assert label("效果不如以前") == "negative"  # 效果 is the compared subject, not praise
+    assert label("虽然不如大牌，但是很好用") == "positive"
+
+
+def test_plainly_yet_and_no_use_complain():
+    assert label("明明签收了却说我没签收") == "negative"
+    assert label("会员费交了也没什么用") == "negative"
+
+
+def test_deferred_judgement_is_damped():
+    assert label("还没到，到了再评价") == "neutral"
+    assert abs(score("物流有点慢，用了再说")) < abs(score("物流有点慢"))
+    assert label("太差了，到了三天就坏了") == "negative"
+
+
+def test_request_for_a_small_favour_is_an_inquiry():
+    assert sentiment.is_inquiry("帮我备注一下放门口就行")
+    assert not sentiment.is_inquiry("帮我解决了问题")
+    assert label("帮我查一下为什么还没发货") == "negative"
