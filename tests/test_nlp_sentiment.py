@@ -393,3 +393,19 @@ def test_request_for_a_small_favour_is_an_inquiry():
     assert sentiment.is_inquiry("帮我备注一下放门口就行")
     assert not sentiment.is_inquiry("帮我解决了问题")
     assert label("帮我查一下为什么还没发货") == "negative"
+
+
+def test_false_friends_of_sentiment_words_are_blocked():
+    assert label("说下周到货") == "neutral"  # 周到 (thoughtful) inside 下周到货
+    assert label("麻烦填一下满意度调查") == "neutral"
+    assert label("好不容易才打通") != "positive"
+    assert label("只好自己去驿站拿") == "negative"
+
+
+def test_amounts_and_degrees_are_not_questions():
+    assert not sentiment.is_inquiry("等了好几天")
+    assert not sentiment.is_inquiry("没多久就坏了")
+    assert not sentiment.is_inquiry("不怎么好用")
+    assert sentiment.is_inquiry("几天能到")
+    assert label("等了好几天") == "negative"
+    assert label("不怎么好用") == "negative"
