@@ -409,3 +409,8 @@ def test_amounts_and_degrees_are_not_questions():
     assert sentiment.is_inquiry("几天能到")
     assert label("等了好几天") == "negative"
     assert label("不怎么好用") == "negative"
+
+
+def test_pii_masks_are_not_read_by_the_models():
+    assert sentiment.model_signals("我的手机号139****5678") == sentiment.model_signals("我的手机号")
+    assert label("我的手机号139****5678，麻烦回个电话") == "neutral"
