@@ -45,7 +45,8 @@ Models and neutral clauses (issue 3; constants below):
 11. Comparisons: in a clause without lexicon sentiment, 比 ... [还/更] + an attribute that is
    neutral alone takes a side (``COMPARATIVE_VALUE``): "颜色比图片暗很多" complains,
    "比预计早了两天" praises; 高 only for a price ("会员价比非会员价还高").
-   After 不如 ("不如上次买的好用") praise is negated (``INFERIORITY_WORDS``).
+   After 不如 ("不如上次买的好用") praise is negated (``INFERIORITY_WORDS``). Having to ask
+   again ("第三次联系客服了", "催了好几次") is ``REPEATED_CONTACT_VALUE``.
 12. A text that defers its judgement ("到了再评价", "用了再说") keeps ``DEFERRAL_FACTOR`` of its
    total; a request for a small favour ("帮我备注一下") is an inquiry.
 13. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
@@ -122,6 +123,12 @@ _COMPARISON = re.compile(
     r"(?<![对无相好性])比(?![较如例赛分])(?P<compared>[^比]{1,10}?)(?:还要|还|更加|更|要)?"
     r"(?P<attribute>" + "|".join(_COMPARED_BAD + _COMPARED_GOOD) + ")"
 )
+# Having to ask again is a complaint in itself: "第三次联系客服了", "打了五次电话", "催了好几次".
+REPEATED_CONTACT_VALUE = -1.0
+_REPEATED_CONTACT = re.compile(
+    r"第[二三四五六七八九十几两0-9]+次(?:联系|打|提交|反映|投诉|催|找|问|来电|申请|反馈|说)"
+    r"|(?:打|联系|催|问|找|反映|投诉|提交|申请|反馈)了(?:[二三四五六七八九十两0-9]+|好几|无数|N|n)次"
+)
 # A price compared higher ("会员价比非会员价还高", "运费比东西还高") is a complaint; other things
 # compared higher (质量, 分辨率) are not, so 高 counts only in a clause about price.
 _PRICE_COMPARED_HIGHER = re.compile(r"(?:[价钱费]|价格).{0,12}比[^比]{1,10}?(?:还要|还|更加|更|要)?高|比.{0,10}[价钱费].{0,3}高")
@@ -137,7 +144,10 @@ _INQUIRY = re.compile(
     r"|可以考虑|如果|要是|假如|万一)"
     # a request for a small favour ("帮我备注一下放门口", "给我改一下地址"); "帮我解决了" has no 一下
     r"|^(?:帮我|帮忙|给我)[^了]{0,10}一下"
-    r"|请问|想问一下|想了解|想知道|咨询一下|能不能|能否|可不可以|是否可以|有没有人|有人知道|有人用过"
+    r"|请问|想问一下|想问下|问一下|问下|想了解|想知道|咨询一下|能不能|能否|可不可以|是否可以|有没有人|有人知道|有人用过"
+    # a wish to exchange or change ("尺码不合适想换大一号", "想改成周六送"): a request, not a
+    # verdict ("质量太差想退货" is one, so 想退 is not here)
+    r"|想(?:换|改)(?:一下|成|个|大|小)"
     # (not "等了好几天", "没多久就坏了", "不怎么好用": amounts and degrees, not questions)
     r"|(?:什么时候|(?<!没)多久|(?<![好没十])几(?:天|号)(?!了)|多少|(?<!不)怎么|如何|哪里|哪个|在哪).{0,8}[?？吗呢]?$"
     # a yes/no question ("好用吗"), an A-not-A question ("耐不耐用", "是不是正品"), a condition
@@ -358,6 +368,14 @@ def _model_contribution(lowered: str, lexicon: float) -> float:
     return weight * evidence * polar
 
 
+def repeated_contact_value(lowered: str) -> float:
+    """``REPEATED_CONTACT_VALUE`` for a customer who had to ask again ("已经第三次提交工单了",
+    "催了好几次"), 0.0 otherwise ("第二次买了" is a repeat purchase, not a repeat request)."""
+    if "次" not in lowered:
+        return 0.0
+    return REPEATED_CONTACT_VALUE if _REPEATED_CONTACT.search(lowered) is not None else 0.0
+
+
 def comparative_value(lowered: str) -> float:
     """The value of a comparison in a clause ("颜色比图片暗很多" -> -COMPARATIVE_VALUE,
     "比预计早了两天" -> +COMPARATIVE_VALUE), 0.0 without one."""
@@ -379,7 +397,7 @@ def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
     """(lexicon score, raw score) of one clause; see ``score_clause``. Cached: feedback repeats
     short clauses ("物流很快", "好评") across many texts."""
     lowered = text.lower()
-    lexicon = _lexicon_score(lowered) or comparative_value(lowered)
+    lexicon = _lexicon_score(lowered) or comparative_value(lowered) or repeated_contact_value(lowered)
     if is_complaint_question(text, question):
         raw = min(lexicon + _model_contribution(lowered, lexicon), RHETORICAL_QUESTION_VALUE)
     elif is_inquiry(text):

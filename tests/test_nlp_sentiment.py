@@ -414,3 +414,18 @@ def test_amounts_and_degrees_are_not_questions():
 def test_pii_masks_are_not_read_by_the_models():
     assert sentiment.model_signals("我的手机号139****5678") == sentiment.model_signals("我的手机号")
     assert label("我的手机号139****5678，麻烦回个电话") == "neutral"
+
+
+def test_having_to_ask_again_complains():
+    assert sentiment.repeated_contact_value("已经第三次提交工单了") == sentiment.REPEATED_CONTACT_VALUE
+    assert sentiment.repeated_contact_value("催了好几次") == sentiment.REPEATED_CONTACT_VALUE
+    assert sentiment.repeated_contact_value("第二次买了") == 0.0  # a repeat purchase
+    assert label("打了五次电话") == "negative"
+    assert label("这是第三次回购") == "positive"
+
+
+def test_greetings_topic_headings_and_change_requests_are_neutral():
+    assert label("客服你好，我想问下退款到哪了") == "neutral"
+    assert label("发票问题：请把抬头改成个人") == "neutral"
+    assert label("尺码不合适想换大一号") == "neutral"
+    assert label("质量太差想退货") == "negative"
