@@ -429,3 +429,16 @@ def test_greetings_topic_headings_and_change_requests_are_neutral():
     assert label("发票问题：请把抬头改成个人") == "neutral"
     assert label("尺码不合适想换大一号") == "neutral"
     assert label("质量太差想退货") == "negative"
+
+
+def test_no_effect_is_a_clear_complaint():
+    assert score("没有效果") < score("没有优惠") < 0
+    assert label("还是老样子，没什么效果") == "negative"
+    assert label("效果不明显") == "negative"
+
+
+def test_common_complaints_and_praise_the_lexicon_missed():
+    for text in ("根本没法用", "偷工减料", "劝退", "勉强能用"):
+        assert label(text) == "negative", text
+    for text in ("不腥", "一点也不油腻", "玩游戏不卡", "无限回购", "这个真的yyds", "宝藏店铺"):
+        assert label(text) == "positive", text
