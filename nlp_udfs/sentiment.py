@@ -47,6 +47,8 @@ Models and neutral clauses (issue 3; constants below):
    "比预计早了两天" praises; 高 only for a price ("会员价比非会员价还高").
    After 不如 ("不如上次买的好用") praise is negated (``INFERIORITY_WORDS``). Having to ask
    again ("第三次联系客服了", "催了好几次") is ``REPEATED_CONTACT_VALUE``.
+   Without any contrast word, a final complaint after praise ("物流挺快的，用了三天就坏了")
+   still turns the text: ``UNMARKED_TURN_AFTER`` / ``UNMARKED_TURN_BEFORE``.
 12. A text that defers its judgement ("到了再评价", "用了再说") keeps ``DEFERRAL_FACTOR`` of its
    total; a request for a small favour ("帮我备注一下") is an inquiry.
 13. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
@@ -136,6 +138,9 @@ _PRICE_COMPARED_HIGHER = re.compile(r"(?:[价钱费]|价格).{0,12}比[^比]{1,1
 # A text that defers its judgement ("还没到，到了再评价", "先用用看，用一段时间再来追评") is
 # neutral unless it judges strongly elsewhere: its total is multiplied by DEFERRAL_FACTOR.
 DEFERRAL_FACTOR = 0.3
+UNMARKED_TURN_AFTER = 1.2
+UNMARKED_TURN_BEFORE = 0.7
+UNMARKED_TURN_MIN = 0.3  # a clause judges when its raw score is at least this far from 0
 _DEFERRAL = re.compile(r"再(?:来)?(?:评价|追评|评|反馈)|(?:用|试|穿|吃).{0,6}再说|再观察|有待观察|(?:暂时|先)不(?:评价|评)")
 # Clauses that ask or request rather than judge. Rhetorical questions ("这就是旗舰机的品质？")
 # carry none of these markers and keep their sentiment.
@@ -453,6 +458,21 @@ def clause_weights(clauses: list[Clause] | tuple[Clause, ...]) -> list[float]:
     return weights
 
 
+def unmarked_turn_weights(clauses, raws: list[float], weights: list[float]) -> list[float]:
+    """"物流挺快的，收到是坏的", "服务真好，让我等了两个小时": praise followed by a complaint
+    without a contrast word still turns on the complaint. Without any contrast clause, a text
+    whose last judging clause (``UNMARKED_TURN_MIN``) is negative after a positive one weighs it like a contrast clause
+    (``UNMARKED_TURN_AFTER`` and ``UNMARKED_TURN_BEFORE`` for the clauses before it)."""
+    if len(raws) < 2 or any(clause.role == "contrast" for clause in clauses):
+        return weights
+    last = next((i for i in range(len(raws) - 1, -1, -1) if abs(raws[i]) >= UNMARKED_TURN_MIN), None)
+    if last is None or raws[last] >= 0 or not any(raw >= UNMARKED_TURN_MIN for raw in raws[:last]):
+        return weights
+    turned = [weight * UNMARKED_TURN_BEFORE for weight in weights[:last]] + weights[last:]
+    turned[last] *= UNMARKED_TURN_AFTER
+    return turned
+
+
 def raw_text_intensity(raw_text: str) -> tuple[float, float]:
     """(emoji contribution, exclamation multiplier) read from the raw text."""
     emoji_total = 0.0
@@ -492,7 +512,7 @@ def analyze_sentiment(text: str | None, raw_text: str | None = None) -> Sentimen
     clauses = split_clauses(text)
     raws = score_clauses(text, clauses)
     scored = tuple(ScoredClause(clause, raw) for clause, raw in zip(clauses, raws))
-    weights = clause_weights(clauses)
+    weights = unmarked_turn_weights(clauses, raws, clause_weights(clauses))
     total = sum(weight * raw for weight, raw in zip(weights, raws))
     if total and _DEFERRAL.search(text) is not None:
         total *= DEFERRAL_FACTOR

@@ -442,3 +442,19 @@ def test_common_complaints_and_praise_the_lexicon_missed():
         assert label(text) == "negative", text
     for text in ("不腥", "一点也不油腻", "玩游戏不卡", "无限回购", "这个真的yyds", "宝藏店铺"):
         assert label(text) == "positive", text
+
+
+def test_final_complaint_after_praise_turns_the_text_without_a_contrast_word():
+    assert label("外观挺好看的，用了三天就坏了") == "negative"
+    # a near-neutral last clause is no complaint: the praise stands
+    assert label("退货流程很简单，快递员上门取件") == "positive"
+    # a complaint before praise does not turn (no contrast word, no weight change)
+    from nlp_udfs.clauses import split_clauses
+
+    clauses = split_clauses("用了三天就坏了，外观挺好看的")
+    assert sentiment.unmarked_turn_weights(clauses, [-1.0, 1.0], [1.0, 1.0]) == [1.0, 1.0]
+
+
+def test_never_again_complains():
+    assert label("好到我再也不来了") == "negative"
+    assert label("便宜没好货") == "negative"
