@@ -458,3 +458,10 @@ def test_final_complaint_after_praise_turns_the_text_without_a_contrast_word():
 def test_never_again_complains():
     assert label("好到我再也不来了") == "negative"
     assert label("便宜没好货") == "negative"
+
+
+def test_own_slips_and_no_hurry_are_neutral():
+    assert label("颜色选错了，能改吗") == "neutral"
+    assert label("今天刚收到，还没来得及试") == "neutral"
+    assert label("不着急，慢慢来") == "neutral"
+    assert label("发错货了") == "negative"  # the shop's slip is a complaint
