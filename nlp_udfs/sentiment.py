@@ -46,7 +46,8 @@ Models and neutral clauses (issue 3; constants below):
    neutral alone takes a side (``COMPARATIVE_VALUE``): "颜色比图片暗很多" complains,
    "比预计早了两天" praises; 高 only for a price ("会员价比非会员价还高").
    After 不如 ("不如上次买的好用") praise is negated (``INFERIORITY_WORDS``). Having to ask
-   again ("第三次联系客服了", "催了好几次") is ``REPEATED_CONTACT_VALUE``.
+   again ("第三次联系客服了", "催了好几次") is ``REPEATED_CONTACT_VALUE``; a duration before
+   才 ("一个星期才发货") is ``LATE_VALUE``.
    Without any contrast word, a final complaint after praise ("物流挺快的，用了三天就坏了")
    still turns the text: ``UNMARKED_TURN_AFTER`` / ``UNMARKED_TURN_BEFORE``.
 12. A text that defers its judgement ("到了再评价", "用了再说") keeps ``DEFERRAL_FACTOR`` of its
@@ -131,6 +132,10 @@ _REPEATED_CONTACT = re.compile(
     r"第[二三四五六七八九十几两0-9]+次(?:联系|打|提交|反映|投诉|催|找|问|来电|申请|反馈|说)"
     r"|(?:打|联系|催|问|找|反映|投诉|提交|申请|反馈)了(?:[二三四五六七八九十两0-9]+|好几|无数|N|n)次"
 )
+# A duration followed by 才 is a delay ("放了三天才通知我", "一个星期才发货"). (A repeat purchase,
+# "第三次买了", was tried as praise: the demo data and the check sets call it purchase context.)
+LATE_VALUE = -1.0
+_LATE = re.compile(r"[一二三四五六七八九十两几半多0-9]+(?:天|个?小时|个?钟头|周|个?星期|个?礼拜|个?月)(?:后|以后|之后)?才")
 # A price compared higher ("会员价比非会员价还高", "运费比东西还高") is a complaint; other things
 # compared higher (质量, 分辨率) are not, so 高 counts only in a clause about price.
 _PRICE_COMPARED_HIGHER = re.compile(r"(?:[价钱费]|价格).{0,12}比[^比]{1,10}?(?:还要|还|更加|更|要)?高|比.{0,10}[价钱费].{0,3}高")
@@ -381,6 +386,11 @@ def repeated_contact_value(lowered: str) -> float:
     return REPEATED_CONTACT_VALUE if _REPEATED_CONTACT.search(lowered) is not None else 0.0
 
 
+def late_value(lowered: str) -> float:
+    """``LATE_VALUE`` for a delay ("一个星期才发货", "放了三天才通知我"), 0.0 otherwise."""
+    return LATE_VALUE if "才" in lowered and _LATE.search(lowered) is not None else 0.0
+
+
 def comparative_value(lowered: str) -> float:
     """The value of a comparison in a clause ("颜色比图片暗很多" -> -COMPARATIVE_VALUE,
     "比预计早了两天" -> +COMPARATIVE_VALUE), 0.0 without one."""
@@ -402,7 +412,8 @@ def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
     """(lexicon score, raw score) of one clause; see ``score_clause``. Cached: feedback repeats
     short clauses ("物流很快", "好评") across many texts."""
     lowered = text.lower()
-    lexicon = _lexicon_score(lowered) or comparative_value(lowered) or repeated_contact_value(lowered)
+    lexicon = (_lexicon_score(lowered) or comparative_value(lowered) or repeated_contact_value(lowered)
+               or late_value(lowered))
     if is_complaint_question(text, question):
         raw = min(lexicon + _model_contribution(lowered, lexicon), RHETORICAL_QUESTION_VALUE)
     elif is_inquiry(text):

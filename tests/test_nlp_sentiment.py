@@ -465,3 +465,18 @@ def test_own_slips_and_no_hurry_are_neutral():
     assert label("今天刚收到，还没来得及试") == "neutral"
     assert label("不着急，慢慢来") == "neutral"
     assert label("发错货了") == "negative"  # the shop's slip is a complaint
+
+
+def test_a_duration_before_cai_is_a_delay():
+    assert sentiment.late_value("快递在驿站放了三天才通知我") == sentiment.LATE_VALUE
+    assert sentiment.late_value("一个星期才发货") == sentiment.LATE_VALUE
+    assert sentiment.late_value("才用了三天") == 0.0
+    assert label("下单一个星期才发货") == "negative"
+
+
+def test_damage_loss_and_relief_words():
+    assert label("收到的盒子是瘪的") == "negative"
+    assert label("会员积分无故少了两千") == "negative"
+    assert label("安装费多收了一百") == "negative"
+    assert label("穿了一天脚也不疼") == "positive"
+    assert label("质量怎么样还要用段时间才知道") == "neutral"
