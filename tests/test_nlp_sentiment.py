@@ -480,3 +480,8 @@ def test_damage_loss_and_relief_words():
     assert label("安装费多收了一百") == "negative"
     assert label("穿了一天脚也不疼") == "positive"
     assert label("质量怎么样还要用段时间才知道") == "neutral"
+
+
+def test_neither_good_nor_bad_is_neutral():
+    assert label("一般般吧，不好不坏") == "neutral"
+    assert label("还行吧，就那样") == "neutral"
