@@ -80,7 +80,7 @@ SOFT_NEGATION_SCALE = 0.6
 CONTEXTUAL_DEGREE = {"好": 1.5}
 SARCASM_FACTOR = 1.2
 CONTRAST_AFTER_WEIGHT = 1.5
-CONTRAST_BEFORE_FACTOR = 0.5
+CONTRAST_BEFORE_FACTOR = 0.4
 CONCESSION_WEIGHT = 0.5
 EMOJI_WEIGHT = 0.6
 EMOJI_CAP = 2.0
@@ -109,7 +109,7 @@ COMPARATIVE_NEGATION_REACH = 8
 COMPARATIVE_DEGREE_WORDS = frozenset({"那么", "这么", "那样", "这样", "如此"})
 # A contrast clause without sentiment of its own after praise ("外观很漂亮，就是续航有点短")
 # names a drawback: it scores at most this mildly negative value.
-IMPLIED_DRAWBACK_VALUE = -1.0
+IMPLIED_DRAWBACK_VALUE = -1.2
 CLAUSE_CACHE_SIZE = 65_536
 # "不如上次买的好用", "效果还不如以前": praise after an inferiority word (within
 # ``COMPARATIVE_NEGATION_REACH`` characters) is negated, and praise right before it is the
