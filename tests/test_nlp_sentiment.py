@@ -485,8 +485,3 @@ def test_damage_loss_and_relief_words():
 def test_neither_good_nor_bad_is_neutral():
     assert label("一般般吧，不好不坏") == "neutral"
     assert label("还行吧，就那样") == "neutral"
-
-
-def test_refunded_price_difference_is_a_favour():
-    assert label("降价后客服主动给退了差价") == "positive"
-    assert label("买完就降价了，也不给补差价") == "negative"
