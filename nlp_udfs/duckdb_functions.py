@@ -10,6 +10,9 @@ Registered signatures:
   ``voc_enrich`` accepts in place of the document. dbt passes the handle: DuckDB copies a
   scalar-subquery value into every row of every chunk, and 12 KB per row cost more than the
   enrichment itself. The handle doubles as the taxonomy version of each enriched row.
+- ``voc_regex_contains(text VARCHAR, pattern VARCHAR) -> BOOLEAN``: a regular expression taken
+  from data, compiled once per distinct pattern (DuckDB compiles a non-literal pattern per row);
+  NULL in, NULL out. The dbt macro ``regex_contains`` uses it on DuckDB.
 - ``voc_mask_pii(text VARCHAR) -> VARCHAR``
 - ``voc_clean_text(text VARCHAR) -> VARCHAR`` (cleaning only, no masking)
 
@@ -36,6 +39,7 @@ from .parallel import (  # noqa: F401 - taxonomy_from_json_cached, _taxonomy_cac
     resolve_taxonomy_argument,
     taxonomy_from_json_cached,
 )
+from .patterns import regex_contains_many
 from .pii import mask_pii
 from .text_cleaning import clean_text
 
@@ -83,26 +87,31 @@ def enrich_batch(texts: list[str | None], taxonomy_json: list[str | None]) -> pa
     return pa.StructArray.from_arrays(arrays, fields=list(ENRICH_ARROW_TYPE))
 
 
-def _taxonomy_json_per_row(taxonomy_json: pa.Array | pa.ChunkedArray) -> list[str | None]:
-    """The taxonomy JSON of every row, one Python string per distinct value.
+def _repeated_strings_per_row(column: pa.Array | pa.ChunkedArray) -> list[str | None]:
+    """The value of every row of a column that repeats a few distinct strings (the taxonomy
+    argument, a regex pattern from a seed), one Python string per distinct value.
 
-    The column repeats a ~12 KB scalar-subquery value on every row; converting it row by row
-    would build 2,048 copies per batch (most of the UDF's overhead), so it is dictionary
-    encoded in Arrow first.
+    Converting such a column row by row would build a copy per row (for a 12 KB taxonomy
+    document, most of the UDF's overhead), so it is dictionary encoded in Arrow first.
     """
-    encoded = pc.dictionary_encode(_flat(taxonomy_json))
+    encoded = pc.dictionary_encode(_flat(column))
     distinct = encoded.dictionary.to_pylist()
     return [None if index is None else distinct[index] for index in encoded.indices.to_pylist()]
 
 
 def voc_enrich_arrow(text: pa.ChunkedArray, taxonomy_json: pa.ChunkedArray) -> pa.StructArray:
-    return enrich_batch(_flat(text).to_pylist(), _taxonomy_json_per_row(taxonomy_json))
+    return enrich_batch(_flat(text).to_pylist(), _repeated_strings_per_row(taxonomy_json))
 
 
 def voc_taxonomy_handle_arrow(taxonomy_json: pa.ChunkedArray) -> pa.Array:
-    values = _taxonomy_json_per_row(taxonomy_json)
+    values = _repeated_strings_per_row(taxonomy_json)
     handles = {value: register_taxonomy(value) for value in set(values)}
     return pa.array([handles[value] for value in values], type=pa.string())
+
+
+def voc_regex_contains_arrow(text: pa.ChunkedArray, pattern: pa.ChunkedArray) -> pa.Array:
+    patterns = _repeated_strings_per_row(pattern)  # usually one pattern repeated: dictionary encoded
+    return pa.array(regex_contains_many(_flat(text).to_pylist(), patterns), type=pa.bool_())
 
 
 def voc_mask_pii_arrow(text: pa.ChunkedArray) -> pa.Array:
@@ -116,6 +125,7 @@ def voc_clean_text_arrow(text: pa.ChunkedArray) -> pa.Array:
 FUNCTIONS = (
     ("voc_enrich", voc_enrich_arrow, ["VARCHAR", "VARCHAR"], ENRICH_SQL_TYPE),
     ("voc_taxonomy_handle", voc_taxonomy_handle_arrow, ["VARCHAR"], "VARCHAR"),
+    ("voc_regex_contains", voc_regex_contains_arrow, ["VARCHAR", "VARCHAR"], "BOOLEAN"),
     ("voc_mask_pii", voc_mask_pii_arrow, ["VARCHAR"], "VARCHAR"),
     ("voc_clean_text", voc_clean_text_arrow, ["VARCHAR"], "VARCHAR"),
 )

@@ -56,12 +56,13 @@ def fetch_dicts(connection, sql):
 def test_functions_registered_with_declared_types(conn):
     rows = conn.execute(
         "select function_name, return_type, parameter_types from duckdb_functions() "
-        "where function_name in ('voc_enrich', 'voc_mask_pii', 'voc_clean_text') order by function_name"
+        "where function_name in ('voc_enrich', 'voc_mask_pii', 'voc_clean_text', 'voc_regex_contains') order by function_name"
     ).fetchall()
     assert [(name, params) for name, _, params in rows] == [
         ("voc_clean_text", ["VARCHAR"]),
         ("voc_enrich", ["VARCHAR", "VARCHAR"]),
         ("voc_mask_pii", ["VARCHAR"]),
+        ("voc_regex_contains", ["VARCHAR", "VARCHAR"]),
     ]
     assert rows[1][1] == ENRICH_SQL_TYPE
     assert conn.execute("select typeof(voc_enrich('x', null))").fetchone()[0] == ENRICH_SQL_TYPE
@@ -190,3 +191,16 @@ def test_taxonomy_handle_changes_with_the_document(conn):
 def test_unknown_taxonomy_handle_is_an_error_not_an_untagged_row(conn):
     with pytest.raises(duckdb.Error, match="unknown taxonomy handle"):
         conn.execute("select voc_enrich('物流慢', 'voc-taxonomy:0123456789abcdef')").fetchall()
+
+
+def test_regex_contains_compiles_data_patterns_like_duckdb_matches_them(conn):
+    conn.execute(
+        "create table cases as select * from (values "
+        "('建议增加夜间配送', '建议|希望'), ('物流太慢', '建议|希望'), ('产品质量-功能故障', '^(产品质量-功能故障|产品质量-耐用性)$'), "
+        "('产品质量-功能故障x', '^(产品质量-功能故障)$'), (null, 'a'), ('a', null)) t(body, pattern)"
+    )
+    rows = conn.execute(
+        "select voc_regex_contains(body, pattern), regexp_matches(body, pattern) from cases"
+    ).fetchall()
+    assert [ours for ours, _ in rows] == [True, False, True, False, None, None]
+    assert [ours for ours, _ in rows] == [duckdb_native for _, duckdb_native in rows]
