@@ -53,8 +53,12 @@ EMPTY_ROW = tuple(empty_result()[name] for name in ENRICH_FIELDS)
 
 
 # What decides an enrichment result besides the text and the taxonomy: the code, lexicons and
-# model of this package (evaluation, benchmark and training code excluded).
-_FINGERPRINT_EXCLUDED = {"bench.py", "bench_data.py", "train.py", "dbt_plugin.py"}
+# models of this package. Plumbing that only moves texts and results around is left out, so
+# changing it does not re-enrich all history.
+_FINGERPRINT_EXCLUDED = {
+    "__init__.py", "bench.py", "bench_data.py", "train.py", "dbt_plugin.py",
+    "duckdb_functions.py", "parallel.py", "worker.py", "patterns.py",
+}
 
 
 @lru_cache(maxsize=1)
