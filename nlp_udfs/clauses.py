@@ -11,7 +11,8 @@ file. Roles:
   contrast marker (or 结果, "as it turned out") is what the customer means, so the sentiment scorer weighs it more and the
   clauses before it less.
 - ``concession``: the clause holds 虽然/尽管/虽说 ("although ..."), a false expectation
-  (以为/本来) or a first impression (一开始/刚开始) near its start, weighed less.
+  (以为/本来), a first impression (一开始/刚开始/看着) or an earlier time (以前/上次/第一次, not
+  inside a comparison: 比以前) near its start, weighed less.
 - ``plain``: anything else.
 """
 
@@ -46,10 +47,17 @@ _START_CONTRAST = (
 # later changed (一开始挺好用的) are outweighed by what follows.
 _CONCESSION = (
     "虽然", "虽说", "虽", "尽管", "以为", "本来", "原本", "一开始", "刚开始", "起初",
+    # a first look or an earlier time that the rest of the text revises ("看着挺好，用起来不行",
+    # "第一次买还不错，这次质量明显下降")
+    "看着", "看起来", "看上去", "乍一看", "以前", "之前", "上次", "第一次",
 )
 # A concession marker counts within the first characters of a clause ("价格虽然贵了点").
 _CONCESSION_REACH = 6
-_CONCESSION_PATTERN = re.compile("|".join(map(re.escape, _CONCESSION)))
+# An earlier time inside a comparison ("比以前好多了", "跟上次买的一样") concedes nothing.
+_EARLIER_TIMES = frozenset({"以前", "之前", "上次", "第一次"})
+_CONCESSION_PATTERN = re.compile("|".join(
+    ("(?<![比跟和同像如于])" if marker in _EARLIER_TIMES else "") + re.escape(marker) for marker in _CONCESSION
+))
 _MIN_CHARS_BEFORE_MID_SPLIT = 2
 
 

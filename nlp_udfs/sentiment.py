@@ -78,6 +78,9 @@ NEGATED_POSITIVE_FACTOR = 0.8
 NEGATED_NEGATIVE_FACTOR = 0.65
 SOFT_NEGATION_SCALE = 0.6
 CONTEXTUAL_DEGREE = {"好": 1.5}
+# "好的" is an acknowledgement ("好的，谢谢": a neutral blocker), but after a degree word it is
+# praise: "东西还是很好的", "服务非常好的".
+DEGREE_PRAISE = {"好的": 1.0}
 SARCASM_FACTOR = 1.2
 CONTRAST_AFTER_WEIGHT = 1.5
 CONTRAST_BEFORE_FACTOR = 0.4
@@ -292,6 +295,9 @@ def _lexicon_score(lowered: str) -> float:
             next_start, _, _, next_entry = items[position + 1]
             if next_start == end and next_entry.kind == SENTIMENT:
                 kind, entry = DEGREE_PRE, LexiconEntry(DEGREE_PRE, CONTEXTUAL_DEGREE[word])
+        if kind == NEUTRAL and word in DEGREE_PRAISE and modifiers and modifiers[-1][0] == start \
+                and modifiers[-1][2].kind == DEGREE_PRE:
+            kind, entry = SENTIMENT, LexiconEntry(SENTIMENT, DEGREE_PRAISE[word])
         if kind in (NEGATOR, DEGREE_PRE, SARCASM):
             modifiers.append((end, word, entry))
         elif kind == DEGREE_POST:

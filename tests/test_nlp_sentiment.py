@@ -485,3 +485,24 @@ def test_damage_loss_and_relief_words():
 def test_neither_good_nor_bad_is_neutral():
     assert label("一般般吧，不好不坏") == "neutral"
     assert label("还行吧，就那样") == "neutral"
+
+
+def test_good_de_after_a_degree_word_is_praise():
+    assert label("虽然物流慢了点，东西还是很好的") == "positive"
+    assert label("好的，收到") == "neutral"  # an acknowledgement
+
+
+def test_value_and_decline_words():
+    assert label("性价比不高") == "negative"
+    assert label("没什么可挑剔的") == "positive"
+    assert label("质量明显下降") == "negative"
+
+
+def test_first_look_and_earlier_time_are_concessions_but_not_in_comparisons():
+    from nlp_udfs.clauses import split_clauses
+
+    assert [c.role for c in split_clauses("看着挺好，用起来不行")] == ["concession", "plain"]
+    assert [c.role for c in split_clauses("以前挺好的，现在不行了")] == ["concession", "plain"]
+    assert split_clauses("比以前好多了")[0].role == "plain"
+    assert label("看着挺好，用起来不行") == "negative"
+    assert label("比以前好多了") == "positive"
