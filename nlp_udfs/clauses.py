@@ -53,11 +53,10 @@ _CONCESSION = (
 )
 # A concession marker counts within the first characters of a clause ("价格虽然贵了点").
 _CONCESSION_REACH = 6
+_CONCESSION_PATTERN = re.compile("|".join(map(re.escape, _CONCESSION)))
 # An earlier time inside a comparison ("比以前好多了", "跟上次买的一样") concedes nothing.
 _EARLIER_TIMES = frozenset({"以前", "之前", "上次", "第一次"})
-_CONCESSION_PATTERN = re.compile("|".join(
-    ("(?<![比跟和同像如于])" if marker in _EARLIER_TIMES else "") + re.escape(marker) for marker in _CONCESSION
-))
+_COMPARED_WITH = frozenset("比跟和同像如于")
 _MIN_CHARS_BEFORE_MID_SPLIT = 2
 
 
@@ -73,9 +72,12 @@ class Clause:
 def _role_of(text: str) -> str:
     if text.startswith(_START_CONTRAST):
         return "contrast"
-    if _CONCESSION_PATTERN.search(text, 0, _CONCESSION_REACH) is not None:
-        return "concession"
-    return "plain"
+    match = _CONCESSION_PATTERN.search(text, 0, _CONCESSION_REACH)
+    if match is None:
+        return "plain"
+    if match.group() in _EARLIER_TIMES and match.start() > 0 and text[match.start() - 1] in _COMPARED_WITH:
+        return "plain"
+    return "concession"
 
 
 def _split_mid_clause(segment: str, offset: int) -> list[tuple[str, int]]:

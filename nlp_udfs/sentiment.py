@@ -58,6 +58,7 @@ Models and neutral clauses (issue 3; constants below):
 from __future__ import annotations
 
 import math
+import operator
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -152,20 +153,26 @@ UNMARKED_TURN_MIN = 0.3  # a clause judges when its raw score is at least this f
 _DEFERRAL = re.compile(r"再(?:来)?(?:评价|追评|评|反馈)|(?:用|试|穿|吃).{0,6}再说|再观察|有待观察|(?:暂时|先)不(?:评价|评)")
 # Clauses that ask or request rather than judge. Rhetorical questions ("这就是旗舰机的品质？")
 # carry none of these markers and keep their sentiment.
-_INQUIRY = re.compile(
+_INQUIRY_TEMPLATE = (
     r"^(?:请问|想问|问一下|咨询|查询|请帮|麻烦|请|希望|建议|期待|能不能|能否|可不可以|可否|求推荐|求助|求问"
     r"|可以考虑|如果|要是|假如|万一)"
     # a request for a small favour ("帮我备注一下放门口", "给我改一下地址"); "帮我解决了" has no 一下
-    r"|^(?:帮我|帮忙|给我)[^了]{0,10}一下"
+    r"|^(?:帮我|帮忙|给我)[^了]{{0,10}}一下"
     r"|请问|想问一下|想问下|问一下|问下|想了解|想知道|咨询一下|能不能|能否|可不可以|是否可以|有没有人|有人知道|有人用过"
     # a wish to exchange or change ("尺码不合适想换大一号", "想改成周六送"): a request, not a
     # verdict ("质量太差想退货" is one, so 想退 is not here)
     r"|想(?:换|改)(?:一下|成|个|大|小)"
-    # (not "等了好几天", "没多久就坏了", "不怎么好用": amounts and degrees, not questions)
-    r"|(?:什么时候|(?<!没)多久|(?<![好没十])几(?:天|号)(?!了)|多少|(?<!不)怎么|如何|哪里|哪个|在哪).{0,8}[?？吗呢]?$"
+    r"|(?P<asked>{question_words}).{{0,8}}[?？吗呢]?$"
     # a yes/no question ("好用吗"), an A-not-A question ("耐不耐用", "是不是正品"), a condition
-    r"|[吗嘛呢]$|(.)[不没]\1|的话"
+    r"|[吗嘛呢]$|(.)[不没]\2|的话"
 )
+# Question words. Not "等了好几天", "没多久就坏了", "不怎么好用": amounts and degrees, not
+# questions. The look-arounds make the regex slower, so a clause is first searched with the plain
+# words and only searched again with the strict ones when a question word is what matched.
+_INQUIRY = re.compile(_INQUIRY_TEMPLATE.format(
+    question_words="什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|在哪"))
+_INQUIRY_STRICT = re.compile(_INQUIRY_TEMPLATE.format(
+    question_words="什么时候|(?<!没)多久|(?<![好没十])几(?:天|号)(?!了)|多少|(?<!不)怎么|如何|哪里|哪个|在哪"))
 # Cues that make a question a complaint ("我的快递怎么还没到", "到底什么时候处理") or a
 # request to stop something ("能不能别再打电话了"): such a clause is not damped as an inquiry.
 _COMPLAINT_CUE = re.compile(
@@ -331,7 +338,10 @@ def _lukewarm_pattern() -> re.Pattern[str]:
 def is_inquiry(clause: str) -> bool:
     """A question or request for information/action ("请问几号发货", "希望能送货上门",
     "好用吗", "是不是正品", "如果坏了能换吗")."""
-    return _INQUIRY.search(clause) is not None
+    match = _INQUIRY.search(clause)
+    if match is None:
+        return False
+    return match.group("asked") is None or _INQUIRY_STRICT.search(clause) is not None
 
 
 def is_complaint_question(clause: str, question: bool = False) -> bool:
@@ -413,13 +423,20 @@ def comparative_value(lowered: str) -> float:
     return -COMPARATIVE_VALUE if match.group("attribute") in _COMPARED_BAD else COMPARATIVE_VALUE
 
 
+def _construction_value(lowered: str) -> float:
+    """The value of a comparison, a repeated request or a delay in a clause without lexicon
+    sentiment; the character checks skip the three rules for most clauses."""
+    if "比" not in lowered and "次" not in lowered and "才" not in lowered:
+        return 0.0
+    return comparative_value(lowered) or repeated_contact_value(lowered) or late_value(lowered)
+
+
 @lru_cache(maxsize=CLAUSE_CACHE_SIZE)
 def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
     """(lexicon score, raw score) of one clause; see ``score_clause``. Cached: feedback repeats
     short clauses ("物流很快", "好评") across many texts."""
     lowered = text.lower()
-    lexicon = (_lexicon_score(lowered) or comparative_value(lowered) or repeated_contact_value(lowered)
-               or late_value(lowered))
+    lexicon = _lexicon_score(lowered) or _construction_value(lowered)
     if is_complaint_question(text, question):
         raw = min(lexicon + _model_contribution(lowered, lexicon), RHETORICAL_QUESTION_VALUE)
     elif is_inquiry(text):
@@ -466,6 +483,8 @@ def clause_weights(clauses: list[Clause] | tuple[Clause, ...]) -> list[float]:
     """Weights from contrast/concession roles: the later side of a contrast counts more."""
     weights = [1.0] * len(clauses)
     for index, clause in enumerate(clauses):
+        if clause.role == "plain":  # the common case
+            continue
         if clause.role == "contrast" and index > 0:
             for earlier in range(index):
                 weights[earlier] *= CONTRAST_BEFORE_FACTOR
@@ -480,7 +499,9 @@ def unmarked_turn_weights(clauses, raws: list[float], weights: list[float]) -> l
     without a contrast word still turns on the complaint. Without any contrast clause, a text
     whose last judging clause (``UNMARKED_TURN_MIN``) is negative after a positive one weighs it like a contrast clause
     (``UNMARKED_TURN_AFTER`` and ``UNMARKED_TURN_BEFORE`` for the clauses before it)."""
-    if len(raws) < 2 or any(clause.role == "contrast" for clause in clauses):
+    # cheap exits first: most texts do not hold both a complaint and praise
+    if min(raws) > -UNMARKED_TURN_MIN or max(raws) < UNMARKED_TURN_MIN \
+            or any(clause.role == "contrast" for clause in clauses):
         return weights
     last = next((i for i in range(len(raws) - 1, -1, -1) if abs(raws[i]) >= UNMARKED_TURN_MIN), None)
     if last is None or raws[last] >= 0 or not any(raw >= UNMARKED_TURN_MIN for raw in raws[:last]):
@@ -512,8 +533,11 @@ def score_clauses(text: str, clauses: list[Clause]) -> list[float]:
     praise names a drawback ("外观很漂亮，就是续航有点短"): at most ``IMPLIED_DRAWBACK_VALUE``."""
     raws = []
     praised = False
+    question_after = _QUESTION_AFTER.match
     for clause in clauses:
-        lexicon, raw = clause_parts(clause.text, _is_followed_by_question_mark(text, clause))
+        # (_is_followed_by_question_mark inlined: this loop runs for every clause)
+        followed = question_after(text, clause.start + len(clause.text)) is not None
+        lexicon, raw = clause_parts(clause.text, followed)
         if praised and clause.role == "contrast" and lexicon <= 0.0 and not is_inquiry(clause.text):
             raw = min(raw, IMPLIED_DRAWBACK_VALUE)
         praised = praised or raw > 0
@@ -529,9 +553,11 @@ def analyze_sentiment(text: str | None, raw_text: str | None = None) -> Sentimen
     clauses = split_clauses(text)
     raws = score_clauses(text, clauses)
     scored = tuple(ScoredClause(clause, raw) for clause, raw in zip(clauses, raws))
-    weights = unmarked_turn_weights(clauses, raws, clause_weights(clauses))
-    total = sum(weight * raw for weight, raw in zip(weights, raws))
-    if total and _DEFERRAL.search(text) is not None:
+    weights = clause_weights(clauses)
+    if len(raws) > 1 and min(raws) <= -UNMARKED_TURN_MIN and max(raws) >= UNMARKED_TURN_MIN:
+        weights = unmarked_turn_weights(clauses, raws, weights)  # only a text with both sides
+    total = sum(map(operator.mul, weights, raws))
+    if total and ("再" in text or "观察" in text or "不评" in text) and _DEFERRAL.search(text) is not None:
         total *= DEFERRAL_FACTOR
     emoji_part, exclamation_multiplier = raw_text_intensity(text if raw_text is None else raw_text)
     total = (total + emoji_part) * exclamation_multiplier
