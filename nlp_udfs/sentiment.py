@@ -51,7 +51,8 @@ Models and neutral clauses (issue 3; constants below):
    Without any contrast word, a final complaint after praise ("物流挺快的，用了三天就坏了")
    still turns the text: ``UNMARKED_TURN_AFTER`` / ``UNMARKED_TURN_BEFORE``.
 12. A text that defers its judgement ("到了再评价", "用了再说") keeps ``DEFERRAL_FACTOR`` of its
-   total; a request for a small favour ("帮我备注一下") is an inquiry.
+   total; a request for a small favour ("帮我备注一下") is an inquiry; a bare thank-you closing
+   a request ("请帮我查一下物流，谢谢") is politeness (``POLITE_THANKS``), not praise.
 13. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
 """
 
@@ -147,6 +148,9 @@ _PRICE_COMPARED_HIGHER = re.compile(r"(?:[价钱费]|价格).{0,12}比[^比]{1,1
 # A text that defers its judgement ("还没到，到了再评价", "先用用看，用一段时间再来追评") is
 # neutral unless it judges strongly elsewhere: its total is multiplied by DEFERRAL_FACTOR.
 DEFERRAL_FACTOR = 0.3
+# A bare thank-you clause (lower-cased) that closes a request or question is politeness.
+POLITE_THANKS = frozenset({"谢谢", "谢谢了", "谢谢啦", "谢谢你", "谢谢您", "谢谢你们", "多谢", "感谢", "辛苦了",
+                           "麻烦了", "麻烦你了", "麻烦您了", "先谢谢了", "提前谢谢", "thx", "thanks", "thank you"})
 UNMARKED_TURN_AFTER = 1.2
 UNMARKED_TURN_BEFORE = 0.7
 UNMARKED_TURN_MIN = 0.3  # a clause judges when its raw score is at least this far from 0
@@ -528,6 +532,15 @@ def _is_followed_by_question_mark(text: str, clause: Clause) -> bool:
     return _QUESTION_AFTER.match(text, clause.start + len(clause.text)) is not None
 
 
+def _polite_thanks_after_request(clauses, raws: list[float]) -> list[float]:
+    """"请帮我查一下物流，谢谢", "请问有货吗？谢谢": a bare thank-you closing a request or a
+    question is politeness, not praise: it scores 0 when another clause of the text asks."""
+    thanks = [index for index, clause in enumerate(clauses) if clause.text.lower() in POLITE_THANKS]
+    if not thanks or not any(is_inquiry(clause.text) for clause in clauses):
+        return raws
+    return [0.0 if index in thanks else raw for index, raw in enumerate(raws)]
+
+
 def score_clauses(text: str, clauses: list[Clause]) -> list[float]:
     """Raw score of every clause of ``text``; a contrast clause without sentiment words after
     praise names a drawback ("外观很漂亮，就是续航有点短"): at most ``IMPLIED_DRAWBACK_VALUE``."""
@@ -542,6 +555,8 @@ def score_clauses(text: str, clauses: list[Clause]) -> list[float]:
             raw = min(raw, IMPLIED_DRAWBACK_VALUE)
         praised = praised or raw > 0
         raws.append(raw)
+    if len(raws) > 1 and any(raw > 0 for raw in raws):
+        raws = _polite_thanks_after_request(clauses, raws)
     return raws
 
 

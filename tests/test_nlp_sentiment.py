@@ -506,3 +506,10 @@ def test_first_look_and_earlier_time_are_concessions_but_not_in_comparisons():
     assert split_clauses("比以前好多了")[0].role == "plain"
     assert label("看着挺好，用起来不行") == "negative"
     assert label("比以前好多了") == "positive"
+
+
+def test_thanks_closing_a_request_is_politeness():
+    assert label("请帮我查一下物流，谢谢") == "neutral"
+    assert label("请问有货吗？谢谢") == "neutral"
+    assert label("退款收到了，谢谢") == "positive"  # thanks for something done
+    assert label("谢谢你们的帮助") == "positive"
