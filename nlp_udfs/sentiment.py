@@ -148,9 +148,9 @@ _PRICE_COMPARED_HIGHER = re.compile(r"(?:[价钱费]|价格).{0,12}比[^比]{1,1
 # A text that defers its judgement ("还没到，到了再评价", "先用用看，用一段时间再来追评") is
 # neutral unless it judges strongly elsewhere: its total is multiplied by DEFERRAL_FACTOR.
 DEFERRAL_FACTOR = 0.3
-# A bare thank-you clause (lower-cased) that closes a request or question is politeness.
+# A bare thank-you clause that closes a request or question is politeness.
 POLITE_THANKS = frozenset({"谢谢", "谢谢了", "谢谢啦", "谢谢你", "谢谢您", "谢谢你们", "多谢", "感谢", "辛苦了",
-                           "麻烦了", "麻烦你了", "麻烦您了", "先谢谢了", "提前谢谢", "thx", "thanks", "thank you"})
+                           "麻烦了", "麻烦你了", "麻烦您了", "先谢谢了", "提前谢谢"})
 UNMARKED_TURN_AFTER = 1.2
 UNMARKED_TURN_BEFORE = 0.7
 UNMARKED_TURN_MIN = 0.3  # a clause judges when its raw score is at least this far from 0
@@ -535,7 +535,7 @@ def _is_followed_by_question_mark(text: str, clause: Clause) -> bool:
 def _polite_thanks_after_request(clauses, raws: list[float]) -> list[float]:
     """"请帮我查一下物流，谢谢", "请问有货吗？谢谢": a bare thank-you closing a request or a
     question is politeness, not praise: it scores 0 when another clause of the text asks."""
-    thanks = [index for index, clause in enumerate(clauses) if clause.text.lower() in POLITE_THANKS]
+    thanks = [index for index, clause in enumerate(clauses) if clause.text in POLITE_THANKS]
     if not thanks or not any(is_inquiry(clause.text) for clause in clauses):
         return raws
     return [0.0 if index in thanks else raw for index, raw in enumerate(raws)]
@@ -545,17 +545,19 @@ def score_clauses(text: str, clauses: list[Clause]) -> list[float]:
     """Raw score of every clause of ``text``; a contrast clause without sentiment words after
     praise names a drawback ("外观很漂亮，就是续航有点短"): at most ``IMPLIED_DRAWBACK_VALUE``."""
     raws = []
-    praised = False
+    praised = thanked = False
     question_after = _QUESTION_AFTER.match
     for clause in clauses:
+        clause_text = clause.text
         # (_is_followed_by_question_mark inlined: this loop runs for every clause)
-        followed = question_after(text, clause.start + len(clause.text)) is not None
-        lexicon, raw = clause_parts(clause.text, followed)
-        if praised and clause.role == "contrast" and lexicon <= 0.0 and not is_inquiry(clause.text):
+        followed = question_after(text, clause.start + len(clause_text)) is not None
+        lexicon, raw = clause_parts(clause_text, followed)
+        if praised and clause.role == "contrast" and lexicon <= 0.0 and not is_inquiry(clause_text):
             raw = min(raw, IMPLIED_DRAWBACK_VALUE)
         praised = praised or raw > 0
+        thanked = thanked or clause_text in POLITE_THANKS
         raws.append(raw)
-    if len(raws) > 1 and any(raw > 0 for raw in raws):
+    if thanked and len(raws) > 1:
         raws = _polite_thanks_after_request(clauses, raws)
     return raws
 
