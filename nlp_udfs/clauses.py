@@ -13,6 +13,8 @@ file. Roles:
 - ``concession``: the clause holds 虽然/尽管/虽说 ("although ..."), a false expectation
   (以为/本来), a first impression (一开始/刚开始/看着) or an earlier time (以前/上次/第一次, not
   inside a comparison: 比以前) near its start, weighed less.
+- a clause that starts with the present or what came after (现在/这次/后来/结果) after a
+  concession is a ``contrast`` ("以前挺好的，现在不行了").
 - ``plain``: anything else.
 """
 
@@ -94,6 +96,21 @@ def _split_mid_clause(segment: str, offset: int) -> list[tuple[str, int]]:
     return pieces
 
 
+# After a concession, a clause that starts with the present ("以前挺好的，现在不行了", "第一次买还不错，
+# 这次质量明显下降") is the turn: a contrast. Without a concession before it, 现在 is just time.
+_TURN_AFTER_CONCESSION = ("现在", "这次", "这回", "后来", "如今", "结果")
+
+
+def _turns_after_concession(clauses: list[Clause]) -> list[Clause]:
+    conceded = False
+    for index, clause in enumerate(clauses):
+        if clause.role == "concession":
+            conceded = True
+        elif conceded and clause.role == "plain" and clause.text.startswith(_TURN_AFTER_CONCESSION):
+            clauses[index] = Clause(clause.text, clause.start, "contrast")
+    return clauses
+
+
 def split_clauses(text: str | None) -> list[Clause]:
     """Split ``text`` into non-empty clauses (in order), each with its role."""
     if not text:
@@ -114,4 +131,6 @@ def split_clauses(text: str | None) -> list[Clause]:
             piece_stripped = piece.strip()
             if piece_stripped:
                 clauses.append(Clause(piece_stripped, piece_offset, _role_of(piece_stripped)))
+    if len(clauses) > 1:
+        return _turns_after_concession(clauses)
     return clauses

@@ -319,7 +319,9 @@ def test_clause_roles_for_outcome_and_expectation():
 
     assert [c.role for c in split_clauses("说是真皮，结果是人造革")] == ["plain", "contrast"]
     assert [c.role for c in split_clauses("以为会很难用，结果上手很快")] == ["concession", "contrast"]
-    assert [c.role for c in split_clauses("一开始挺好用的，后来就坏了")] == ["concession", "plain"]
+    # 后来 after a first impression is the turn (round 2: a contrast, it was plain)
+    assert [c.role for c in split_clauses("一开始挺好用的，后来就坏了")] == ["concession", "contrast"]
+    assert label("一开始挺好用的，后来就坏了") == "negative"
 
 
 def test_comparison_gives_a_neutral_attribute_a_side():
@@ -502,7 +504,7 @@ def test_first_look_and_earlier_time_are_concessions_but_not_in_comparisons():
     from nlp_udfs.clauses import split_clauses
 
     assert [c.role for c in split_clauses("看着挺好，用起来不行")] == ["concession", "plain"]
-    assert [c.role for c in split_clauses("以前挺好的，现在不行了")] == ["concession", "plain"]
+    assert [c.role for c in split_clauses("以前挺好的，现在不行了")][0] == "concession"
     assert split_clauses("比以前好多了")[0].role == "plain"
     assert label("看着挺好，用起来不行") == "negative"
     assert label("比以前好多了") == "positive"
@@ -513,3 +515,11 @@ def test_thanks_closing_a_request_is_politeness():
     assert label("请问有货吗？谢谢") == "neutral"
     assert label("退款收到了，谢谢") == "positive"  # thanks for something done
     assert label("谢谢你们的帮助") == "positive"
+
+
+def test_the_present_after_a_concession_is_the_turn():
+    from nlp_udfs.clauses import split_clauses
+
+    assert [c.role for c in split_clauses("以前挺好的，现在不行了")] == ["concession", "contrast"]
+    assert [c.role for c in split_clauses("物流很快，现在已经在用了")] == ["plain", "plain"]
+    assert label("第一次买还不错，这次质量明显下降") == "negative"
