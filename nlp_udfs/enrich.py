@@ -101,6 +101,16 @@ def extract_terms(text: str | None, taxonomy: Taxonomy | None = None) -> list[st
     return list(terms)
 
 
+def _wordless_result(text: str | None) -> dict[str, Any]:
+    """Text that cleaning empties: nothing to tag or show, but emoji-only feedback ("👍👍👍",
+    "😡！！") still says how the customer feels, read from the raw text."""
+    result = empty_result()
+    if text and not text.isspace():
+        analysis = analyze_sentiment("", raw_text=text)
+        result["sentiment_score"], result["sentiment_label"] = analysis.score, analysis.label
+    return result
+
+
 def _resolve_taxonomy(taxonomy: Taxonomy | None) -> Taxonomy | None:
     if taxonomy is not None:
         return taxonomy
@@ -111,7 +121,7 @@ def enrich(text: str | None, taxonomy: Taxonomy | None = None) -> dict[str, Any]
     """Clean, mask, score, tag and extract terms. ``taxonomy=None`` uses the default seed."""
     cleaned = clean_text(text)
     if not cleaned:
-        return empty_result()
+        return _wordless_result(text)
     taxonomy = _resolve_taxonomy(taxonomy)
     text_masked = mask_pii(cleaned)
     text_clean = mask_pii(cleaned, full_redaction=True)

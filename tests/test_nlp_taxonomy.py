@@ -315,9 +315,16 @@ def test_enrich_multi_label_and_primary(default_taxonomy):
     assert result["primary_tag"] == "物流体验-包装破损"
 
 
-@pytest.mark.parametrize("value", [None, "", "  \n ", "<br>", "😡😡"])
+@pytest.mark.parametrize("value", [None, "", "  \n ", "<br>"])
 def test_enrich_empty(value, default_taxonomy):
     assert enrich(value, default_taxonomy) == empty_result()
+
+
+@pytest.mark.parametrize(("value", "label"), [("😡😡", "negative"), ("👍👍👍", "positive"), ("👎", "negative")])
+def test_emoji_only_feedback_keeps_its_sentiment_and_nothing_else(value, label, default_taxonomy):
+    result = enrich(value, default_taxonomy)
+    assert result["sentiment_label"] == label
+    assert {**result, "sentiment_score": 0.0, "sentiment_label": "neutral"} == empty_result()
 
 
 def test_enrich_without_taxonomy_argument_uses_default_seed():
