@@ -42,6 +42,23 @@ def _query(settings: VocSettings, sql: str, params=None):
         return conn.execute(sql, params or []).fetchall()
 
 
+def _anonymous_survey_answer(response_id: str, submitted_at: str, updated_at: str, answers: dict) -> dict:
+    """A survey record as the vendor exports it (source contract), without respondent identifiers."""
+    return {
+        "response_id": response_id,
+        "survey_id": "nps_post_purchase",
+        "survey_name": "购后NPS调研",
+        "submitted_at": submitted_at,
+        "updated_at": updated_at,
+        "channel": "app",
+        "respondent": {"member_id": None, "phone": None, "unionid": None, "email": None},
+        "answers": answers,
+        "store_id": None,
+        "product_sku": None,
+        "order_id": None,
+    }
+
+
 def _mart_fingerprints(settings: VocSettings) -> dict[str, str]:
     fingerprints = {}
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
@@ -180,19 +197,8 @@ def test_second_run_changes_nothing_then_a_new_file_adds_exactly_its_records(pip
 
     new_file = settings.landing_dir / "surveys" / "zz_late_export.jsonl"
     new_records = [
-        {
-            "response_id": f"R-E2E-{i}",
-            "survey_id": "nps_post_purchase",
-            "survey_name": "购后NPS调研",
-            "submitted_at": "2026-11-14T10:00:00+08:00",
-            "updated_at": "2026-11-14T10:00:00+08:00",
-            "channel": "app",
-            "respondent": {"member_id": None, "phone": None, "unionid": None, "email": None},
-            "answers": {"nps": 10, "csat": 5, "ces": 2, "comment": "物流很快,包装也不错"},
-            "store_id": None,
-            "product_sku": None,
-            "order_id": None,
-        }
+        _anonymous_survey_answer(f"R-E2E-{i}", "2026-11-14T10:00:00+08:00", "2026-11-14T10:00:00+08:00",
+                                 {"nps": 10, "csat": 5, "ces": 2, "comment": "物流很快,包装也不错"})
         for i in range(3)
     ]
     new_file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in new_records), encoding="utf-8")
@@ -246,19 +252,10 @@ def test_incremental_runs_give_the_same_marts_as_a_full_refresh(pipeline):
     settings, truth, _, _ = pipeline
     survey_id = next(feedback_id for feedback_id in sorted(truth) if feedback_id.startswith("survey:"))
     response_id = survey_id.split(":", 1)[1]
-    changed = {
-        "response_id": response_id,
-        "survey_id": "nps_post_purchase",
-        "survey_name": "购后NPS调研",
-        "submitted_at": "2026-11-10T09:00:00+08:00",
-        "updated_at": "2026-11-16T09:00:00+08:00",
-        "channel": "app",
-        "respondent": {"member_id": None, "phone": None, "unionid": None, "email": None},
-        "answers": {"nps": 2, "csat": 1, "ces": 6, "comment": "改评价：退款拖了两周还没到账,客服一直推脱"},
-        "store_id": None,
-        "product_sku": None,
-        "order_id": None,
-    }
+    changed = _anonymous_survey_answer(
+        response_id, "2026-11-10T09:00:00+08:00", "2026-11-16T09:00:00+08:00",
+        {"nps": 2, "csat": 1, "ces": 6, "comment": "改评价：退款拖了两周还没到账,客服一直推脱"},
+    )
     changed_file = settings.landing_dir / "surveys" / "zz_changed_answer.jsonl"
     changed_file.write_text(json.dumps(changed, ensure_ascii=False) + "\n", encoding="utf-8")
     _run(settings)
