@@ -70,10 +70,14 @@ def enrichment_fingerprint() -> str:
     """
     from .segmentation import backend_name
 
-    package = Path(__file__).parent
+    return fingerprint_of_package(Path(__file__).parent, backend_name())
+
+
+def fingerprint_of_package(package: Path, segmenter: str) -> str:
+    """``enrichment_fingerprint`` of a copy of this package at ``package`` with ``segmenter``."""
     files = [path for path in sorted(package.glob("*.py")) if path.name not in _FINGERPRINT_EXCLUDED]
     files += sorted((package / "lexicons").glob("*.txt")) + sorted((package / "models").glob("*"))
-    digest = hashlib.blake2b(backend_name().encode(), digest_size=16)
+    digest = hashlib.blake2b(segmenter.encode(), digest_size=16)
     for path in files:
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())

@@ -130,3 +130,31 @@ def test_share_balancer_moves_work_towards_the_faster_side():
     for _ in range(100):  # a stalled worker cannot push the share outside its bounds
         balancer.observe(1000.0, [1e-9])
     assert balancer.share(2) <= ShareBalancer.BOUNDS[1]
+
+
+def test_enrichment_version_follows_what_decides_results_not_plumbing(tmp_path):
+    """Incremental enrichment re-enriches history when the version changes: a lexicon, model or
+    scoring-code edit must change it; an edit of batching or UDF plumbing must not."""
+    import shutil
+    from pathlib import Path
+
+    import nlp_udfs
+    from nlp_udfs.parallel import enrichment_fingerprint, fingerprint_of_package
+
+    package = tmp_path / "nlp_udfs"
+    shutil.copytree(Path(nlp_udfs.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__", "eval"))
+    original = fingerprint_of_package(package, "rjieba")
+    assert fingerprint_of_package(package, "rjieba") == original
+    assert fingerprint_of_package(package, "jieba") != original  # another segmenter, other terms
+
+    (package / "parallel.py").write_text((package / "parallel.py").read_text() + "\n# tuning\n")
+    (package / "duckdb_functions.py").write_text((package / "duckdb_functions.py").read_text() + "\n")
+    assert fingerprint_of_package(package, "rjieba") == original
+
+    lexicon = package / "lexicons" / "negative.txt"
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "\n拉胯 -1.5\n", encoding="utf-8")
+    after_lexicon = fingerprint_of_package(package, "rjieba")
+    assert after_lexicon != original
+    (package / "sentiment.py").write_text((package / "sentiment.py").read_text() + "\n")
+    assert fingerprint_of_package(package, "rjieba") != after_lexicon
+    assert len(enrichment_fingerprint()) == 32
