@@ -163,7 +163,8 @@ def _create(conn: Any, name: str, function: Any, parameters: list[str], return_t
 
 
 def register_functions(conn: Any) -> Any:
-    """Register ``voc_enrich``, ``voc_taxonomy_handle``, ``voc_mask_pii`` and ``voc_clean_text`` on a DuckDB connection.
+    """Register the ``FUNCTIONS`` (``voc_enrich``, ``voc_taxonomy_handle``, ``voc_regex_contains``,
+    ``voc_mask_pii``, ``voc_clean_text``) on a DuckDB connection.
 
     Safe to call more than once on the same connection. Returns ``conn``.
     """

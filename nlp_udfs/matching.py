@@ -9,12 +9,13 @@ first version was the largest cost of the enrichment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 import ahocorasick
 
 T = TypeVar("T")
+CLAUSE_MEMO_SIZE = 100_000  # distinct clauses remembered per memo (a few tens of MB at most)
 
 
 def _is_ascii_alnum(char: str) -> bool:
@@ -97,3 +98,23 @@ class PhraseIndex(Generic[T]):
             found.append((start, end, phrase, payload))
             position = end
         return found
+
+
+class ClauseMemo(Generic[T]):
+    """A per-clause result computed once: feedback repeats its clauses far more than its whole
+    texts ("物流很快", "客服态度很好" recur inside otherwise distinct texts). Bounded: when full it
+    forgets everything at once, so memory stays flat however many texts pass. Callers must not
+    modify a returned value."""
+
+    def __init__(self, compute: Callable[[str], T], size: int = CLAUSE_MEMO_SIZE):
+        self._compute = compute
+        self._size = size
+        self._results: dict[str, T] = {}
+
+    def __call__(self, clause: str) -> T:
+        result = self._results.get(clause)
+        if result is None:
+            if len(self._results) >= self._size:
+                self._results.clear()
+            result = self._results[clause] = self._compute(clause)
+        return result

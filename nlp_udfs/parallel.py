@@ -126,7 +126,7 @@ def taxonomy_from_json_cached(taxonomy_json: str | None) -> Taxonomy | None:
     """Parse a taxonomy JSON once per distinct value (keyed by its BLAKE2 hash)."""
     if taxonomy_json is None:
         return None
-    key = hashlib.blake2b(taxonomy_json.encode("utf-8"), digest_size=16).hexdigest()
+    key = _taxonomy_key(taxonomy_json)
     with _taxonomy_cache_lock:
         cached = _taxonomy_cache.get(key)
         if cached is not None:

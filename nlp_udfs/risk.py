@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .clauses import Clause, split_clauses
-from .matching import PhraseIndex
+from .matching import ClauseMemo, PhraseIndex
 from .sentiment import read_lexicon_lines
-from .taxonomy import CLAUSE_CACHE_SIZE, Keyword, parse_keywords
+from .taxonomy import Keyword, parse_keywords
 
 RISK_CATEGORIES = ("safety", "fraud", "privacy", "legal", "media")
 # Negators that, right before a risk keyword, say the risk is absent.
@@ -59,20 +59,14 @@ class RiskRules:
         for rule in self.rules:
             by_first.setdefault(rule.keyword.parts[0], []).append(rule)
         self._index: PhraseIndex[list[RiskRule]] = PhraseIndex(by_first.items())
-        self._clause_hits: dict[str, dict[str, str]] = {}
+        self._clause_hits = ClauseMemo(self._hits_in_clause_uncached)
 
     def hits_in_clause(self, clause: str) -> dict[str, str]:
         """category -> first affirmed keyword in this (lower-cased) clause, vetoes applied.
 
-        Memoized (bounded) like the taxonomy's clause matches: clauses recur across feedback.
-        Callers must not modify the returned dict.
+        Memoized (``ClauseMemo``); callers must not modify the returned dict.
         """
-        hits = self._clause_hits.get(clause)
-        if hits is None:
-            if len(self._clause_hits) >= CLAUSE_CACHE_SIZE:
-                self._clause_hits.clear()
-            hits = self._clause_hits[clause] = self._hits_in_clause_uncached(clause)
-        return hits
+        return self._clause_hits(clause)
 
     def _hits_in_clause_uncached(self, clause: str) -> dict[str, str]:
         hits: dict[str, str] = {}

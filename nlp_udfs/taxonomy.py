@@ -28,14 +28,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .matching import PhraseIndex, ascii_boundaries_ok
+from .matching import ClauseMemo, PhraseIndex, ascii_boundaries_ok
 from .sentiment import ScoredClause, analyze_sentiment, label_for
 from .text_cleaning import to_half_width
 
 KEYWORD_SEPARATOR = "|"
 GAP_MARKER = "*"
 MAX_GAP = 10
-CLAUSE_CACHE_SIZE = 100_000  # distinct clauses remembered per taxonomy (a few tens of MB at most)
 DEFAULT_SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "taxonomy.csv"
 SEED_COLUMNS = ("tag", "l1", "l2", "description", "keywords", "negative_keywords", "is_complaint", "owner_team")
 _TRUE_STRINGS = {"true", "t", "1", "yes", "y", "是"}
@@ -179,7 +178,7 @@ class Taxonomy:
             for keyword in definition.keywords:
                 by_first_part.setdefault(keyword.parts[0], []).append((tag_index, keyword))
         self._index: PhraseIndex[list[tuple[int, Keyword]]] = PhraseIndex(by_first_part.items())
-        self._clause_matches: dict[str, tuple[tuple[int, Keyword], ...]] = {}
+        self._clause_matches = ClauseMemo(self._match_clause_uncached)
 
     def __len__(self) -> int:
         return len(self.tags)
@@ -231,27 +230,21 @@ class Taxonomy:
     def match_clause(self, clause_lower: str) -> tuple[tuple[int, Keyword], ...]:
         """(tag index, first keyword that fired) for each tag matching this clause, vetoes applied.
 
-        Memoized per taxonomy: feedback repeats its clauses far more than its whole texts
-        ("物流很快", "客服态度很好" recur inside otherwise distinct texts). Bounded, so memory stays flat.
+        Memoized per taxonomy (``ClauseMemo``).
         """
-        cached = self._clause_matches.get(clause_lower)
-        if cached is None:
-            if len(self._clause_matches) >= CLAUSE_CACHE_SIZE:
-                self._clause_matches.clear()
-            cached = self._clause_matches[clause_lower] = tuple(self._match_clause_uncached(clause_lower))
-        return cached
+        return self._clause_matches(clause_lower)
 
-    def _match_clause_uncached(self, clause_lower: str) -> list[tuple[int, Keyword]]:
+    def _match_clause_uncached(self, clause_lower: str) -> tuple[tuple[int, Keyword], ...]:
         matched: dict[int, Keyword] = {}
         for start, _, candidates in self._index.find_all(clause_lower):
             for tag_index, keyword in candidates:
                 if tag_index not in matched and keyword.matches_at(clause_lower, start):
                     matched[tag_index] = keyword
-        return [
+        return tuple(
             (tag_index, keyword)
             for tag_index, keyword in matched.items()
             if not self.tags[tag_index].vetoed_in(clause_lower)
-        ]
+        )
 
 
 @lru_cache(maxsize=1)
