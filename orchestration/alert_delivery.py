@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
 
+from orchestration.warehouse_sql import table_exists
+
 ALERTS_TABLE = ("marts", "alerts")
 ROUTES_TABLE = ("seeds", "alert_webhooks")
 DELIVERY_SCHEMA = "ops"
@@ -217,14 +219,6 @@ def make_http_sender(
 
 
 # --- the warehouse side ------------------------------------------------------------------------
-
-
-def table_exists(con, schema: str, table: str) -> bool:
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return rows[0][0] > 0
 
 
 def alert_columns(con) -> list[str]:

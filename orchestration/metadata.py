@@ -21,6 +21,7 @@ import dagster as dg
 import duckdb
 
 from expectations.masking import mask_value
+from orchestration.warehouse_sql import quote_identifier, relation, table_exists
 
 ROW_COUNT_KEY = "dagster/row_count"
 """The key Dagster's asset page plots as the table's row count (TableMetadataSet.row_count)."""
@@ -55,23 +56,6 @@ _NON_PERSONAL_NAME = re.compile(r"^(?:store|product|survey|shop|brand|category|p
 
 
 # --- small helpers ------------------------------------------------------------------------------
-
-
-def quote_identifier(name: str) -> str:
-    """A DuckDB identifier in double quotes (names come from the manifest or dlt, not from users)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def relation(schema: str, table: str) -> str:
-    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:

@@ -63,16 +63,6 @@ def fetch_rows(conn, sql: str, params: list[Any] | None = None) -> list[dict[str
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
-def relation_exists(conn, schema: str, name: str) -> bool:
-    """True when the warehouse holds the table or view (seeds may live in another schema)."""
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
 def metric_directions(conn) -> dict[str, str]:
     """Which way is good per metric, from the kpi_targets seed (wherever dbt put it)."""
     schemas = [
