@@ -10,9 +10,9 @@ from typing import Mapping
 import dagster as dg
 
 from loaders.api.config import API_MODE, source_mode
+from loaders.families import FAMILIES
 from loaders.sources import discover_files, is_csv_name, is_jsonl_name
 from orchestration.resources import VocWarehouse
-from orchestration.settings import SOURCE_FAMILIES
 
 EVERYTHING_JOB = "voc_everything"
 
@@ -29,7 +29,7 @@ def landing_fingerprints(
     Families switched to api mode are left out: their folder is not read by the pipeline.
     """
     fingerprints: dict[str, str] = {}
-    for family in SOURCE_FAMILIES:
+    for family in FAMILIES:
         if source_mode(family, environ) == API_MODE:
             continue
         for path in discover_files(landing_dir / family, _loadable_name):

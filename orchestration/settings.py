@@ -14,8 +14,6 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_LANDING_DIR = REPO_ROOT / "data" / "landing"
 DEFAULT_DUCKDB_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
 
-SOURCE_FAMILIES = FAMILIES
-
 
 @dataclass(frozen=True)
 class VocSettings:
@@ -53,7 +51,7 @@ class VocSettings:
         """True when any source folder of the landing dir holds a file (then no demo data is added)."""
         return any(
             path.is_file()
-            for family in SOURCE_FAMILIES
+            for family in FAMILIES
             if (self.landing_dir / family).is_dir()
             for path in (self.landing_dir / family).iterdir()
         )
