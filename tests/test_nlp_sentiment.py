@@ -523,3 +523,66 @@ def test_the_present_after_a_concession_is_the_turn():
     assert [c.role for c in split_clauses("以前挺好的，现在不行了")] == ["concession", "contrast"]
     assert [c.role for c in split_clauses("物流很快，现在已经在用了")] == ["plain", "plain"]
     assert label("第一次买还不错，这次质量明显下降") == "negative"
+
+
+# --- lukewarm and neutral remarks (issue 3, round 3) -------------------------------------------
+
+
+def test_not_very_praise_is_a_soft_negation_without_the_intensifier():
+    # "没有很好" is weaker than "没有好"; "很不好" (degree before the negator) stays very bad
+    assert score_clause_raw("没有好") < score_clause_raw("没有很好") < 0
+    assert score_clause_raw("很不好") < score_clause_raw("不好")
+    assert score_clause_raw("质量没有特别好") > score_clause_raw("质量特别不好")
+
+
+def test_negated_high_bar_praise_is_ordinary_not_bad():
+    assert "惊喜" in sentiment.HIGH_BAR_PRAISE
+    assert score_clause_raw("没有惊喜") > score_clause_raw("没有满意")
+    assert sentiment.clause_parts("没什么惊喜", False)[2]  # lukewarm
+    assert label("用着还可以，但是没什么惊喜") == "neutral"
+    assert label("不满意") == "negative"
+
+
+def test_neither_nor_clause_is_lukewarm():
+    assert sentiment.clause_parts("不贵也不便宜", False)[:2] == (0.0, 0.0)
+    assert label("没有特别好吃也没有特别难吃") == "neutral"
+    assert label("效果不好也不便宜") == "negative"  # two negated praises: not balanced
+    # the negator after 也 starts afresh: "不X也不差" is not a double negation of 差
+    assert sentiment.clause_parts("颜色不鲜艳也不差", False)[1] == 0.0
+
+
+def test_hedged_negators_soften():
+    assert score_clause_raw("不喜欢") < score_clause_raw("谈不上喜欢") < 0
+    assert score_clause_raw("说不上好坏") == 0.0
+
+
+def test_lukewarm_verdict_damps_mild_clauses_but_not_strong_ones():
+    assert label("还行，没什么大问题") == "neutral"
+    assert label("质量一般，还有提升的空间") == "neutral"
+    assert label("有一点色差，可以接受") == "neutral"
+    assert label("中规中矩，但是客服态度太差了") == "negative"
+    assert sentiment.is_lukewarm_text(True, 0.5) and not sentiment.is_lukewarm_text(True, 2.0)
+    assert not sentiment.is_lukewarm_text(False, 0.1)
+    assert label("完全不能接受") == "negative"  # 能接受 is not a lukewarm phrase
+
+
+def test_comparison_stronger_than_praises():
+    assert sentiment.comparative_value("比之前那台强多了") == sentiment.COMPARATIVE_VALUE
+
+
+def test_alternative_and_doubt_questions_are_inquiries():
+    assert sentiment.is_inquiry("这个是门店自提还是快递寄过来")
+    assert sentiment.is_inquiry("犹豫要黑色还是银色")
+    assert sentiment.is_inquiry("说是买一送一，真的假的")
+    assert not sentiment.is_inquiry("最后还是给我换了")
+    assert not sentiment.is_inquiry("换了新的还是不行")
+
+
+def test_not_long_is_an_amount_not_a_question():
+    assert not sentiment.is_inquiry("电池撑不了多久")
+    assert sentiment.is_inquiry("电池能撑多久")
+
+
+def test_someone_elses_recommendation_is_context_not_praise():
+    assert score_clause_raw("同事推荐买的这款") == 0.0
+    assert score_clause_raw("推荐购买") > 0
