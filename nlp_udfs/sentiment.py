@@ -208,9 +208,9 @@ _INQUIRY_TEMPLATE = (
 # questions. The look-arounds make the regex slower, so a clause is first searched with the plain
 # words and only searched again with the strict ones when a question word is what matched.
 _INQUIRY = re.compile(_INQUIRY_TEMPLATE.format(
-    question_words="什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|在哪"))
+    question_words="什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|哪家|哪款|哪种|在哪"))
 _INQUIRY_STRICT = re.compile(_INQUIRY_TEMPLATE.format(
-    question_words="什么时候|(?<!没)(?<!不了)多久|(?<![好没十])几(?:天|号)(?!了)|多少|(?<!不)怎么|如何|哪里|哪个|在哪"))
+    question_words="什么时候|(?<!没)(?<!不了)多久|(?<![好没十])几(?:天|号)(?!了)|多少|(?<!不)怎么|如何|哪里|哪个|哪家|哪款|哪种|在哪"))
 # Cues that make a question a complaint ("我的快递怎么还没到", "到底什么时候处理") or a
 # request to stop something ("能不能别再打电话了"): such a clause is not damped as an inquiry.
 _COMPLAINT_CUE = re.compile(

@@ -586,3 +586,19 @@ def test_not_long_is_an_amount_not_a_question():
 def test_someone_elses_recommendation_is_context_not_praise():
     assert score_clause_raw("同事推荐买的这款") == 0.0
     assert score_clause_raw("推荐购买") > 0
+
+
+def test_worth_the_price_and_contentment_praise():
+    assert label("做工对得起这个价钱") == "positive"
+    assert score_clause_raw("对不起") <= 0  # an apology, not 对得起
+
+
+def test_which_shop_is_a_question_word_and_getting_used_to_it_is_no_verdict():
+    assert sentiment.is_inquiry("哪款适合送长辈")
+    assert label("哪家便宜就在哪家买") == "neutral"
+    assert sentiment.clause_parts("新版界面还在适应", False)[2]
+
+
+def test_never_had_a_fault_is_not_a_delay():
+    assert label("一直没出过毛病") == "positive"
+    assert label("一直没发货") == "negative"
