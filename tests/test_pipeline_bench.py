@@ -64,6 +64,25 @@ def test_increment_reaches_the_marts(run):
     assert str(newest) == "2026-11-16"  # the increment's day, after the generated window
 
 
+def test_the_enrichment_span_splits_the_dbt_build():
+    """The NLP stage is the enrichment node's compile-to-execute span; memory splits at it."""
+    def node(unique_id, start, end):
+        return {"unique_id": unique_id, "timing": [
+            {"name": "compile", "started_at": f"2026-12-01T10:00:{start:02d}.000000Z",
+             "completed_at": f"2026-12-01T10:00:{start:02d}.500000Z"},
+            {"name": "execute", "started_at": f"2026-12-01T10:00:{start:02d}.500000Z",
+             "completed_at": f"2026-12-01T10:00:{end:02d}.000000Z"}]}
+
+    results = {"results": [node("model.voc.stg_x", 1, 3), node(bench.ENRICHED_NODE, 3, 9),
+                           {"unique_id": "model.voc.skipped", "timing": []}]}
+    start, end = bench.node_span(results, bench.ENRICHED_NODE)
+    assert end - start == pytest.approx(6.0)
+    samples = [(start - 1, 100 * bench.MIB), (start + 2, 700 * bench.MIB), (end + 1, 300 * bench.MIB)]
+    assert bench.split_peak(samples, (start, end)) == (700, 300)
+    with pytest.raises(RuntimeError, match="no timing"):
+        bench.node_span(results, "model.voc.skipped")
+
+
 def test_peak_memory_counts_the_whole_process_tree(tmp_path):
     """A parent that only waits for a child holding 300 MiB: the child's memory must be counted."""
     child = "b = bytearray(300 * 2**20); import time; time.sleep(1.0)"
