@@ -68,8 +68,8 @@ Lukewarm and neutral remarks (issue 3, round 3; constants below):
 16. A text holding a lukewarm verdict ("还行", "中规中矩", "可以接受", ``lukewarm.txt``) whose
    other clauses judge only mildly (below ``LUKEWARM_STRONG_CLAUSE``) keeps
    ``LUKEWARM_TEXT_FACTOR`` of its total: "还行，没什么大问题", "体验一般，还有提升的空间".
-17. Alternative questions ("是上门安装还是自己联系", "纠结买白色还是灰色") and "真的假的" are
-   inquiries.
+17. Alternative questions ("是上门安装还是自己联系", "纠结买白色还是灰色"), "真的假的", 是否,
+   "到了没有", a final 不 ("包邮不") and two-character A-not-A ("靠谱不靠谱") are inquiries.
 """
 
 from __future__ import annotations
@@ -199,10 +199,11 @@ _INQUIRY_TEMPLATE = (
     r"|想(?:换|改)(?:一下|成|个|大|小)"
     # an alternative question ("是上门安装还是自己联系", "纠结买白色还是灰色") or doubt ("真的假的");
     # 还是 as "still" ("最后还是给退款了") has no 是/纠结/选 before it in the clause
-    r"|(?:是|纠结|选|犹豫)[^还，,]{{1,12}}还是|真的假的|是真是假"
+    r"|(?:是|纠结|选|犹豫)[^还，,]{{1,12}}还是|还是那[个款种家]|真的假的|是真是假|是否"
     r"|(?P<asked>{question_words}).{{0,8}}[?？吗呢]?$"
-    # a yes/no question ("好用吗"), an A-not-A question ("耐不耐用", "是不是正品"), a condition
-    r"|[吗嘛呢]$|(.)[不没]\2|的话"
+    # a yes/no question ("好用吗", "到了没有", "包邮不"), an A-not-A question ("耐不耐用",
+    # "是不是正品", "靠谱不靠谱"), a condition
+    r"|[吗嘛呢]$|了没有?$|(?<![不没都也])不$|(.)[不没]\2|(..)[不没]\3|的话"
 )
 # Question words. Not "等了好几天", "没多久就坏了", "用不了多久", "不怎么好用": amounts and degrees, not
 # questions. The look-arounds make the regex slower, so a clause is first searched with the plain

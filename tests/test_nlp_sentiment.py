@@ -602,3 +602,11 @@ def test_which_shop_is_a_question_word_and_getting_used_to_it_is_no_verdict():
 def test_never_had_a_fault_is_not_a_delay():
     assert label("一直没出过毛病") == "positive"
     assert label("一直没发货") == "negative"
+
+
+def test_more_yes_no_and_a_not_a_question_forms_are_inquiries():
+    for question in ("这个包邮不", "快递到了没有", "发了没", "是否支持以旧换新", "这双鞋舒服不舒服",
+                     "这款好看还是那款好看"):
+        assert sentiment.is_inquiry(question), question
+    for statement in ("一点反应都没有", "到现在都没有", "问了也不", "一直没发货"):
+        assert not sentiment.is_inquiry(statement), statement
