@@ -61,7 +61,8 @@ Lukewarm and neutral remarks (issue 3, round 3; constants below):
    "没有特别好") negates softly and the intensifier does not count. Negated praise that only
    exceeds expectations ("没有惊喜", "不算惊艳", ``HIGH_BAR_PRAISE``) says "ordinary"
    (``NEGATED_HIGH_BAR_FACTOR``): the clause is lukewarm, and as a contrast clause it names no
-   drawback. "比上一个牌子强" is a comparison that praises.
+   drawback. So is praise under a hedged negator ("谈不上喜欢", ``HEDGED_NEGATORS``).
+   "比上一个牌子强" is a comparison that praises.
 15. Neither-nor: a negator after 也 (也不/也没有) starts a new negation, and a
    clause that negates both a positive and a negative ("没有特别好也没有特别差", "不贵也不便宜",
    "不明显也不差") is lukewarm: it scores 0 and the model is not asked.
@@ -126,6 +127,9 @@ GATE_SHARPNESS = 3.0
 HIGH_BAR_PRAISE = frozenset({"惊喜", "惊艳", "完美", "优秀", "满分", "超值", "物超所值", "超出预期", "超预期",
                              "无可挑剔"})
 NEGATED_HIGH_BAR_FACTOR = 0.3
+# "谈不上喜欢", "说不上好吃": praise under a hedged negator (negations.txt) is "not really", an
+# ordinary verdict like negated high-bar praise: the clause is lukewarm.
+HEDGED_NEGATORS = frozenset({"谈不上", "说不上", "算不上", "称不上"})
 # A negator right after 也 starts a parallel negation ("不明显也不差", "没有特别好也没有特别差"):
 # negators before it belong to the first half, not to the word after it.
 PARALLEL_MARKER = "也"
@@ -369,7 +373,8 @@ def _lexicon_reading(lowered: str) -> tuple[float, bool]:
             if value * entry.value < 0:
                 negated_positive = negated_positive or entry.value > 0
                 negated_negative = negated_negative or entry.value < 0
-                ordinary = ordinary or word in HIGH_BAR_PRAISE
+                ordinary = ordinary or word in HIGH_BAR_PRAISE or (
+                    entry.value > 0 and any(hedge in HEDGED_NEGATORS for _, hedge, _ in modifiers))
             if word in INFERIORITY_WORDS:
                 if last_word_end == start and last_word_value > 0:
                     total -= last_word_value  # "效果不如以前": 效果 is what is compared

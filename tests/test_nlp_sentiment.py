@@ -610,3 +610,11 @@ def test_more_yes_no_and_a_not_a_question_forms_are_inquiries():
         assert sentiment.is_inquiry(question), question
     for statement in ("一点反应都没有", "到现在都没有", "问了也不", "一直没发货"):
         assert not sentiment.is_inquiry(statement), statement
+
+
+def test_hedged_praise_and_lukewarm_phrases_stay_neutral():
+    assert sentiment.clause_parts("说不上好吃", False)[2]  # hedged praise is lukewarm
+    assert label("不难闻，但也谈不上好闻") == "neutral"
+    for text in ("优缺点都有", "质量还算可以", "能用就行", "不好说", "看个人喜好"):
+        assert label(text) == "neutral", text
+    assert label("朋友都说不好用") == "negative"  # 说不好 (hard to say) does not swallow 不好用
