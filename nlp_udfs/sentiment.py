@@ -62,7 +62,8 @@ Lukewarm and neutral remarks (issue 3, round 3; constants below):
    exceeds expectations ("没有惊喜", "不算惊艳", ``HIGH_BAR_PRAISE``) says "ordinary"
    (``NEGATED_HIGH_BAR_FACTOR``): the clause is lukewarm, and as a contrast clause it names no
    drawback. So is praise under a hedged negator ("谈不上喜欢", ``HEDGED_NEGATORS``).
-   "比上一个牌子强" is a comparison that praises.
+   "比上一个牌子强" is a comparison that praises. "Never had a fault" (没出过问题, 从不乱收费,
+   ``NEVER_NEGATORS``) is clear praise, stronger than "not slow".
 15. Neither-nor: a negator after 也 (也不/也没有) starts a new negation, and a
    clause that negates both a positive and a negative ("没有特别好也没有特别差", "不贵也不便宜",
    "不明显也不差") is lukewarm: it scores 0 and the model is not asked.
@@ -130,6 +131,11 @@ NEGATED_HIGH_BAR_FACTOR = 0.3
 # "谈不上喜欢", "说不上好吃": praise under a hedged negator (negations.txt) is "not really", an
 # ordinary verdict like negated high-bar praise: the clause is lukewarm.
 HEDGED_NEGATORS = frozenset({"谈不上", "说不上", "算不上", "称不上"})
+# "Never had a fault" is clear praise, not the faint praise of "not slow" (不慢): a complaint word
+# under a "never" negator flips with NEVER_NEGATED_NEGATIVE_FACTOR ("用了半年没出过问题", "从不乱收费").
+NEVER_NEGATORS = frozenset({"从不", "从没", "从没有", "从来不", "从来没", "从来没有", "没出过", "没出现过",
+                            "没遇到过", "一直没出过", "一直没出现过", "一直没遇到过"})
+NEVER_NEGATED_NEGATIVE_FACTOR = 0.9
 # A negator right after 也 starts a parallel negation ("不明显也不差", "没有特别好也没有特别差"):
 # negators before it belong to the first half, not to the word after it.
 PARALLEL_MARKER = "也"
@@ -542,6 +548,8 @@ def _modified_value(value: float, start: int, modifiers: list[tuple[int, str, Le
         strength = min(negators)
         if value > 0:
             factor = NEGATED_HIGH_BAR_FACTOR if high_bar else NEGATED_POSITIVE_FACTOR
+        elif any(word in NEVER_NEGATORS for word, _ in in_window):
+            factor = NEVER_NEGATED_NEGATIVE_FACTOR
         else:
             factor = NEGATED_NEGATIVE_FACTOR
         if strength < 1.0 or not_very:

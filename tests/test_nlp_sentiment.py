@@ -618,3 +618,9 @@ def test_hedged_praise_and_lukewarm_phrases_stay_neutral():
     for text in ("优缺点都有", "质量还算可以", "能用就行", "不好说", "看个人喜好"):
         assert label(text) == "neutral", text
     assert label("朋友都说不好用") == "negative"  # 说不好 (hard to say) does not swallow 不好用
+
+
+def test_never_had_a_fault_is_clear_praise_not_faint():
+    assert score_clause_raw("从来没坏过") > score_clause_raw("不坏") > 0
+    assert label("没出现过问题") == "positive"
+    assert label("不慢") != "negative"
