@@ -585,6 +585,7 @@ def test_not_long_is_an_amount_not_a_question():
 
 def test_someone_elses_recommendation_is_context_not_praise():
     assert score_clause_raw("同事推荐买的这款") == 0.0
+    assert score_clause_raw("导购给我推荐了两款") == 0.0
     assert score_clause_raw("推荐购买") > 0
 
 
@@ -624,3 +625,9 @@ def test_never_had_a_fault_is_clear_praise_not_faint():
     assert score_clause_raw("从来没坏过") > score_clause_raw("不坏") > 0
     assert label("没出现过问题") == "positive"
     assert label("不慢") != "negative"
+
+
+def test_lukewarm_opening_does_not_hide_a_drawback_or_praise():
+    assert label("还行吧，就是有点贵") == "negative"
+    assert label("一般般，不会再买了") == "negative"
+    assert label("中规中矩，客服态度很好") == "positive"
