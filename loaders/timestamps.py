@@ -36,6 +36,13 @@ _ISO_PATTERN = re.compile(
     re.VERBOSE,
 )
 _EPOCH_DIGITS = re.compile(r"[0-9]+")
+# The shapes exports send nearly always, narrowed so that datetime.fromisoformat (C, about four
+# times cheaper than assembling the match) reads them exactly as _ISO_PATTERN's rules do: whole
+# seconds, and an offset of +HH:MM with hours below 24 and minutes below 60. Everything else
+# takes the general path.
+_COMMON_ISO_PATTERN = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?)?"
+)
 
 
 def parse_vendor_timestamp(value: object) -> datetime:
@@ -57,10 +64,28 @@ def parse_vendor_timestamp(value: object) -> datetime:
     text = value.strip()
     if _EPOCH_DIGITS.fullmatch(text):
         return _from_epoch_seconds(int(text))
+    if _COMMON_ISO_PATTERN.fullmatch(text):
+        return _from_common_iso(text, value)
+    return parse_iso_timestamp(text, value)
+
+
+def parse_iso_timestamp(text: str, original: object) -> datetime:
+    """The general ISO path of ``parse_vendor_timestamp`` for stripped ``text`` (every shape the
+    contract allows, fractions and compact offsets included)."""
     match = _ISO_PATTERN.fullmatch(text)
     if match is None:
-        raise ValueError(f"not a timestamp: {value!r}")
-    return _from_iso_match(match, value)
+        raise ValueError(f"not a timestamp: {original!r}")
+    return _from_iso_match(match, original)
+
+
+def _from_common_iso(text: str, original: object) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:  # month 13, Feb 30, hour 25 ...
+        raise ValueError(f"not a timestamp: {original!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=VENDOR_LOCAL_TZ)
+    return parsed.astimezone(timezone.utc)
 
 
 def _from_epoch_seconds(seconds: int) -> datetime:
@@ -73,7 +98,7 @@ def _from_epoch_seconds(seconds: int) -> datetime:
         raise ValueError(f"epoch seconds out of range: {seconds}") from exc
 
 
-def _from_iso_match(match: re.Match[str], original: str) -> datetime:
+def _from_iso_match(match: re.Match[str], original: object) -> datetime:
     parts = match.groupdict()
     fraction = (parts["fraction"] or "").ljust(6, "0")[:6]
     try:
@@ -96,7 +121,7 @@ def _from_iso_match(match: re.Match[str], original: str) -> datetime:
     return local.replace(tzinfo=tz).astimezone(timezone.utc)
 
 
-def _parse_offset(tz_text: str, original: str) -> timezone:
+def _parse_offset(tz_text: str, original: object) -> timezone:
     if tz_text in ("Z", "z"):
         return timezone.utc
     sign = -1 if tz_text[0] == "-" else 1

@@ -79,3 +79,42 @@ def test_epoch_zero_is_1970():
 def test_rejected_values_raise_value_error(value):
     with pytest.raises(ValueError):
         parse_vendor_timestamp(value)
+
+
+def _iso_shapes(seed: int, count: int) -> list[str]:
+    """Random timestamps in the common shapes, including impossible dates, times and offsets,
+    and DST-era Shanghai dates (1986-1991), where a fixed +08:00 would be wrong."""
+    import random
+
+    rng = random.Random(seed)
+    values = []
+    for _ in range(count):
+        date = f"{rng.choice([1987, 1990, 2024, 2025, 2026, 9999])}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"
+        if rng.random() < 0.2:
+            values.append(date)
+            continue
+        time = f"{rng.randint(0, 25):02d}:{rng.randint(0, 61):02d}:{rng.randint(0, 61):02d}"
+        zone = rng.choice(["", "", "Z", f"{rng.choice('+-')}{rng.randint(0, 25):02d}:{rng.randint(0, 61):02d}"])
+        values.append(f"{date}{rng.choice('T ')}{time}{zone}")
+    return values
+
+
+def test_the_common_shapes_fast_path_agrees_with_the_general_parser():
+    """parse_vendor_timestamp reads the usual shapes with datetime.fromisoformat; it must accept
+    and reject exactly what the general ISO parser does, and give the same instant."""
+    from loaders.timestamps import _COMMON_ISO_PATTERN, parse_iso_timestamp
+
+    def outcome(parse, text):
+        try:
+            return parse(text)
+        except ValueError:
+            return "rejected"
+
+    values = _iso_shapes(seed=7, count=20_000)
+    fast = [value for value in values if _COMMON_ISO_PATTERN.fullmatch(value)]
+    assert len(fast) > 15_000
+    outcomes = [(outcome(parse_vendor_timestamp, value), outcome(lambda t: parse_iso_timestamp(t, t), value))
+                for value in fast]
+    assert sum(1 for got, _ in outcomes if got == "rejected") > 1_000  # the impossible ones were tried
+    assert all(got == expected for got, expected in outcomes)
+    assert all(got.tzinfo is timezone.utc for got, _ in outcomes if got != "rejected")
