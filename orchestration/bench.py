@@ -10,8 +10,9 @@ peak memory of the stage's whole process tree:
                      (summed over the six family pipelines, from each pipeline's ``last_trace``)
 * ``nlp enrichment`` the int_feedback__enriched model (the voc_enrich UDF) inside the one
                      ``dbt build``: its wall time is the node's span in dbt's run_results.json
-* ``dbt models``     the rest of that ``dbt build``: start-up, seeds, every other model, the dbt
-                     tests and unit tests (the build's wall time minus the enrichment's span)
+* ``dbt models``     the rest of that ``dbt build``: start-up, seeds, every other model and the
+                     dbt data tests (the build's wall time minus the enrichment's span); unit
+                     tests are left to CI, as in the Dagster job
 * ``checks``         every great-expectations suite against the warehouse, read only
 
 then plain single-core ``jieba.lcut`` over all customer texts of the same landing, and the ratio
@@ -20,7 +21,7 @@ and changed records as new landing files and the load, dbt and check stages run 
 refresh); their table, total and the ratio incremental / full follow. The last line is all
 figures as one JSON object.
 
-dbt runs once per pipeline run, as the Dagster job runs it (one ``dbt build``), so dbt's start-up
+dbt runs once per pipeline run, with the Dagster job's arguments (one ``dbt build``), so its start-up
 is paid once. Every stage runs in its own subprocess: its memory is the summed resident set of that
 process and all its descendants (dbt's Python, the NLP worker processes), polled from /proc every
 0.15 s; the two dbt stages take the peak of the samples inside and outside the enrichment's span.
@@ -247,7 +248,9 @@ def dbt_stages(workspace: Workspace, rows: int | None = None) -> list[StageResul
     """One ``dbt build`` of the whole project, reported as the NLP enrichment (the enrichment
     model's span) and the dbt models (the rest of the build's wall time). Rows are ``rows`` if
     given, else the rows of the enrichment model and of fct_feedback."""
-    seconds, memory = run_sampled("dbt build", dbt_command(workspace, "build"), workspace)
+    from orchestration.project import DBT_PIPELINE_BUILD_ARGS
+
+    seconds, memory = run_sampled("dbt build", dbt_command(workspace, *DBT_PIPELINE_BUILD_ARGS), workspace)
     run_results = json.loads((workspace.dbt_target / "run_results.json").read_text("utf-8"))
     span = node_span(run_results, ENRICHED_NODE)
     nlp_peak, models_peak = split_peak(memory.samples, span)

@@ -234,16 +234,36 @@ def _comparable(value):
 def _full_refresh_dbt_build() -> None:
     """``dbt build --full-refresh`` in its own process (dbt-duckdb keeps the database open in the
     process that ran it, which would block the read-only connections of this test)."""
+    completed = _dbt("build", "--full-refresh", "--quiet")
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+
+def _dbt(*arguments: str) -> subprocess.CompletedProcess:
+    """dbt on the project in its own process, target and logs in a temp folder."""
     from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
 
     project = Path(voc_dbt_project.project_dir)
-    with tempfile.TemporaryDirectory(prefix="voc-full-refresh-") as target:
-        completed = subprocess.run(
-            [DBT_EXECUTABLE, "build", "--full-refresh", "--project-dir", str(project), "--profiles-dir", str(project),
-             "--target-path", target, "--log-path", target, "--quiet"],
+    with tempfile.TemporaryDirectory(prefix="voc-dbt-") as target:
+        return subprocess.run(
+            [DBT_EXECUTABLE, *arguments, "--project-dir", str(project), "--profiles-dir", str(project),
+             "--target-path", target, "--log-path", target],
             capture_output=True, text=True, check=False,
         )
+
+
+def test_pipeline_runs_leave_dbt_unit_tests_to_ci_and_they_pass(pipeline):
+    """The pipeline's dbt build skips unit tests (they test SQL, not the night's data); here, in
+    CI, every one of them runs and passes."""
+    from orchestration.project import DBT_PIPELINE_BUILD_ARGS
+
+    assert DBT_PIPELINE_BUILD_ARGS[:1] == ("build",) and "unit_test" in DBT_PIPELINE_BUILD_ARGS
+    listed = _dbt("ls", "--resource-type", "unit_test", "--output", "name", "--quiet")
+    unit_tests = [line for line in listed.stdout.splitlines() if line.strip()]
+    assert listed.returncode == 0 and len(unit_tests) >= 8, listed.stdout[-2000:]
+    completed = _dbt("test", "--select", "test_type:unit")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    passed = re.search(r"PASS=(\d+)", completed.stdout)
+    assert passed and int(passed.group(1)) == len(unit_tests), completed.stdout[-2000:]
 
 
 def test_incremental_runs_give_the_same_marts_as_a_full_refresh(pipeline):

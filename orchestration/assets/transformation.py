@@ -11,7 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.assets.ingestion import DUCKDB_WRITER_POOL, raw_asset_key, resource_for_raw_table
 from orchestration.metadata import dbt_node_metadata, save_feedback_keys
-from orchestration.project import voc_dbt_project
+from orchestration.project import DBT_PIPELINE_BUILD_ARGS, voc_dbt_project
 from orchestration.resources import VocWarehouse
 
 
@@ -71,11 +71,11 @@ voc_dbt_translator = VocDbtTranslator(
     pool=DUCKDB_WRITER_POOL,
 )
 def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: VocWarehouse):
-    """`dbt build`, then each built table's row count and the fct_feedback / alerts figures as
+    """`dbt build` (unit tests excluded: they run in CI), then each built table's row count and the fct_feedback / alerts figures as
     materialization metadata (orchestration.metadata)."""
     with tempfile.TemporaryDirectory(prefix="voc_dbt_metadata_") as scratch:
         previous_feedback_keys = _save_feedback_keys_before_build(context, warehouse, Path(scratch))
-        invocation = dbt.cli(["build"], context=context)
+        invocation = dbt.cli(list(DBT_PIPELINE_BUILD_ARGS), context=context)
         events, failure = _drain(invocation.stream())
         # dbt has exited: its write lock is released and the warehouse can be read.
         events = _with_model_metadata(context, events, invocation.manifest, warehouse, previous_feedback_keys)
