@@ -158,3 +158,30 @@ def test_enrichment_version_follows_what_decides_results_not_plumbing(tmp_path):
     (package / "sentiment.py").write_text((package / "sentiment.py").read_text() + "\n")
     assert fingerprint_of_package(package, "rjieba") != after_lexicon
     assert len(enrichment_fingerprint()) == 32
+
+
+def test_the_cyclic_gc_is_paused_only_while_a_batch_is_enriched(monkeypatch):
+    import gc
+
+    seen = []
+    real_enrich = parallel.enrich
+    monkeypatch.setattr(parallel, "enrich", lambda text, taxonomy: seen.append(gc.isenabled()) or real_enrich(text, taxonomy))
+    assert gc.isenabled()
+    rows = enrich_rows_local(["物流很快", None, "客服态度差"], None)
+    assert len(rows) == 3 and seen == [False, False]
+    assert gc.isenabled()  # restored after the batch
+
+    def broken(text, taxonomy):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(parallel, "enrich", broken)
+    with pytest.raises(RuntimeError):
+        enrich_rows_local(["物流很快"], None)
+    assert gc.isenabled()  # restored after a failure too
+    gc.disable()
+    try:
+        with parallel.cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had paused it keeps it paused
+    finally:
+        gc.enable()
