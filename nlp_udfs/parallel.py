@@ -50,6 +50,7 @@ _taxonomy_cache_lock = threading.Lock()
 _registered_documents: dict[str, str] = {}  # handle -> taxonomy JSON (a handful per process)
 _workers: list[Worker] = []
 _workers_lock = threading.Lock()
+_split_batch_lock = threading.Lock()
 _NO_TAXONOMY = Taxonomy(())
 EMPTY_ROW = tuple(empty_result()[name] for name in ENRICH_FIELDS)
 
@@ -283,6 +284,14 @@ def _enrich_distinct(texts: list[str | None], taxonomy_json: str | None) -> list
     processes = worker_count()
     if processes <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
         return enrich_rows_local(texts, taxonomy_json)
+    # DuckDB calls the UDF from one thread per row group. Split batches go one at a time: a
+    # second thread would find the workers busy and enrich its whole batch in this process,
+    # under the same GIL as the first batch's share, while the workers wait for the next one.
+    with _split_batch_lock:
+        return _enrich_split(texts, taxonomy_json, processes)
+
+
+def _enrich_split(texts: list[str | None], taxonomy_json: str | None, processes: int) -> list[tuple]:
     parts = _split(texts, processes, share_balancer.share(processes))
     # Workers busy with another thread's batch are skipped: their part is done here instead.
     busy_free = [worker for worker in _get_workers(processes - 1) if worker.lock.acquire(blocking=False)]
