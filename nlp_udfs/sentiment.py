@@ -54,24 +54,6 @@ Models and neutral clauses (issue 3; constants below):
    total; a request for a small favour ("帮我备注一下") is an inquiry; a bare thank-you closing
    a request ("请帮我查一下物流，谢谢") is politeness (``POLITE_THANKS``), not praise.
 13. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
-
-Lukewarm and neutral remarks (issue 3, round 3; constants below):
-
-14. "Not very X" is weaker than "not X": a full negator before an intensifier ("没有很惊喜",
-   "没有特别好") negates softly and the intensifier does not count. Negated praise that only
-   exceeds expectations ("没有惊喜", "不算惊艳", ``HIGH_BAR_PRAISE``) says "ordinary"
-   (``NEGATED_HIGH_BAR_FACTOR``): the clause is lukewarm, and as a contrast clause it names no
-   drawback. So is praise under a hedged negator ("谈不上喜欢", ``HEDGED_NEGATORS``).
-   "比上一个牌子强" is a comparison that praises. "Never had a fault" (没出过问题, 从不乱收费,
-   ``NEVER_NEGATORS``) is clear praise, stronger than "not slow".
-15. Neither-nor: a negator after 也 (也不/也没有) starts a new negation, and a
-   clause that negates both a positive and a negative ("没有特别好也没有特别差", "不贵也不便宜",
-   "不明显也不差") is lukewarm: it scores 0 and the model is not asked.
-16. A text holding a lukewarm verdict ("还行", "中规中矩", "可以接受", ``lukewarm.txt``) whose
-   other clauses judge only mildly (below ``LUKEWARM_STRONG_CLAUSE``) keeps
-   ``LUKEWARM_TEXT_FACTOR`` of its total: "还行，没什么大问题", "体验一般，还有提升的空间".
-17. Alternative questions ("是上门安装还是自己联系", "纠结买白色还是灰色"), "真的假的", 是否,
-   "到了没有", a final 不 ("包邮不") and two-character A-not-A ("靠谱不靠谱") are inquiries.
 """
 
 from __future__ import annotations
@@ -120,29 +102,6 @@ MODEL_CAP = 6.0
 # it still returns evidence of +-1 to +-3. The neutral gate's probability that the clause is
 # polar, sigmoid(GATE_SHARPNESS x gate logit), scales that evidence.
 GATE_SHARPNESS = 3.0
-# "没有很惊喜", "没有特别好": a full negator before an intensifier is "not very X", a softened
-# negation in which the intensifier does not count.
-# Negating praise that exceeds expectations ("没有惊喜", "不算惊艳", "不完美") says "ordinary",
-# not "bad": the negated value is scaled by NEGATED_HIGH_BAR_FACTOR instead of
-# NEGATED_POSITIVE_FACTOR.
-HIGH_BAR_PRAISE = frozenset({"惊喜", "惊艳", "完美", "优秀", "满分", "超值", "物超所值", "超出预期", "超预期",
-                             "无可挑剔"})
-NEGATED_HIGH_BAR_FACTOR = 0.3
-# "谈不上喜欢", "说不上好吃": praise under a hedged negator (negations.txt) is "not really", an
-# ordinary verdict like negated high-bar praise: the clause is lukewarm.
-HEDGED_NEGATORS = frozenset({"谈不上", "说不上", "算不上", "称不上"})
-# "Never had a fault" is clear praise, not the faint praise of "not slow" (不慢): a complaint word
-# under a "never" negator flips with NEVER_NEGATED_NEGATIVE_FACTOR ("用了半年没出过问题", "从不乱收费").
-NEVER_NEGATORS = frozenset({"从不", "从没", "从没有", "从来不", "从来没", "从来没有", "没出过", "没出现过",
-                            "没遇到过", "一直没出过", "一直没出现过", "一直没遇到过"})
-NEVER_NEGATED_NEGATIVE_FACTOR = 0.9
-# A negator right after 也 starts a parallel negation ("不明显也不差", "没有特别好也没有特别差"):
-# negators before it belong to the first half, not to the word after it.
-PARALLEL_MARKER = "也"
-# A text with a lukewarm verdict and no clause at least this far from 0 otherwise keeps
-# LUKEWARM_TEXT_FACTOR of its total ("还行，没什么大问题" is neither praise nor complaint).
-LUKEWARM_STRONG_CLAUSE = 1.0
-LUKEWARM_TEXT_FACTOR = 0.5
 # Inquiries and requests are damped to this share of their lexicon score, and the model is not
 # asked: their sentiment words are topics or wishes ("好评返现怎么领", "希望发货快一点").
 INQUIRY_FACTOR = 0.15
@@ -166,7 +125,7 @@ INFERIORITY_WORDS = frozenset({"不如", "比不上", "赶不上", "还不如"})
 # holds no lexicon sentiment word (贵/便宜/快/慢 are read by the lexicon, with their negations).
 COMPARATIVE_VALUE = 1.0
 _COMPARED_BAD = ("暗", "重", "吵", "晚", "薄", "短", "难用", "难")
-_COMPARED_GOOD = ("亮", "轻", "安静", "早", "省", "耐用", "划算", "实惠", "低", "强")
+_COMPARED_GOOD = ("亮", "轻", "安静", "早", "省", "耐用", "划算", "实惠", "低")
 # 比 as "compared with", not in 比较/比如/对比/比例/无比/性价比/比赛/比分/好比/相比之下.
 _COMPARISON = re.compile(
     r"(?<![对无相好性])比(?![较如例赛分])(?P<compared>[^比]{1,10}?)(?:还要|还|更加|更|要)?"
@@ -207,21 +166,17 @@ _INQUIRY_TEMPLATE = (
     # a wish to exchange or change ("尺码不合适想换大一号", "想改成周六送"): a request, not a
     # verdict ("质量太差想退货" is one, so 想退 is not here)
     r"|想(?:换|改)(?:一下|成|个|大|小)"
-    # an alternative question ("是上门安装还是自己联系", "纠结买白色还是灰色") or doubt ("真的假的");
-    # 还是 as "still" ("最后还是给退款了") has no 是/纠结/选 before it in the clause
-    r"|(?:是|纠结|选|犹豫)[^还，,]{{1,12}}还是|还是那[个款种家]|真的假的|是真是假|是否"
     r"|(?P<asked>{question_words}).{{0,8}}[?？吗呢]?$"
-    # a yes/no question ("好用吗", "到了没有", "包邮不"), an A-not-A question ("耐不耐用",
-    # "是不是正品", "靠谱不靠谱"), a condition
-    r"|[吗嘛呢]$|了没有?$|(?<![不没都也])不$|(.)[不没]\2|(..)[不没]\3|的话"
+    # a yes/no question ("好用吗"), an A-not-A question ("耐不耐用", "是不是正品"), a condition
+    r"|[吗嘛呢]$|(.)[不没]\2|的话"
 )
-# Question words. Not "等了好几天", "没多久就坏了", "用不了多久", "不怎么好用": amounts and degrees, not
+# Question words. Not "等了好几天", "没多久就坏了", "不怎么好用": amounts and degrees, not
 # questions. The look-arounds make the regex slower, so a clause is first searched with the plain
 # words and only searched again with the strict ones when a question word is what matched.
 _INQUIRY = re.compile(_INQUIRY_TEMPLATE.format(
-    question_words="什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|哪家|哪款|哪种|在哪"))
+    question_words="什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|在哪"))
 _INQUIRY_STRICT = re.compile(_INQUIRY_TEMPLATE.format(
-    question_words="什么时候|(?<!没)(?<!不了)多久|(?<![好没十])几(?:天|号)(?!了)|多少|(?<!不)怎么|如何|哪里|哪个|哪家|哪款|哪种|在哪"))
+    question_words="什么时候|(?<!没)多久|(?<![好没十])几(?:天|号)(?!了)|多少|(?<!不)怎么|如何|哪里|哪个|在哪"))
 # Cues that make a question a complaint ("我的快递怎么还没到", "到底什么时候处理") or a
 # request to stop something ("能不能别再打电话了"): such a clause is not damped as an inquiry.
 _COMPLAINT_CUE = re.compile(
@@ -336,23 +291,15 @@ def score_clause_raw(text: str) -> float:
 
 def _lexicon_score(lowered: str) -> float:
     """``score_clause_raw`` of an already lower-cased clause."""
-    return _lexicon_reading(lowered)[0]
-
-
-def _lexicon_reading(lowered: str) -> tuple[float, bool]:
-    """(``score_clause_raw`` of an already lower-cased clause, whether the clause is lukewarm:
-    a neither-nor that negates both a positive and a negative, "没有特别好也没有特别差" (then
-    the score is 0.0), or "ordinary", negated praise beyond expectations, "没有很惊喜")."""
     items = _index().scan(lowered)
     if not items:
-        return 0.0, False
+        return 0.0
     quoted = _quoted_spans(lowered)
     total = 0.0
     modifiers: list[tuple[int, str, LexiconEntry]] = []  # (end, word, entry) since last word
     last_word_end = -1
     last_word_value = 0.0
     inferior_end = -COMPARATIVE_NEGATION_REACH - 1  # end of the last 不如
-    negated_positive = negated_negative = ordinary = False
     for position, (start, end, word, entry) in enumerate(items):
         kind = entry.kind
         if kind == SENTIMENT and word in CONTEXTUAL_DEGREE and position + 1 < len(items):
@@ -363,24 +310,13 @@ def _lexicon_reading(lowered: str) -> tuple[float, bool]:
                 and modifiers[-1][2].kind == DEGREE_PRE:
             kind, entry = SENTIMENT, LexiconEntry(SENTIMENT, DEGREE_PRAISE[word])
         if kind in (NEGATOR, DEGREE_PRE, SARCASM):
-            if kind == NEGATOR and start and lowered[start - 1] == PARALLEL_MARKER \
-                    and any(modifier.kind == NEGATOR for _, _, modifier in modifiers):
-                # "不明显也不差": the earlier negator negated a quality the lexicon does not
-                # know (明显), which is read as praise negated; the parallel one starts afresh
-                negated_positive = True
-                modifiers = []
             modifiers.append((end, word, entry))
         elif kind == DEGREE_POST:
             if last_word_end == start and last_word_value:
                 total += last_word_value * (entry.value - 1.0)
                 last_word_value *= entry.value
         elif kind == SENTIMENT:
-            value = _modified_value(entry.value, start, modifiers, word in HIGH_BAR_PRAISE)
-            if value * entry.value < 0:
-                negated_positive = negated_positive or entry.value > 0
-                negated_negative = negated_negative or entry.value < 0
-                ordinary = ordinary or word in HIGH_BAR_PRAISE or (
-                    entry.value > 0 and any(hedge in HEDGED_NEGATORS for _, hedge, _ in modifiers))
+            value = _modified_value(entry.value, start, modifiers)
             if word in INFERIORITY_WORDS:
                 if last_word_end == start and last_word_value > 0:
                     total -= last_word_value  # "效果不如以前": 效果 is what is compared
@@ -394,9 +330,7 @@ def _lexicon_reading(lowered: str) -> tuple[float, bool]:
             total += value
             modifiers = []
             last_word_end, last_word_value = end, value
-    if negated_positive and negated_negative:
-        return 0.0, True  # neither good nor bad
-    return total, ordinary
+    return total
 
 
 @lru_cache(maxsize=1)
@@ -450,11 +384,13 @@ def model_evidence(clause: str) -> float:
 
 
 def _model_contribution(lowered: str, lexicon: float) -> float:
-    """The weighted model evidence for a lower-cased clause that holds no lukewarm phrase,
-    scaled by the gate's polar probability; 0.0 where the model is not asked."""
+    """The weighted model evidence for a lower-cased clause, scaled by the gate's polar
+    probability; 0.0 where the model is not asked."""
     # The lexicon reads negation, degree and sarcasm; the model does not. Where the lexicon
     # found sentiment, the model only nudges; where it found none, the model speaks; in a
-    # lukewarm or stock clause ("一般般", "默认好评") it is not asked (see clause_parts).
+    # lukewarm or stock clause ("一般般", "默认好评") it is not asked.
+    if _lukewarm_pattern().search(lowered) is not None:
+        return 0.0
     weight = MODEL_WEIGHT * (MODEL_WEIGHT_WITH_LEXICON if lexicon else 1.0)
     evidence, polar = model_signals(lowered)
     if lexicon * evidence < 0:
@@ -500,23 +436,18 @@ def _construction_value(lowered: str) -> float:
 
 
 @lru_cache(maxsize=CLAUSE_CACHE_SIZE)
-def clause_parts(text: str, question: bool = False) -> tuple[float, float, bool]:
-    """(lexicon score, raw score, lukewarm) of one clause; see ``score_clause``. ``lukewarm``:
-    the clause holds a lukewarm phrase (``lukewarm.txt``) or is a neither-nor ("没有特别好也
-    没有特别差"); the model is not asked for it. Cached: feedback repeats short clauses
-    ("物流很快", "好评") across many texts."""
+def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
+    """(lexicon score, raw score) of one clause; see ``score_clause``. Cached: feedback repeats
+    short clauses ("物流很快", "好评") across many texts."""
     lowered = text.lower()
-    lexicon, neither_nor = _lexicon_reading(lowered)
-    lexicon = lexicon or _construction_value(lowered)
-    lukewarm = neither_nor or _lukewarm_pattern().search(lowered) is not None
-    model = 0.0 if lukewarm else _model_contribution(lowered, lexicon)
+    lexicon = _lexicon_score(lowered) or _construction_value(lowered)
     if is_complaint_question(text, question):
-        raw = min(lexicon + model, RHETORICAL_QUESTION_VALUE)
+        raw = min(lexicon + _model_contribution(lowered, lexicon), RHETORICAL_QUESTION_VALUE)
     elif is_inquiry(text):
         raw = lexicon * INQUIRY_FACTOR
     else:
-        raw = lexicon + model
-    return lexicon, raw, lukewarm
+        raw = lexicon + _model_contribution(lowered, lexicon)
+    return lexicon, raw
 
 
 def score_clause(text: str, question: bool = False) -> float:
@@ -529,50 +460,27 @@ def score_clause(text: str, question: bool = False) -> float:
     return clause_parts(text, question)[1]
 
 
-def _modified_value(value: float, start: int, modifiers: list[tuple[int, str, LexiconEntry]],
-                    high_bar: bool = False) -> float:
-    """``value`` of a sentiment word starting at ``start`` under the ``modifiers`` before it;
-    ``high_bar``: the word is praise beyond expectations (``HIGH_BAR_PRAISE``)."""
+def _modified_value(value: float, start: int, modifiers: list[tuple[int, str, LexiconEntry]]) -> float:
     in_window = [(word, entry) for end, word, entry in modifiers if start - end <= MODIFIER_WINDOW]
     if not in_window:
         return value
     negators = [entry.value for _, entry in in_window if entry.kind == NEGATOR]
-    # "没有很惊喜": an intensifier after a full negator makes the negation "not very"
-    not_very = bool(negators) and _intensifier_after_negator(in_window)
     if not negators and any(word in COMPARATIVE_DEGREE_WORDS for word, _ in in_window):
         # "没有宣传的那么好用": the negator sits further back, before the compared thing.
         negators = [entry.value * SOFT_NEGATION_SCALE for end, _, entry in modifiers
                     if entry.kind == NEGATOR and start - end <= COMPARATIVE_NEGATION_REACH]
-    negated = len(negators) % 2 == 1
-    if negated:
+    if len(negators) % 2 == 1:
         strength = min(negators)
-        if value > 0:
-            factor = NEGATED_HIGH_BAR_FACTOR if high_bar else NEGATED_POSITIVE_FACTOR
-        elif any(word in NEVER_NEGATORS for word, _ in in_window):
-            factor = NEVER_NEGATED_NEGATIVE_FACTOR
-        else:
-            factor = NEGATED_NEGATIVE_FACTOR
-        if strength < 1.0 or not_very:
+        factor = NEGATED_POSITIVE_FACTOR if value > 0 else NEGATED_NEGATIVE_FACTOR
+        if strength < 1.0:
             factor *= SOFT_NEGATION_SCALE
         value = -value * factor
     if value > 0 and any(entry.kind == SARCASM for _, entry in in_window):
         value = -value * SARCASM_FACTOR
     for _, entry in in_window:
-        if entry.kind == DEGREE_PRE and not (negated and not_very and entry.value > 1.0):
+        if entry.kind == DEGREE_PRE:
             value *= entry.value
     return value
-
-
-def _intensifier_after_negator(in_window: list[tuple[str, LexiconEntry]]) -> bool:
-    """Whether an intensifying degree word (multiplier > 1) follows a negator in the window
-    ("没有很惊喜", "没有特别好"), not precedes it ("很不好" stays "very bad")."""
-    seen_negator = False
-    for _, entry in in_window:
-        if entry.kind == NEGATOR:
-            seen_negator = True
-        elif seen_negator and entry.kind == DEGREE_PRE and entry.value > 1.0:
-            return True
-    return False
 
 
 def clause_weights(clauses: list[Clause] | tuple[Clause, ...]) -> list[float]:
@@ -636,42 +544,22 @@ def _polite_thanks_after_request(clauses, raws: list[float]) -> list[float]:
 def score_clauses(text: str, clauses: list[Clause]) -> list[float]:
     """Raw score of every clause of ``text``; a contrast clause without sentiment words after
     praise names a drawback ("外观很漂亮，就是续航有点短"): at most ``IMPLIED_DRAWBACK_VALUE``."""
-    return _score_clauses(text, clauses)[0]
-
-
-def _score_clauses(text: str, clauses: list[Clause]) -> tuple[list[float], bool]:
-    """(``score_clauses``, whether the text is lukewarm: ``is_lukewarm_text``)."""
     raws = []
-    lukewarm_seen = False
-    strongest_other = 0.0  # the largest |raw| of a clause without a lukewarm phrase
     praised = thanked = False
     question_after = _QUESTION_AFTER.match
     for clause in clauses:
         clause_text = clause.text
         # (_is_followed_by_question_mark inlined: this loop runs for every clause)
         followed = question_after(text, clause.start + len(clause_text)) is not None
-        lexicon, raw, lukewarm = clause_parts(clause_text, followed)
-        # (a lukewarm contrast, "还可以，不过也没有很惊喜", names no drawback)
-        if praised and clause.role == "contrast" and lexicon <= 0.0 and not lukewarm \
-                and not is_inquiry(clause_text):
+        lexicon, raw = clause_parts(clause_text, followed)
+        if praised and clause.role == "contrast" and lexicon <= 0.0 and not is_inquiry(clause_text):
             raw = min(raw, IMPLIED_DRAWBACK_VALUE)
-        if lukewarm:
-            lukewarm_seen = True
-        elif abs(raw) > strongest_other:
-            strongest_other = abs(raw)
         praised = praised or raw > 0
         thanked = thanked or clause_text in POLITE_THANKS
         raws.append(raw)
     if thanked and len(raws) > 1:
         raws = _polite_thanks_after_request(clauses, raws)
-    return raws, is_lukewarm_text(lukewarm_seen, strongest_other)
-
-
-def is_lukewarm_text(lukewarm_clause: bool, strongest_other: float) -> bool:
-    """A text is lukewarm when a clause holds a lukewarm verdict ("还行", "中规中矩") and no other
-    clause judges at least ``LUKEWARM_STRONG_CLAUSE`` ("还行，没什么大问题" yes; "一般般，
-    再也不买了" no)."""
-    return lukewarm_clause and strongest_other < LUKEWARM_STRONG_CLAUSE
+    return raws
 
 
 def analyze_sentiment(text: str | None, raw_text: str | None = None) -> SentimentAnalysis:
@@ -680,14 +568,12 @@ def analyze_sentiment(text: str | None, raw_text: str | None = None) -> Sentimen
     if not text or text.isspace():
         text = ""
     clauses = split_clauses(text)
-    raws, lukewarm = _score_clauses(text, clauses)
+    raws = score_clauses(text, clauses)
     scored = tuple(ScoredClause(clause, raw) for clause, raw in zip(clauses, raws))
     weights = clause_weights(clauses)
     if len(raws) > 1 and min(raws) <= -UNMARKED_TURN_MIN and max(raws) >= UNMARKED_TURN_MIN:
         weights = unmarked_turn_weights(clauses, raws, weights)  # only a text with both sides
     total = sum(map(operator.mul, weights, raws))
-    if lukewarm:
-        total *= LUKEWARM_TEXT_FACTOR
     if total and ("再" in text or "观察" in text or "不评" in text) and _DEFERRAL.search(text) is not None:
         total *= DEFERRAL_FACTOR
     emoji_part, exclamation_multiplier = raw_text_intensity(text if raw_text is None else raw_text)
