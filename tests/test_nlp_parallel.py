@@ -185,3 +185,38 @@ def test_the_cyclic_gc_is_paused_only_while_a_batch_is_enriched(monkeypatch):
         assert not gc.isenabled()  # a caller that had paused it keeps it paused
     finally:
         gc.enable()
+
+
+def test_split_batches_from_several_threads_run_one_at_a_time(monkeypatch):
+    """DuckDB calls the UDF from a thread per row group; their split batches must not overlap
+    (an overlapping one would find the workers busy and crowd this process)."""
+    import threading
+    import time
+
+    running, most = [0], [0]
+    guard = threading.Lock()
+
+    def split(texts, taxonomy_json, processes):
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with guard:
+            running[0] -= 1
+        return [(text,) for text in texts]
+
+    monkeypatch.setattr(parallel, "_enrich_split", split)
+    monkeypatch.setattr(parallel, "worker_count", lambda: 2)
+    texts = [f"文本{i}" for i in range(parallel.PARALLEL_MIN_TEXTS)]
+    results = [None] * 4
+
+    def call(slot):
+        results[slot] = parallel._enrich_distinct(texts, None)
+
+    threads = [threading.Thread(target=call, args=(slot,)) for slot in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1
+    assert all(result == [(text,) for text in texts] for result in results)
