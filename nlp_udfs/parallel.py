@@ -186,7 +186,8 @@ def enrich_rows_local(texts: Sequence[str | None], taxonomy_json: str | None) ->
 
 
 class Worker:
-    """One ``python -m nlp_udfs.worker`` subprocess; ``lock`` is held while it has a batch."""
+    """One ``python -m nlp_udfs.worker`` subprocess, used by one split batch at a time
+    (``_split_batch_lock``)."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
@@ -195,7 +196,6 @@ class Worker:
             stdout=subprocess.PIPE,
             env=os.environ.copy(),
         )
-        self.lock = threading.Lock()
 
     def send(self, texts: list[str | None], taxonomy_json: str | None) -> None:
         write_frame(self.process.stdin, (texts, taxonomy_json))
@@ -284,45 +284,39 @@ def _enrich_distinct(texts: list[str | None], taxonomy_json: str | None) -> list
     processes = worker_count()
     if processes <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
         return enrich_rows_local(texts, taxonomy_json)
-    # DuckDB calls the UDF from one thread per row group. Split batches go one at a time: a
-    # second thread would find the workers busy and enrich its whole batch in this process,
-    # under the same GIL as the first batch's share, while the workers wait for the next one.
+    # DuckDB calls the UDF from one thread per row group. Split batches go one at a time, so the
+    # workers belong to one batch: letting a second thread in meant enriching its batch in this
+    # process, under the same GIL as the first batch's share, while the workers sat idle after.
     with _split_batch_lock:
         return _enrich_split(texts, taxonomy_json, processes)
 
 
 def _enrich_split(texts: list[str | None], taxonomy_json: str | None, processes: int) -> list[tuple]:
     parts = _split(texts, processes, share_balancer.share(processes))
-    # Workers busy with another thread's batch are skipped: their part is done here instead.
-    busy_free = [worker for worker in _get_workers(processes - 1) if worker.lock.acquire(blocking=False)]
-    try:
-        sent: list[tuple[Worker, int]] = []
-        for worker, index in zip(busy_free, range(1, len(parts))):
-            if not parts[index]:
-                continue
-            try:
-                worker.send(parts[index], taxonomy_json)
-                sent.append((worker, index))
-            except OSError:
-                worker.stop()  # a dead worker: its part is done here, a new one starts next time
-        remote = {index for _, index in sent}
-        started = time.perf_counter()
-        rows_by_part = {index: enrich_rows_local(part, taxonomy_json)
-                        for index, part in enumerate(parts) if index not in remote}
-        local_seconds = time.perf_counter() - started
-        worker_rates = []
-        for worker, index in sent:
-            try:
-                rows_by_part[index], seconds = worker.receive()
-                worker_rates.append(len(parts[index]) / seconds if seconds > 0 else 0.0)
-            except (EOFError, OSError):
-                worker.stop()
-                rows_by_part[index] = enrich_rows_local(parts[index], taxonomy_json)
-        if len(remote) == processes - 1 and parts[0] and local_seconds > 0:
-            share_balancer.observe(len(parts[0]) / local_seconds, worker_rates)
-    finally:
-        for worker in busy_free:
-            worker.lock.release()
+    sent: list[tuple[Worker, int]] = []
+    for worker, index in zip(_get_workers(processes - 1), range(1, len(parts))):
+        if not parts[index]:
+            continue
+        try:
+            worker.send(parts[index], taxonomy_json)
+            sent.append((worker, index))
+        except OSError:
+            worker.stop()  # a dead worker: its part is done here, a new one starts next time
+    remote = {index for _, index in sent}
+    started = time.perf_counter()
+    rows_by_part = {index: enrich_rows_local(part, taxonomy_json)
+                    for index, part in enumerate(parts) if index not in remote}
+    local_seconds = time.perf_counter() - started
+    worker_rates = []
+    for worker, index in sent:
+        try:
+            rows_by_part[index], seconds = worker.receive()
+            worker_rates.append(len(parts[index]) / seconds if seconds > 0 else 0.0)
+        except (EOFError, OSError):
+            worker.stop()
+            rows_by_part[index] = enrich_rows_local(parts[index], taxonomy_json)
+    if len(remote) == processes - 1 and parts[0] and local_seconds > 0:
+        share_balancer.observe(len(parts[0]) / local_seconds, worker_rates)
     return [row for index in range(len(parts)) for row in rows_by_part[index]]
 
 
