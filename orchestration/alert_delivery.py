@@ -347,7 +347,7 @@ def deliver_new_alerts(
 
 import dagster as dg  # noqa: E402  (the pure functions above stay importable without Dagster in mind)
 
-from orchestration.assets.ingestion import DUCKDB_WRITER_POOL  # noqa: E402
+from orchestration.resources import DUCKDB_WRITER_POOL  # noqa: E402
 from orchestration.resources import VocWarehouse  # noqa: E402
 
 DELIVERY_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)

@@ -9,6 +9,9 @@ from dagster_dlt import DagsterDltResource
 
 from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
 
+# DuckDB allows one writer per file: every asset that writes the warehouse runs in this pool.
+DUCKDB_WRITER_POOL = "voc_duckdb_writer"
+
 
 class VocWarehouse(dg.ConfigurableResource):
     """The landing folder and DuckDB warehouse file of this deployment."""

@@ -5,8 +5,8 @@ import duckdb
 import pytest
 from dagster_dlt import DagsterDltResource
 
-from loaders.demo_data import generate
-from loaders.fake_api import Fault, FakeVendorApi, VendorStore
+from devtools.demo.api import generate
+from devtools.fake_api import Fault, FakeVendorApi, VendorStore
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.resources import VocWarehouse
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loaders.demo_data import generate
-from loaders.fake_api import Fault, FakeVendorApi, VendorStore
+from devtools.demo.api import generate
+from devtools.fake_api import Fault, FakeVendorApi, VendorStore
 
 pytestmark = pytest.mark.e2e
 

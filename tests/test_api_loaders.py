@@ -1,7 +1,7 @@
 """api mode against the fake vendor server: same raw tables as file mode, incremental, faults.
 
 One small generated landing folder is loaded once in file mode (the reference warehouse); every
-test serves the same folder through ``loaders.fake_api`` and loads it with the api sources.
+test serves the same folder through ``devtools.fake_api`` and loads it with the api sources.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pytest
 
 from loaders.api import ApiSourceConfig, HttpRetrySettings, load_family_from_api, source_for_family
 from loaders.api.config import API_FAMILIES
-from loaders.demo_data import generate
-from loaders.fake_api import Fault, FakeVendorApi, VendorStore
+from devtools.demo.api import generate
+from devtools.fake_api import Fault, FakeVendorApi, VendorStore
 from loaders.pipeline import load_family, make_pipeline, pipelines_dir_for
 
 ROWS = 300

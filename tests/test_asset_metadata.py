@@ -223,7 +223,7 @@ def _latest_metadata(instance: dg.DagsterInstance, *path: str) -> dict:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, dbt_manifest, restore_environ):
     """Two runs on one warehouse; the metadata of the first run's events is kept before the second."""
-    from loaders.demo_data import generate
+    from devtools.demo.api import generate
     from orchestration.pipeline_run import run_everything
 
     root = tmp_path_factory.mktemp("voc_metadata")

@@ -1,4 +1,4 @@
-"""Tests of the demo data generator (loaders/demo_data.py).
+"""Tests of the demo data generator (devtools/demo/api.py).
 
 The landing files are re-read here with a small independent validator (JSON parsing, the four
 timestamp formats, score ranges and types) and an independent union-find over the identifiers, so
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from loaders.demo_data import generate
+from devtools.demo.api import generate
 
 ROWS = 1500
 FEEDBACK_SOURCES = ("surveys", "tickets", "reviews", "social")

@@ -1,4 +1,4 @@
-"""Tests of `add_increment` (loaders/demo/increment.py): a later day of exports the loaders accept.
+"""Tests of `add_increment` (devtools/demo/increment.py): a later day of exports the loaders accept.
 
 The landing folder is loaded with the real dlt pipelines before and after the increment, so the
 counts come from the warehouse, not from the increment's own bookkeeping.
@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loaders.demo_data import add_increment, generate
+from devtools.demo.api import add_increment, generate
 from loaders.pipeline import load_all
 
 ROWS = 1500

@@ -76,7 +76,7 @@ def _alert_snapshot(settings: VocSettings) -> dict[str, tuple]:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, dbt_manifest, restore_environ):
-    from loaders.demo_data import generate
+    from devtools.demo.api import generate
 
     root = tmp_path_factory.mktemp("voc_e2e")
     settings = VocSettings(landing_dir=root / "landing", duckdb_path=root / "warehouse" / "voc.duckdb")

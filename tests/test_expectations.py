@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from expectations.checks import ERROR_CHECK, WARN_CHECK, check_result
+from orchestration.checks import ERROR_CHECK, WARN_CHECK, check_result
 from expectations.masking import mask_row, mask_unionids
 from expectations.report import render_report, write_report
 from expectations.runner import validate_suites

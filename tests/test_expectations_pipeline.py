@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from expectations.checks import ERROR_CHECK, WARN_CHECK
+from orchestration.checks import ERROR_CHECK, WARN_CHECK
 from expectations.report import report_dir_for
 from orchestration.settings import REPO_ROOT, VocSettings
 
@@ -60,7 +60,7 @@ def _corrupt_surveys(settings: VocSettings) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, dbt_manifest, restore_environ):
-    from loaders.demo_data import generate
+    from devtools.demo.api import generate
 
     root = tmp_path_factory.mktemp("voc_quality")
     settings = VocSettings(landing_dir=root / "landing", duckdb_path=root / "warehouse" / "voc.duckdb")

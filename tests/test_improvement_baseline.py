@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory, dbt_manifest):
-    from loaders.demo_data import generate
+    from devtools.demo.api import generate
     from loaders.pipeline import load_all
 
     root = tmp_path_factory.mktemp("baseline")

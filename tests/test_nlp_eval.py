@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp_udfs.eval.metrics import PRF, sentiment_report, set_report, tag_report
-from nlp_udfs.eval.report import DEFAULT_EVAL_PATH, evaluate, format_report, read_labelled
+from devtools.nlp_eval.metrics import PRF, sentiment_report, set_report, tag_report
+from devtools.nlp_eval.report import DEFAULT_EVAL_PATH, evaluate, format_report, read_labelled
 from nlp_udfs.taxonomy import DEFAULT_SEED_PATH, Taxonomy
 
 DEV_PATH = DEFAULT_EVAL_PATH.with_name("dev_feedback.csv")

@@ -1,4 +1,4 @@
-"""Tests of the pipeline benchmark (orchestration/bench.py) on a small run.
+"""Tests of the pipeline benchmark (devtools/bench/pipeline.py) on a small run.
 
 One full benchmark on 1,500 rows (about three minutes): its JSON figures must cover every stage
 of both runs, and the warehouse it leaves behind must hold the increment's new feedback.
@@ -12,7 +12,7 @@ import sys
 import duckdb
 import pytest
 
-from orchestration import bench
+from devtools.bench import pipeline as bench
 
 ROWS = 1500
 

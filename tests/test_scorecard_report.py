@@ -81,7 +81,7 @@ def test_reports_folder_is_beside_the_warehouse_folder_unless_configured(tmp_pat
 
 @pytest.fixture(scope="module")
 def demo_warehouse(tmp_path_factory, dbt_manifest) -> Path:
-    from loaders.demo_data import generate
+    from devtools.demo.api import generate
     from loaders.pipeline import load_all
 
     root = tmp_path_factory.mktemp("scorecard")

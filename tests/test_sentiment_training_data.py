@@ -3,10 +3,10 @@
 import gzip
 
 from nlp_udfs.clauses import split_clauses
-from nlp_udfs.eval.report import DEFAULT_EVAL_PATH, read_labelled
+from devtools.nlp_eval.report import DEFAULT_EVAL_PATH, read_labelled
 from nlp_udfs.model import DEFAULT_GATE_PATH, NgramModel, char_ngrams, normalise_for_model
 from nlp_udfs.text_cleaning import clean_text
-from nlp_udfs.train import (
+from devtools.training.train import (
     NEUTRAL_DATA_PATH,
     gate_corpus,
     handwritten_neutral_texts,

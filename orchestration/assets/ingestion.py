@@ -14,11 +14,7 @@ from loaders.api import describe_source_choice, find_api_page_error, source_for_
 from loaders.pipeline import ensure_child_tables, make_pipeline
 from loaders.sources import SOURCES
 from orchestration.metadata import dlt_resource_metadata, raw_counts_before_load
-from orchestration.resources import VocWarehouse
-
-# DuckDB allows one writer per file: every asset that writes the warehouse runs in this pool.
-DUCKDB_WRITER_POOL = "voc_duckdb_writer"
-
+from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
 
 def raw_asset_key(resource_name: str) -> dg.AssetKey:
     """The asset key of a dlt resource; dbt sources are mapped onto the same keys."""

@@ -9,10 +9,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.assets.ingestion import DUCKDB_WRITER_POOL, raw_asset_key, resource_for_raw_table
+from orchestration.assets.ingestion import raw_asset_key, resource_for_raw_table
 from orchestration.metadata import dbt_node_metadata, save_feedback_keys
 from orchestration.project import DBT_PIPELINE_BUILD_ARGS, voc_dbt_project
-from orchestration.resources import VocWarehouse
+from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
 
 
 class VocDbtTranslator(DagsterDbtTranslator):

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.assets.ingestion import DUCKDB_WRITER_POOL
+from orchestration.resources import DUCKDB_WRITER_POOL
 from orchestration.reports.render import METRIC_LABELS, format_value, reports_dir_for, write_scorecard
 from orchestration.reports.scorecard_data import ScorecardData
 from orchestration.resources import VocWarehouse

@@ -6,7 +6,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from loaders.demo.phrases import (
+from devtools.demo.phrases import (
     ADDITIVE_JOINERS,
     CONTRAST_NEG_SECOND,
     CONTRAST_POS_SECOND,

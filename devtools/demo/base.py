@@ -6,10 +6,10 @@ import copy
 import json
 import random
 
-from loaders.demo.context import Context, SourceStats
-from loaders.demo.noise import TsStyler, month_key
-from loaders.demo.phrases import ALL_TAGS, PHRASE_BANK
-from loaders.demo.writers import LandingFiles
+from devtools.demo.context import Context, SourceStats
+from devtools.demo.noise import TsStyler, month_key
+from devtools.demo.phrases import ALL_TAGS, PHRASE_BANK
+from devtools.demo.writers import LandingFiles
 
 BAD_TIMESTAMPS = ("昨天下午三点", "2026-13-45 25:61:00", "not a date", "0000-00-00 00:00:00",
                   "2026-02-30T10:00:00+08:00", "下周一", "12/31/2026 25:00")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from loaders.demo.base import FeedbackSource, strictly_increasing
-from loaders.demo.context import BadPlanner
-from loaders.demo.identity import ECOMMERCE_PLATFORMS, mix64
-from loaders.demo.noise import Decorator, iso_local, local_date_str
-from loaders.demo.phrases import SELLER_REPLIES_NEGATIVE, SELLER_REPLIES_POSITIVE
-from loaders.demo.surveys import pick_channel
-from loaders.demo.text import Composed, compose, long_text
-from loaders.demo.truth import record_keys
-from loaders.demo.writers import LandingFiles
+from devtools.demo.base import FeedbackSource, strictly_increasing
+from devtools.demo.context import BadPlanner
+from devtools.demo.identity import ECOMMERCE_PLATFORMS, mix64
+from devtools.demo.noise import Decorator, iso_local, local_date_str
+from devtools.demo.phrases import SELLER_REPLIES_NEGATIVE, SELLER_REPLIES_POSITIVE
+from devtools.demo.surveys import pick_channel
+from devtools.demo.text import Composed, compose, long_text
+from devtools.demo.truth import record_keys
+from devtools.demo.writers import LandingFiles
 
 PLATFORMS = (("tmall", 0.40), ("jd", 0.35), ("pdd", 0.12), ("app_store", 0.07), ("android_market", 0.06))
 APP_PLATFORMS = ("app_store", "android_market")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from loaders.demo.base import FeedbackSource, strictly_increasing
-from loaders.demo.context import BadPlanner
-from loaders.demo.identity import BINDABLE_PLATFORMS, TIERS
-from loaders.demo.noise import local_date_str, messy_email, messy_phone
-from loaders.demo.writers import LandingFiles
+from devtools.demo.base import FeedbackSource, strictly_increasing
+from devtools.demo.context import BadPlanner
+from devtools.demo.identity import BINDABLE_PLATFORMS, TIERS
+from devtools.demo.noise import local_date_str, messy_email, messy_phone
+from devtools.demo.writers import LandingFiles
 
 SOURCE_CHANNELS = ("小程序", "门店", "APP", "官网")
 

@@ -1,4 +1,4 @@
-"""``python -m nlp_udfs.eval [--data CSV] [--show-errors N]``: print the evaluation report."""
+"""``python -m devtools.nlp_eval [--data CSV] [--show-errors N]``: print the evaluation report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .report import DEFAULT_EVAL_PATH, evaluate_file, format_report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nlp_udfs.eval", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.nlp_eval", description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_EVAL_PATH, help="labelled CSV (default: the eval set)")
     parser.add_argument("--show-errors", type=int, default=0, metavar="N", help="also list N wrong items")
     args = parser.parse_args(argv)

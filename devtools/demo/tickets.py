@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 
-from loaders.demo.base import FeedbackSource
-from loaders.demo.context import BadPlanner
-from loaders.demo.identity import GIVEN_NAMES, SURNAMES
-from loaders.demo.noise import Decorator, TsStyler, iso_local, messy_email, messy_phone
-from loaders.demo.phrases import AGENT_CLOSINGS, AGENT_REPLIES, GENERIC_SUBJECTS, TICKET_FOLLOWUPS
-from loaders.demo.surveys import pick_channel
-from loaders.demo.text import POLARITY_KEY, POLARITY_SIGN, Composed, compose, long_text, phrase
-from loaders.demo.truth import record_keys
-from loaders.demo.writers import LandingFiles
+from devtools.demo.base import FeedbackSource
+from devtools.demo.context import BadPlanner
+from devtools.demo.identity import GIVEN_NAMES, SURNAMES
+from devtools.demo.noise import Decorator, TsStyler, iso_local, messy_email, messy_phone
+from devtools.demo.phrases import AGENT_CLOSINGS, AGENT_REPLIES, GENERIC_SUBJECTS, TICKET_FOLLOWUPS
+from devtools.demo.surveys import pick_channel
+from devtools.demo.text import POLARITY_KEY, POLARITY_SIGN, Composed, compose, long_text, phrase
+from devtools.demo.truth import record_keys
+from devtools.demo.writers import LandingFiles
 
 CHANNELS = (("phone", 0.30), ("online_chat", 0.35), ("email", 0.15), ("wechat", 0.20))
 PRIORITIES = (("low", 0.10), ("normal", 0.55), ("high", 0.25), ("urgent", 0.10))

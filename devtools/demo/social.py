@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 
-from loaders.demo.base import FeedbackSource
-from loaders.demo.context import BRAND_ACCOUNT, BadPlanner
-from loaders.demo.identity import SOCIAL_PLATFORMS, mix64
-from loaders.demo.noise import Decorator, TsStyler, iso_local
-from loaders.demo.surveys import pick_channel
-from loaders.demo.text import compose
-from loaders.demo.truth import record_keys
-from loaders.demo.writers import LandingFiles
+from devtools.demo.base import FeedbackSource
+from devtools.demo.context import BRAND_ACCOUNT, BadPlanner
+from devtools.demo.identity import SOCIAL_PLATFORMS, mix64
+from devtools.demo.noise import Decorator, TsStyler, iso_local
+from devtools.demo.surveys import pick_channel
+from devtools.demo.text import compose
+from devtools.demo.truth import record_keys
+from devtools.demo.writers import LandingFiles
 
 PLATFORMS = (("weibo", 0.45), ("xiaohongshu", 0.25), ("douyin", 0.15), ("zhihu", 0.08), ("bilibili", 0.07))
 TOPICS = ("#禾悦#", "#禾悦售后#", "#家电测评#", "#家电推荐#", "#避雷#", "#好物分享#")

@@ -12,11 +12,11 @@ from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
 
-from loaders.demo.identity import IdFactory, Population
-from loaders.demo.noise import SHANGHAI_OFFSET_SECONDS, month_key
-from loaders.demo.phrases import ALL_TAGS
-from loaders.demo.text import TagSampler
-from loaders.demo.truth import IdentityTruth
+from devtools.demo.identity import IdFactory, Population
+from devtools.demo.noise import SHANGHAI_OFFSET_SECONDS, month_key
+from devtools.demo.phrases import ALL_TAGS
+from devtools.demo.text import TagSampler
+from devtools.demo.truth import IdentityTruth
 
 BRAND = "禾悦"
 BRAND_ACCOUNT = "禾悦官方旗舰店"
@@ -161,7 +161,7 @@ class Scenario:
         return sentiment, primary, product_sku
 
     def describe(self) -> dict:
-        from loaders.demo.noise import iso_local
+        from devtools.demo.noise import iso_local
 
         return {
             "logistics_spike": {"tag": "物流体验-时效性", "from": iso_local(self.spike_start),

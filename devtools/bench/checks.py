@@ -1,6 +1,6 @@
 """How long the quality checks take on a big warehouse, without running the whole pipeline at that size.
 
-``python -m expectations.benchmark <warehouse.duckdb> --scale 50`` copies a warehouse that a
+``python -m devtools.bench.checks <warehouse.duckdb> --scale 50`` copies a warehouse that a
 pipeline run built, multiplies the rows of every raw feedback table and of the biggest marts by
 ``scale`` (each copy gets new ids, so keys stay unique), and times the same suites the Dagster
 checks run. A 20,000-row demo run scaled 50x stands in for a 1M-row run; the staging views are

@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..enrich import enrich
-from ..taxonomy import Taxonomy
+from nlp_udfs.enrich import enrich
+from nlp_udfs.taxonomy import Taxonomy
 from .metrics import PRF, SentimentReport, TagReport, sentiment_report, set_report, tag_report
 
 DEFAULT_EVAL_PATH = Path(__file__).with_name("feedback_eval.csv")

