@@ -33,9 +33,23 @@ def run() -> None:
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         click.echo(f"Pipeline FAILED after {elapsed:.0f}s in steps: {', '.join(sorted(set(failed)))}", err=True)
-        sys.exit(1)
+        _exit_without_teardown(1)
     click.echo(f"Pipeline finished in {elapsed:.0f}s")
     click.echo(summarize_warehouse(settings.duckdb_path).render())
+    _exit_without_teardown(0)
+
+
+def _exit_without_teardown(code: int) -> None:
+    """End the process once the run's outcome is printed and its writes are committed.
+
+    At interpreter exit DuckDB's nanobind bindings list every DuckDB object that module-level
+    caches (GX's SQLAlchemy engine, dlt's destination clients) still hold: dozens of "leaked
+    instance" lines that bury the summary. Nothing is left to flush or commit here, so the
+    teardown that prints them is skipped; errors raised during the run still surface before this.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @main.command()
