@@ -63,14 +63,12 @@ import operator
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from .clauses import Clause, split_clauses
+from .lexicon_files import read_lexicon_lines
 from .matching import PhraseIndex
 from .model import default_pair, normalise_for_model
 from .text_cleaning import EMOJI_PATTERN
-
-LEXICON_DIR = Path(__file__).with_name("lexicons")
 
 POSITIVE_THRESHOLD = 0.25
 NEGATIVE_THRESHOLD = -0.25
@@ -188,7 +186,6 @@ _INTERROGATIVE_COMPLAINT = re.compile(r"难道|凭什么|为什么|为啥|怎么
 # A question clause: followed by a question mark in the text, or ending with a question particle.
 _QUESTION_AFTER = re.compile(r"[\s!！~～…]*[?？]")
 _QUESTION_PARTICLE_END = ("吗", "嘛", "呢")
-_TRAILING_COMMENT = re.compile(r"\s+#")
 _OPENING_QUOTE = re.compile(r"[“\"「『‘']")
 _QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’'\s]{1,8})[”\"」』’']")
 
@@ -225,16 +222,6 @@ class SentimentAnalysis:
     score: float
     label: str
     clauses: tuple[ScoredClause, ...]
-
-
-def read_lexicon_lines(name: str) -> list[list[str]]:
-    """Non-comment, non-empty lines of ``lexicons/<name>``, split on whitespace."""
-    rows = []
-    for line in (LEXICON_DIR / name).read_text(encoding="utf-8").splitlines():
-        line = _TRAILING_COMMENT.split(line, 1)[0].strip()
-        if line and not line.startswith("#"):
-            rows.append(line.split())
-    return rows
 
 
 def lexicon_entries() -> dict[str, LexiconEntry]:

@@ -4,12 +4,12 @@
 import pytest
 
 from nlp_udfs import sentiment
+from nlp_udfs.lexicon_files import read_lexicon_lines
 from nlp_udfs.sentiment import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
     analyze_sentiment,
     label_for,
-    read_lexicon_lines,
     score_clause_raw,
     score_sentiment,
 )
