@@ -18,10 +18,11 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from .lexicon_files import read_lexicon_lines
 from .pii import mask_pii
 from .risk import detect_risks, risk_evidence_json
 from .segmentation import ensure_taxonomy_words, segment
-from .sentiment import analyze_sentiment, read_lexicon_lines
+from .sentiment import analyze_sentiment
 from .taxonomy import DEFAULT_SEED_PATH, Taxonomy, primary_tag, tag_evidence_json, tag_scored_clauses
 from .text_cleaning import clean_text
 

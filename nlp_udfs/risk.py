@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .clauses import Clause, split_clauses
+from .lexicon_files import read_lexicon_lines
 from .matching import ClauseMemo, PhraseIndex
-from .sentiment import read_lexicon_lines
 from .taxonomy import Keyword, parse_keywords
 
 RISK_CATEGORIES = ("safety", "fraud", "privacy", "legal", "media")

@@ -78,7 +78,7 @@ def new_tokenizer(backend: str) -> Any:
 
 def _default_user_words() -> set[str]:
     """Keywords of the repository's default taxonomy seed plus multi-character lexicon words."""
-    from .sentiment import read_lexicon_lines
+    from .lexicon_files import read_lexicon_lines
     from .taxonomy import DEFAULT_SEED_PATH, Taxonomy
 
     words: set[str] = set()

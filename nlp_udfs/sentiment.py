@@ -1,6 +1,9 @@
 """First lexicon-based sentiment scorer for Chinese customer feedback.
 
-How a text is scored (every constant below is named so a later tuning issue can measure it):
+How a text is scored (every constant is named so a later tuning issue can measure it). Steps 2-4
+and the negated comparisons of 10-11 are the word-level reading in ``sentiment_words.py``; the
+questions, requests and constructions of 9 and 11 are recognised in ``clause_forms.py``; the
+rest, and the combination of it all, is here:
 
 1. The text is split into clauses (``clauses.split_clauses``).
 2. Each clause is read left to right by forward maximum matching against the lexicons in
@@ -63,27 +66,17 @@ import operator
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
+from .clause_forms import construction_value, is_complaint_question, is_inquiry
 from .clauses import Clause, split_clauses
-from .matching import PhraseIndex
+from .lexicon_files import read_lexicon_lines
 from .model import default_pair, normalise_for_model
+from .sentiment_words import lexicon_score
 from .text_cleaning import EMOJI_PATTERN
-
-LEXICON_DIR = Path(__file__).with_name("lexicons")
 
 POSITIVE_THRESHOLD = 0.25
 NEGATIVE_THRESHOLD = -0.25
 SQUASH = 0.55
-MODIFIER_WINDOW = 4
-NEGATED_POSITIVE_FACTOR = 0.8
-NEGATED_NEGATIVE_FACTOR = 0.65
-SOFT_NEGATION_SCALE = 0.6
-CONTEXTUAL_DEGREE = {"好": 1.5}
-# "好的" is an acknowledgement ("好的，谢谢": a neutral blocker), but after a degree word it is
-# praise: "东西还是很好的", "服务非常好的".
-DEGREE_PRAISE = {"好的": 1.0}
-SARCASM_FACTOR = 1.2
 CONTRAST_AFTER_WEIGHT = 1.5
 CONTRAST_BEFORE_FACTOR = 0.4
 CONCESSION_WEIGHT = 0.5
@@ -93,10 +86,6 @@ EXCLAMATION_STEP = 0.1
 EXCLAMATION_CAP = 5
 MODEL_WEIGHT = 0.9
 MODEL_WEIGHT_WITH_LEXICON = 0.3
-# Negation after the word: "礼貌都没有", "一点效果也没有". Only after positive words (a negative
-# word followed by 都没有 is rare and ambiguous).
-POST_NEGATIONS = ("都没有", "也没有", "都没", "也没", "全无", "都不", "也不", "都不见")
-POST_NEGATION_REACH = 4
 MODEL_CAP = 6.0
 # The polarity model never saw a neutral sentence, so on a neutral clause ("快递放在门卫室了")
 # it still returns evidence of +-1 to +-3. The neutral gate's probability that the clause is
@@ -108,42 +97,10 @@ INQUIRY_FACTOR = 0.15
 # A question that carries a complaint cue ("到底什么时候给我处理？", "这质量也好意思卖这个价？",
 # "难道...吗") is rhetorical: it scores at least this negative.
 RHETORICAL_QUESTION_VALUE = -0.8
-# "没有宣传的那么好用", "没有想象中那么惊艳": a negator this many characters before the
-# comparison degree word (那么/这么/那样) negates the word after it ("not as good as ...").
-COMPARATIVE_NEGATION_REACH = 8
-COMPARATIVE_DEGREE_WORDS = frozenset({"那么", "这么", "那样", "这样", "如此"})
 # A contrast clause without sentiment of its own after praise ("外观很漂亮，就是续航有点短")
 # names a drawback: it scores at most this mildly negative value.
 IMPLIED_DRAWBACK_VALUE = -1.2
 CLAUSE_CACHE_SIZE = 65_536
-# "不如上次买的好用", "效果还不如以前": praise after an inferiority word (within
-# ``COMPARATIVE_NEGATION_REACH`` characters) is negated, and praise right before it is the
-# compared subject (效果, 质量), not praise.
-INFERIORITY_WORDS = frozenset({"不如", "比不上", "赶不上", "还不如"})
-# "会员价比非会员价还高", "颜色比图片暗很多", "比预计早了两天": in a comparison (比 ... [还/更]
-# attribute) an attribute word that is neutral on its own takes a side. Used only when the clause
-# holds no lexicon sentiment word (贵/便宜/快/慢 are read by the lexicon, with their negations).
-COMPARATIVE_VALUE = 1.0
-_COMPARED_BAD = ("暗", "重", "吵", "晚", "薄", "短", "难用", "难")
-_COMPARED_GOOD = ("亮", "轻", "安静", "早", "省", "耐用", "划算", "实惠", "低")
-# 比 as "compared with", not in 比较/比如/对比/比例/无比/性价比/比赛/比分/好比/相比之下.
-_COMPARISON = re.compile(
-    r"(?<![对无相好性])比(?![较如例赛分])(?P<compared>[^比]{1,10}?)(?:还要|还|更加|更|要)?"
-    r"(?P<attribute>" + "|".join(_COMPARED_BAD + _COMPARED_GOOD) + ")"
-)
-# Having to ask again is a complaint in itself: "第三次联系客服了", "打了五次电话", "催了好几次".
-REPEATED_CONTACT_VALUE = -1.0
-_REPEATED_CONTACT = re.compile(
-    r"第[二三四五六七八九十几两0-9]+次(?:联系|打|提交|反映|投诉|催|找|问|来电|申请|反馈|说)"
-    r"|(?:打|联系|催|问|找|反映|投诉|提交|申请|反馈)了(?:[二三四五六七八九十两0-9]+|好几|无数|N|n)次"
-)
-# A duration followed by 才 is a delay ("放了三天才通知我", "一个星期才发货"). (A repeat purchase,
-# "第三次买了", was tried as praise: the demo data and the check sets call it purchase context.)
-LATE_VALUE = -1.0
-_LATE = re.compile(r"[一二三四五六七八九十两几半多0-9]+(?:天|个?小时|个?钟头|周|个?星期|个?礼拜|个?月)(?:后|以后|之后)?才")
-# A price compared higher ("会员价比非会员价还高", "运费比东西还高") is a complaint; other things
-# compared higher (质量, 分辨率) are not, so 高 counts only in a clause about price.
-_PRICE_COMPARED_HIGHER = re.compile(r"(?:[价钱费]|价格).{0,12}比[^比]{1,10}?(?:还要|还|更加|更|要)?高|比.{0,10}[价钱费].{0,3}高")
 
 # A text that defers its judgement ("还没到，到了再评价", "先用用看，用一段时间再来追评") is
 # neutral unless it judges strongly elsewhere: its total is multiplied by DEFERRAL_FACTOR.
@@ -155,53 +112,9 @@ UNMARKED_TURN_AFTER = 1.2
 UNMARKED_TURN_BEFORE = 0.7
 UNMARKED_TURN_MIN = 0.3  # a clause judges when its raw score is at least this far from 0
 _DEFERRAL = re.compile(r"再(?:来)?(?:评价|追评|评|反馈)|(?:用|试|穿|吃).{0,6}再说|再观察|有待观察|(?:暂时|先)不(?:评价|评)")
-# Clauses that ask or request rather than judge. Rhetorical questions ("这就是旗舰机的品质？")
-# carry none of these markers and keep their sentiment.
-_INQUIRY_TEMPLATE = (
-    r"^(?:请问|想问|问一下|咨询|查询|请帮|麻烦|请|希望|建议|期待|能不能|能否|可不可以|可否|求推荐|求助|求问"
-    r"|可以考虑|如果|要是|假如|万一)"
-    # a request for a small favour ("帮我备注一下放门口", "给我改一下地址"); "帮我解决了" has no 一下
-    r"|^(?:帮我|帮忙|给我)[^了]{{0,10}}一下"
-    r"|请问|想问一下|想问下|问一下|问下|想了解|想知道|咨询一下|能不能|能否|可不可以|是否可以|有没有人|有人知道|有人用过"
-    # a wish to exchange or change ("尺码不合适想换大一号", "想改成周六送"): a request, not a
-    # verdict ("质量太差想退货" is one, so 想退 is not here)
-    r"|想(?:换|改)(?:一下|成|个|大|小)"
-    r"|(?P<asked>{question_words}).{{0,8}}[?？吗呢]?$"
-    # a yes/no question ("好用吗"), an A-not-A question ("耐不耐用", "是不是正品"), a condition
-    r"|[吗嘛呢]$|(.)[不没]\2|的话"
-)
-# Question words. Not "等了好几天", "没多久就坏了", "不怎么好用": amounts and degrees, not
-# questions. The look-arounds make the regex slower, so a clause is first searched with the plain
-# words and only searched again with the strict ones when a question word is what matched.
-_INQUIRY = re.compile(_INQUIRY_TEMPLATE.format(
-    question_words="什么时候|多久|几天|几号|多少|怎么|如何|哪里|哪个|在哪"))
-_INQUIRY_STRICT = re.compile(_INQUIRY_TEMPLATE.format(
-    question_words="什么时候|(?<!没)多久|(?<![好没十])几(?:天|号)(?!了)|多少|(?<!不)怎么|如何|哪里|哪个|在哪"))
-# Cues that make a question a complaint ("我的快递怎么还没到", "到底什么时候处理") or a
-# request to stop something ("能不能别再打电话了"): such a clause is not damped as an inquiry.
-_COMPLAINT_CUE = re.compile(
-    r"难道|凭什么|好意思|到底|为什么|为啥|怎么(?:还|又|一直|总是?|老是?|每次|就是|会|被)|还没|一直没|一直不"
-    r"|还要等|等到什么时候|多久了|几次了|别再|不要再|能不能别|可不可以别|这就是"
-)
-# Cues that are questions by themselves ("为什么每次都要我自己去驿站拿" needs no "？").
-_INTERROGATIVE_COMPLAINT = re.compile(r"难道|凭什么|为什么|为啥|怎么(?:还|又|一直|总是?|老是?|每次|会|被)")
-# A question clause: followed by a question mark in the text, or ending with a question particle.
+# A question clause: followed by a question mark in the text (or ending with a question
+# particle, see clause_forms).
 _QUESTION_AFTER = re.compile(r"[\s!！~～…]*[?？]")
-_QUESTION_PARTICLE_END = ("吗", "嘛", "呢")
-_TRAILING_COMMENT = re.compile(r"\s+#")
-_OPENING_QUOTE = re.compile(r"[“\"「『‘']")
-_QUOTED = re.compile(r"[“\"「『‘']([^“”\"「」『』‘’'\s]{1,8})[”\"」』’']")
-
-# Entry kinds in the phrase index.
-SENTIMENT, NEGATOR, DEGREE_PRE, DEGREE_POST, NEUTRAL, SARCASM = (
-    "sentiment", "negator", "degree_pre", "degree_post", "neutral", "sarcasm",
-)
-
-
-@dataclass(frozen=True)
-class LexiconEntry:
-    kind: str
-    value: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -227,40 +140,6 @@ class SentimentAnalysis:
     clauses: tuple[ScoredClause, ...]
 
 
-def read_lexicon_lines(name: str) -> list[list[str]]:
-    """Non-comment, non-empty lines of ``lexicons/<name>``, split on whitespace."""
-    rows = []
-    for line in (LEXICON_DIR / name).read_text(encoding="utf-8").splitlines():
-        line = _TRAILING_COMMENT.split(line, 1)[0].strip()
-        if line and not line.startswith("#"):
-            rows.append(line.split())
-    return rows
-
-
-def lexicon_entries() -> dict[str, LexiconEntry]:
-    """All scoring lexicon words with their kind and value (lower-cased)."""
-    entries: dict[str, LexiconEntry] = {}
-    for word, weight in read_lexicon_lines("positive.txt"):
-        entries[word.lower()] = LexiconEntry(SENTIMENT, float(weight))
-    for word, weight in read_lexicon_lines("negative.txt"):
-        entries[word.lower()] = LexiconEntry(SENTIMENT, float(weight))
-    for word, strength in read_lexicon_lines("negations.txt"):
-        entries[word] = LexiconEntry(NEGATOR, float(strength))
-    for word, multiplier, position in read_lexicon_lines("degree.txt"):
-        kind = DEGREE_POST if position == "post" else DEGREE_PRE
-        entries[word] = LexiconEntry(kind, float(multiplier))
-    for (word,) in read_lexicon_lines("neutral.txt"):
-        entries[word] = LexiconEntry(NEUTRAL)
-    for (word,) in read_lexicon_lines("sarcasm.txt"):
-        entries[word] = LexiconEntry(SARCASM)
-    return entries
-
-
-@lru_cache(maxsize=1)
-def _index() -> PhraseIndex[LexiconEntry]:
-    return PhraseIndex(lexicon_entries().items())
-
-
 @lru_cache(maxsize=1)
 def emoji_weights() -> dict[str, float]:
     return {emoji.replace("\ufe0f", ""): float(weight) for emoji, weight in read_lexicon_lines("emoji.txt")}
@@ -278,84 +157,10 @@ def label_for(score: float) -> str:
     return "neutral"
 
 
-def _quoted_spans(text: str) -> list[tuple[int, int]]:
-    if _OPENING_QUOTE.search(text) is None:  # most clauses hold no quote: skip the span regex
-        return []
-    return [(m.start(1), m.end(1)) for m in _QUOTED.finditer(text)]
-
-
-def score_clause_raw(text: str) -> float:
-    """Unweighted, unsquashed score of one clause (sum of its modified sentiment words)."""
-    return _lexicon_score(text.lower())
-
-
-def _lexicon_score(lowered: str) -> float:
-    """``score_clause_raw`` of an already lower-cased clause."""
-    items = _index().scan(lowered)
-    if not items:
-        return 0.0
-    quoted = _quoted_spans(lowered)
-    total = 0.0
-    modifiers: list[tuple[int, str, LexiconEntry]] = []  # (end, word, entry) since last word
-    last_word_end = -1
-    last_word_value = 0.0
-    inferior_end = -COMPARATIVE_NEGATION_REACH - 1  # end of the last 不如
-    for position, (start, end, word, entry) in enumerate(items):
-        kind = entry.kind
-        if kind == SENTIMENT and word in CONTEXTUAL_DEGREE and position + 1 < len(items):
-            next_start, _, _, next_entry = items[position + 1]
-            if next_start == end and next_entry.kind == SENTIMENT:
-                kind, entry = DEGREE_PRE, LexiconEntry(DEGREE_PRE, CONTEXTUAL_DEGREE[word])
-        if kind == NEUTRAL and word in DEGREE_PRAISE and modifiers and modifiers[-1][0] == start \
-                and modifiers[-1][2].kind == DEGREE_PRE:
-            kind, entry = SENTIMENT, LexiconEntry(SENTIMENT, DEGREE_PRAISE[word])
-        if kind in (NEGATOR, DEGREE_PRE, SARCASM):
-            modifiers.append((end, word, entry))
-        elif kind == DEGREE_POST:
-            if last_word_end == start and last_word_value:
-                total += last_word_value * (entry.value - 1.0)
-                last_word_value *= entry.value
-        elif kind == SENTIMENT:
-            value = _modified_value(entry.value, start, modifiers)
-            if word in INFERIORITY_WORDS:
-                if last_word_end == start and last_word_value > 0:
-                    total -= last_word_value  # "效果不如以前": 效果 is what is compared
-                inferior_end = end
-            elif value > 0 and start - inferior_end <= COMPARATIVE_NEGATION_REACH:
-                value = -value * NEGATED_POSITIVE_FACTOR  # "不如上次买的好用"
-            if value > 0 and any(q_start <= start and end <= q_end for q_start, q_end in quoted):
-                value = -value * SARCASM_FACTOR
-            elif value > 0 and lowered.startswith(POST_NEGATIONS, end, end + POST_NEGATION_REACH):
-                value = -value * NEGATED_POSITIVE_FACTOR  # "一点礼貌都没有", "效果也没有"
-            total += value
-            modifiers = []
-            last_word_end, last_word_value = end, value
-    return total
-
-
 @lru_cache(maxsize=1)
 def _lukewarm_pattern() -> re.Pattern[str]:
     phrases = sorted((row[0].lower() for row in read_lexicon_lines("lukewarm.txt")), key=len, reverse=True)
     return re.compile("|".join(re.escape(phrase) for phrase in phrases))
-
-
-def is_inquiry(clause: str) -> bool:
-    """A question or request for information/action ("请问几号发货", "希望能送货上门",
-    "好用吗", "是不是正品", "如果坏了能换吗")."""
-    match = _INQUIRY.search(clause)
-    if match is None:
-        return False
-    return match.group("asked") is None or _INQUIRY_STRICT.search(clause) is not None
-
-
-def is_complaint_question(clause: str, question: bool = False) -> bool:
-    """A question that complains ("我的快递怎么还没到", "到底什么时候处理？"): a complaint cue in
-    a clause that is followed by a question mark, ends with a question particle or has the
-    form of an inquiry."""
-    if _COMPLAINT_CUE.search(clause) is None:
-        return False
-    return (question or clause.endswith(_QUESTION_PARTICLE_END) or is_inquiry(clause)
-            or _INTERROGATIVE_COMPLAINT.search(clause) is not None)
 
 
 # PII masks ("139****5678", "[EMAIL]", lower-cased here) are not words: the gate, which never saw
@@ -398,49 +203,12 @@ def _model_contribution(lowered: str, lexicon: float) -> float:
     return weight * evidence * polar
 
 
-def repeated_contact_value(lowered: str) -> float:
-    """``REPEATED_CONTACT_VALUE`` for a customer who had to ask again ("已经第三次提交工单了",
-    "催了好几次"), 0.0 otherwise ("第二次买了" is a repeat purchase, not a repeat request)."""
-    if "次" not in lowered:
-        return 0.0
-    return REPEATED_CONTACT_VALUE if _REPEATED_CONTACT.search(lowered) is not None else 0.0
-
-
-def late_value(lowered: str) -> float:
-    """``LATE_VALUE`` for a delay ("一个星期才发货", "放了三天才通知我"), 0.0 otherwise."""
-    return LATE_VALUE if "才" in lowered and _LATE.search(lowered) is not None else 0.0
-
-
-def comparative_value(lowered: str) -> float:
-    """The value of a comparison in a clause ("颜色比图片暗很多" -> -COMPARATIVE_VALUE,
-    "比预计早了两天" -> +COMPARATIVE_VALUE), 0.0 without one."""
-    if "比" not in lowered:  # most clauses compare nothing: skip the regexes
-        return 0.0
-    lowered = lowered.replace("性价比", "\u3007")  # "性价比高" is praise, not a comparison of price
-    if "比" not in lowered:
-        return 0.0
-    if _PRICE_COMPARED_HIGHER.search(lowered) is not None:
-        return -COMPARATIVE_VALUE
-    match = _COMPARISON.search(lowered)
-    if match is None:
-        return 0.0
-    return -COMPARATIVE_VALUE if match.group("attribute") in _COMPARED_BAD else COMPARATIVE_VALUE
-
-
-def _construction_value(lowered: str) -> float:
-    """The value of a comparison, a repeated request or a delay in a clause without lexicon
-    sentiment; the character checks skip the three rules for most clauses."""
-    if "比" not in lowered and "次" not in lowered and "才" not in lowered:
-        return 0.0
-    return comparative_value(lowered) or repeated_contact_value(lowered) or late_value(lowered)
-
-
 @lru_cache(maxsize=CLAUSE_CACHE_SIZE)
 def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
     """(lexicon score, raw score) of one clause; see ``score_clause``. Cached: feedback repeats
     short clauses ("物流很快", "好评") across many texts."""
     lowered = text.lower()
-    lexicon = _lexicon_score(lowered) or _construction_value(lowered)
+    lexicon = lexicon_score(lowered) or construction_value(lowered)
     if is_complaint_question(text, question):
         raw = min(lexicon + _model_contribution(lowered, lexicon), RHETORICAL_QUESTION_VALUE)
     elif is_inquiry(text):
@@ -458,29 +226,6 @@ def score_clause(text: str, question: bool = False) -> float:
     complaint question ("怎么还没到") is at least ``RHETORICAL_QUESTION_VALUE``.
     """
     return clause_parts(text, question)[1]
-
-
-def _modified_value(value: float, start: int, modifiers: list[tuple[int, str, LexiconEntry]]) -> float:
-    in_window = [(word, entry) for end, word, entry in modifiers if start - end <= MODIFIER_WINDOW]
-    if not in_window:
-        return value
-    negators = [entry.value for _, entry in in_window if entry.kind == NEGATOR]
-    if not negators and any(word in COMPARATIVE_DEGREE_WORDS for word, _ in in_window):
-        # "没有宣传的那么好用": the negator sits further back, before the compared thing.
-        negators = [entry.value * SOFT_NEGATION_SCALE for end, _, entry in modifiers
-                    if entry.kind == NEGATOR and start - end <= COMPARATIVE_NEGATION_REACH]
-    if len(negators) % 2 == 1:
-        strength = min(negators)
-        factor = NEGATED_POSITIVE_FACTOR if value > 0 else NEGATED_NEGATIVE_FACTOR
-        if strength < 1.0:
-            factor *= SOFT_NEGATION_SCALE
-        value = -value * factor
-    if value > 0 and any(entry.kind == SARCASM for _, entry in in_window):
-        value = -value * SARCASM_FACTOR
-    for _, entry in in_window:
-        if entry.kind == DEGREE_PRE:
-            value *= entry.value
-    return value
 
 
 def clause_weights(clauses: list[Clause] | tuple[Clause, ...]) -> list[float]:

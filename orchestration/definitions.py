@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.checks import freshness_checks, freshness_sensor, quality_checks
-from orchestration.alert_delivery import alert_deliveries
+from orchestration.alerts.assets import alert_deliveries
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.transformation import voc_dbt_models
 from orchestration.project import voc_dbt_project

@@ -105,7 +105,7 @@ def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     context.log.error(text)
     url = os.environ.get("VOC_OPS_WEBHOOK_URL", "").strip()
     if url:
-        from orchestration.alert_delivery import make_http_sender
+        from orchestration.alerts.senders import make_http_sender
 
         message_format = os.environ.get("VOC_OPS_WEBHOOK_FORMAT", "json").strip().lower()
         result = make_http_sender()(url, ops_payload(message_format, text))

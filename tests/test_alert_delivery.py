@@ -7,17 +7,11 @@ import duckdb
 import pytest
 from webhook_receiver import WebhookReceiver
 
-from orchestration.alert_delivery import (
-    SendResult,
-    Webhook,
-    alert_deliveries,
-    deliver_new_alerts,
-    load_routes,
-    make_http_sender,
-    routes_from_rows,
-    webhook_payload,
-    webhook_url_variable,
-)
+from orchestration.alerts.assets import alert_deliveries
+from orchestration.alerts.delivery import deliver_new_alerts
+from orchestration.alerts.messages import webhook_payload
+from orchestration.alerts.routes import Webhook, load_routes, routes_from_rows, webhook_url_variable
+from orchestration.alerts.senders import SendResult, make_http_sender
 from orchestration.resources import VocWarehouse
 
 ALERTS_DDL = """

@@ -3,16 +3,16 @@
 
 import pytest
 
-from nlp_udfs import sentiment
+from nlp_udfs import clause_forms, sentiment, sentiment_words
+from nlp_udfs.lexicon_files import read_lexicon_lines
 from nlp_udfs.sentiment import (
     NEGATIVE_THRESHOLD,
     POSITIVE_THRESHOLD,
     analyze_sentiment,
     label_for,
-    read_lexicon_lines,
-    score_clause_raw,
     score_sentiment,
 )
+from nlp_udfs.sentiment_words import score_clause_raw
 
 
 def score(text, raw_text=None):
@@ -206,7 +206,7 @@ def test_lexicons_have_a_few_hundred_entries_and_no_conflicts():
 
 
 def test_lexicon_index_is_built_once():
-    assert sentiment._index() is sentiment._index()
+    assert sentiment_words._index() is sentiment_words._index()
 
 
 def test_20000_character_text_is_scored():
@@ -235,7 +235,7 @@ def test_inquiries_with_polar_words_are_neutral(text):
 def test_a_not_a_question_does_not_negate():
     assert score_clause_raw("是不是正品") > 0
     assert score_clause_raw("有没有优惠") > 0
-    assert sentiment.is_inquiry("这款耐不耐用")
+    assert clause_forms.is_inquiry("这款耐不耐用")
 
 
 @pytest.mark.parametrize(
@@ -248,13 +248,13 @@ def test_complaint_questions_are_negative(text):
 
 
 def test_question_mark_makes_a_cue_rhetorical():
-    assert sentiment.is_complaint_question("这就是你们说的品质保证", question=True)
-    assert not sentiment.is_complaint_question("这就是你们说的品质保证", question=False)
+    assert clause_forms.is_complaint_question("这就是你们说的品质保证", question=True)
+    assert not clause_forms.is_complaint_question("这就是你们说的品质保证", question=False)
     assert label("这就是你们说的品质保证？") == "negative"
 
 
 def test_inquiry_damping_is_lifted_by_a_complaint_cue():
-    assert sentiment.is_inquiry("请问还没发货的订单怎么处理")
+    assert clause_forms.is_inquiry("请问还没发货的订单怎么处理")
     assert sentiment.score_clause("请问为什么还没发货") <= sentiment.RHETORICAL_QUESTION_VALUE
 
 
@@ -325,18 +325,18 @@ def test_clause_roles_for_outcome_and_expectation():
 
 
 def test_comparison_gives_a_neutral_attribute_a_side():
-    assert sentiment.comparative_value("颜色比图片暗很多") == -sentiment.COMPARATIVE_VALUE
-    assert sentiment.comparative_value("比预计的早了两天") == sentiment.COMPARATIVE_VALUE
-    assert sentiment.comparative_value("会员价比非会员价还高") == -sentiment.COMPARATIVE_VALUE
+    assert clause_forms.comparative_value("颜色比图片暗很多") == -clause_forms.COMPARATIVE_VALUE
+    assert clause_forms.comparative_value("比预计的早了两天") == clause_forms.COMPARATIVE_VALUE
+    assert clause_forms.comparative_value("会员价比非会员价还高") == -clause_forms.COMPARATIVE_VALUE
     assert label("屏幕比宣传的暗") == "negative"
     assert label("这一代比上一代轻不少") == "positive"
 
 
 def test_comparison_ignores_other_uses_of_bi_and_higher_non_price():
-    assert sentiment.comparative_value("比较暗") == 0.0  # 比较 = "rather"
-    assert sentiment.comparative_value("性价比比别家高") == 0.0  # 性价比 is not a price
-    assert sentiment.comparative_value("质量比以前高") == 0.0  # only a price compared higher complains
-    assert sentiment.comparative_value("没有对比过") == 0.0
+    assert clause_forms.comparative_value("比较暗") == 0.0  # 比较 = "rather"
+    assert clause_forms.comparative_value("性价比比别家高") == 0.0  # 性价比 is not a price
+    assert clause_forms.comparative_value("质量比以前高") == 0.0  # only a price compared higher complains
+    assert clause_forms.comparative_value("没有对比过") == 0.0
     assert label("性价比还挺高") == "positive"
 
 
@@ -392,8 +392,8 @@ def test_deferred_judgement_is_damped():
 
 
 def test_request_for_a_small_favour_is_an_inquiry():
-    assert sentiment.is_inquiry("帮我备注一下放门口就行")
-    assert not sentiment.is_inquiry("帮我解决了问题")
+    assert clause_forms.is_inquiry("帮我备注一下放门口就行")
+    assert not clause_forms.is_inquiry("帮我解决了问题")
     assert label("帮我查一下为什么还没发货") == "negative"
 
 
@@ -405,10 +405,10 @@ def test_false_friends_of_sentiment_words_are_blocked():
 
 
 def test_amounts_and_degrees_are_not_questions():
-    assert not sentiment.is_inquiry("等了好几天")
-    assert not sentiment.is_inquiry("没多久就坏了")
-    assert not sentiment.is_inquiry("不怎么好用")
-    assert sentiment.is_inquiry("几天能到")
+    assert not clause_forms.is_inquiry("等了好几天")
+    assert not clause_forms.is_inquiry("没多久就坏了")
+    assert not clause_forms.is_inquiry("不怎么好用")
+    assert clause_forms.is_inquiry("几天能到")
     assert label("等了好几天") == "negative"
     assert label("不怎么好用") == "negative"
 
@@ -419,9 +419,9 @@ def test_pii_masks_are_not_read_by_the_models():
 
 
 def test_having_to_ask_again_complains():
-    assert sentiment.repeated_contact_value("已经第三次提交工单了") == sentiment.REPEATED_CONTACT_VALUE
-    assert sentiment.repeated_contact_value("催了好几次") == sentiment.REPEATED_CONTACT_VALUE
-    assert sentiment.repeated_contact_value("第二次买了") == 0.0  # a repeat purchase
+    assert clause_forms.repeated_contact_value("已经第三次提交工单了") == clause_forms.REPEATED_CONTACT_VALUE
+    assert clause_forms.repeated_contact_value("催了好几次") == clause_forms.REPEATED_CONTACT_VALUE
+    assert clause_forms.repeated_contact_value("第二次买了") == 0.0  # a repeat purchase
     assert label("打了五次电话") == "negative"
     assert label("这是第三次回购") == "positive"
 
@@ -470,9 +470,9 @@ def test_own_slips_and_no_hurry_are_neutral():
 
 
 def test_a_duration_before_cai_is_a_delay():
-    assert sentiment.late_value("快递在驿站放了三天才通知我") == sentiment.LATE_VALUE
-    assert sentiment.late_value("一个星期才发货") == sentiment.LATE_VALUE
-    assert sentiment.late_value("才用了三天") == 0.0
+    assert clause_forms.late_value("快递在驿站放了三天才通知我") == clause_forms.LATE_VALUE
+    assert clause_forms.late_value("一个星期才发货") == clause_forms.LATE_VALUE
+    assert clause_forms.late_value("才用了三天") == 0.0
     assert label("下单一个星期才发货") == "negative"
 
 
