@@ -73,3 +73,16 @@
 {% macro duckdb__split_to_list(text, delimiter) -%}
     string_split({{ text }}, {{ delimiter }})
 {%- endmacro %}
+
+{#- The distinct values of two lists, sorted (nulls dropped). -#}
+{% macro sorted_list_union(left_list, right_list) -%}
+    {{ return(adapter.dispatch('sorted_list_union', 'voc')(left_list, right_list)) }}
+{%- endmacro %}
+
+{% macro default__sorted_list_union(left_list, right_list) -%}
+    array_sort(array_union({{ left_list }}, {{ right_list }}))
+{%- endmacro %}
+
+{% macro duckdb__sorted_list_union(left_list, right_list) -%}
+    list_sort(list_distinct(list_concat({{ left_list }}, {{ right_list }})))
+{%- endmacro %}

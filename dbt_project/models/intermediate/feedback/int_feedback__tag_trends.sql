@@ -1,6 +1,7 @@
 {#- Volume of every tag per day and per ISO week, on a dense grid (zero days count in the
     baseline), with share, change against the previous period and a z-score against the trailing
-    baseline; lengths and thresholds come from the alert_settings seed. -#}
+    baseline; lengths and thresholds come from the alert_settings seed. Published as the
+    tag_trends mart; the priority engine reads the daily spikes from here. -#}
 with scored as (
     select * from {{ ref('int_feedback__scored') }}
 ),

@@ -26,6 +26,7 @@ select
     scored.tag_evidence,
     scored.has_complaint_tag,
     scored.risk_categories,
+    scored.risk_evidence,
     coalesce(priority.priority, 'P3') as priority,
     coalesce(priority.priority_reasons, 'no rule fired') as priority_reasons,
     priority.priority_rule_ids,

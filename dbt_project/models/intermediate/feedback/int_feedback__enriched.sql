@@ -1,5 +1,5 @@
-{#- Text analytics of every feedback item: cleaning, PII masking, sentiment and taxonomy tags,
-    computed by the nlp_udfs functions registered in DuckDB (vectorized over Arrow batches).
+{#- Text analytics of every feedback item: cleaning, PII masking, sentiment, taxonomy tags and
+    the risks of the risk lexicon, computed by the nlp_udfs functions registered in DuckDB (vectorized over Arrow batches).
 
     Incremental: a nightly run enriches only feedback that is new, whose text changed, or that was
     enriched under another version (taxonomy seed or nlp_udfs code/lexicons/model). A seed edit
@@ -58,5 +58,7 @@ select
     nlp.tags as tags,
     nlp.primary_tag as primary_tag,
     nlp.tag_evidence as tag_evidence,
-    nlp.terms as terms
+    nlp.terms as terms,
+    nlp.risks as text_risk_categories,
+    nlp.risk_evidence as risk_evidence
 from enriched

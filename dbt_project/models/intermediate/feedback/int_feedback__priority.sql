@@ -28,7 +28,7 @@ repeat_gaps as (
 spiking as (
     select distinct mentions.feedback_id
     from mentions
-    inner join {{ ref('tag_trends') }} as trends
+    inner join {{ ref('int_feedback__tag_trends') }} as trends
         on trends.period_type = 'day'
         and trends.tag = mentions.tag
         and trends.period_start = mentions.created_date

@@ -31,7 +31,12 @@ vip_negative as (
     where is_vip and sentiment_score <= {{ setting_number('vip_negative_max_score') }}
 ),
 
-safety_risk as (
+{#- safety_risk: feedback flagged by a risk tag of the taxonomy seed (one alert per item and risk
+    tag) or by the risk lexicon (nlp_udfs detect_risks), whichever finds it. A lexicon risk is filed
+    under the taxonomy's tag for its category, so it routes to that tag's owner team; an item
+    already alerted through a tag of that category raises no second alert; a category no tag
+    carries is filed as risk:<category>, without a tag. -#}
+tag_safety_risk as (
     select
         'safety_risk' as alert_type,
         'safety_risk|' || mentions.feedback_id || '|' || mentions.tag as alert_key,
@@ -46,6 +51,48 @@ safety_risk as (
     from mentions
     inner join {{ ref('taxonomy') }} as taxonomy_risk on mentions.tag = taxonomy_risk.tag
     where {{ regex_contains('taxonomy_risk.risk_category', "'^(' || " ~ setting_text('safety_risk_categories') ~ " || ')$'") }}
+),
+
+risk_category_tags as (
+    select risk_category, min(tag) as tag
+    from {{ ref('taxonomy') }}
+    where risk_category is not null
+    group by risk_category
+),
+
+lexicon_risks as (
+    select
+        feedback_id, created_at, one_id, store_id, product_sku,
+        {{ explode_list('text_risk_categories') }} as risk_category
+    from scored
+),
+
+lexicon_safety_risk as (
+    select
+        'safety_risk' as alert_type,
+        'safety_risk|' || risks.feedback_id || '|' || coalesce(risk_category_tags.tag, 'risk:' || risks.risk_category) as alert_key,
+        case when risks.risk_category = 'safety' then 'critical' else 'high' end as severity,
+        risks.created_at as raised_at,
+        risks.one_id,
+        risk_category_tags.tag,
+        risks.store_id,
+        risks.product_sku,
+        risks.feedback_id as evidence_feedback_id,
+        risks.risk_category || ' (risk lexicon)' as detail
+    from lexicon_risks as risks
+    left join risk_category_tags on risk_category_tags.risk_category = risks.risk_category
+    where {{ regex_contains('risks.risk_category', "'^(' || " ~ setting_text('safety_risk_categories') ~ " || ')$'") }}
+        and not exists (
+            select 1
+            from tag_safety_risk as tagged
+            where tagged.evidence_feedback_id = risks.feedback_id and tagged.detail = risks.risk_category
+        )
+),
+
+safety_risk as (
+    select * from tag_safety_risk
+    union all
+    select * from lexicon_safety_risk
 ),
 
 {#- A product's defect feedback per day, then trailing-window counts and sources per day. -#}

@@ -1,4 +1,4 @@
-{#- Every feedback item with its customer, tags, sentiment, store and product: everything
+{#- Every feedback item with its customer, tags, sentiment, risks, store and product: everything
     fct_feedback holds except the priority, which needs tag trends built from this model. -#}
 with feedback as (
     select * from {{ ref('int_feedback__unioned') }}
@@ -55,6 +55,8 @@ scored as (
         enriched.tags,
         enriched.primary_tag,
         enriched.tag_evidence,
+        coalesce(enriched.text_risk_categories, {{ empty_string_list() }}) as text_risk_categories,
+        coalesce(enriched.risk_evidence, '[]') as risk_evidence,
         case
             when coalesce(enriched.text_clean, '') <> '' then 'text'
             when feedback.rating_nps is not null or feedback.rating_stars is not null
@@ -69,7 +71,11 @@ scored as (
             else 0.0
         end as sentiment_score,
         coalesce(tag_flags.has_complaint_tag, 0) = 1 as has_complaint_tag,
-        coalesce(tag_flags.risk_categories, {{ empty_string_list() }}) as risk_categories,
+        {#- A risk counts when a risk tag of the taxonomy seed names it or when the risk lexicon
+            (nlp_udfs detect_risks, independent of the seed) finds it in the words. -#}
+        {{ sorted_list_union(
+            'coalesce(tag_flags.risk_categories, ' ~ empty_string_list() ~ ')',
+            'coalesce(enriched.text_risk_categories, ' ~ empty_string_list() ~ ')') }} as risk_categories,
         tier_at_feedback.tier as customer_tier,
         customers.one_id
     from feedback
@@ -121,6 +127,8 @@ select
     labelled.tag_evidence,
     labelled.has_complaint_tag,
     labelled.risk_categories,
+    labelled.text_risk_categories,
+    labelled.risk_evidence,
     labelled.rating_nps,
     labelled.rating_csat,
     labelled.rating_ces,
