@@ -19,7 +19,10 @@ from pathlib import Path
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from loaders.sources import FAMILIES, FAMILY_SPECS, RAW_DATASET, SOURCES, raw_table_columns
+from loaders.contracts import FAMILY_SPECS
+from loaders.families import FAMILIES
+from loaders.hints import RAW_DATASET, raw_table_columns
+from loaders.sources import SOURCES
 
 PIPELINES_DIR_NAME = ".dlt_pipelines"
 

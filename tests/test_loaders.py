@@ -24,26 +24,26 @@ from loaders.pipeline import (
     pipeline_name,
     pipelines_dir_for,
 )
-from loaders.sources import (
-    FAMILIES,
-    SOURCES,
-    _classify,
-    discover_files,
-    is_jsonl_name,
-    read_jsonl_lines,
-)
-from loaders.validation import (
-    Rejected,
-    survey_csv_row_to_json_shape,
-    validate_member,
-    validate_review,
-    validate_social_post,
-    validate_survey,
-    validate_survey_csv_row,
-    validate_ticket,
-)
+from loaders.contracts import MEMBER_SPEC, REVIEW_SPEC, SOCIAL_SPEC, SURVEY_SPEC, TICKET_SPEC
+from loaders.contracts.surveys import survey_csv_row_to_json_shape
+from loaders.families import FAMILIES
+from loaders.files.extract import classify_line
+from loaders.files.readers import discover_files, is_jsonl_name, read_jsonl_lines
+from loaders.sources import SOURCES
+from loaders.validation import Rejected, validate_record, validate_survey_csv_row
 
 UTC = timezone.utc
+
+
+def _validator(spec):
+    return lambda value: validate_record(spec, value)
+
+
+validate_survey = _validator(SURVEY_SPEC)
+validate_ticket = _validator(TICKET_SPEC)
+validate_review = _validator(REVIEW_SPEC)
+validate_social_post = _validator(SOCIAL_SPEC)
+validate_member = _validator(MEMBER_SPEC)
 
 # --- validation unit tests ------------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ def test_jsonl_reader_handles_bom_crlf_bad_utf8_and_truncated_gzip(tmp_path):
         (1, '{"a": 1}'), (3, '{"b": NaN}'), (4, "\ufffd\ufffd{\"c\": 2}"), (5, '{"d": 3}'),
     ]
     assert lines[0].value == {"a": 1} and lines[3].value == {"d": 3}
-    assert [_classify(line, lambda v: v) for line in lines[1:3]] == [Rejected("invalid_json")] * 2
+    assert [classify_line(line, lambda v: v) for line in lines[1:3]] == [Rejected("invalid_json")] * 2
 
     truncated = tmp_path / "b.jsonl.gz"
     payload = "".join(json.dumps({"n": n, "square": n * n}) + "\n" for n in range(5000)).encode()
@@ -174,7 +174,7 @@ def test_jsonl_reader_handles_bom_crlf_bad_utf8_and_truncated_gzip(tmp_path):
     truncated.write_bytes(compressed[: len(compressed) // 2])
     lines = list(read_jsonl_lines(truncated))
     assert 0 < len(lines) < 5000
-    assert _classify(lines[-1], lambda v: v) == Rejected("unreadable_file")
+    assert classify_line(lines[-1], lambda v: v) == Rejected("unreadable_file")
     assert lines[-1].number == len(lines) and all("n" in line.value for line in lines[:-1])
 
 
