@@ -21,12 +21,17 @@ MERGE_DELETE_INSERT = {"disposition": "merge", "strategy": "delete-insert"}
 HARD_DELETE_COLUMN = "_voc_deleted"
 """Quarantine rows with this flag only delete: they clear a re-read file's old quarantine rows."""
 
-_DLT_TYPE = {
-    Kind.TEXT: "text",
-    Kind.TIMESTAMP: "text",  # messy vendor timestamps are kept as received; staging parses them
-    Kind.INTEGER: "bigint",
-    Kind.SCORE: "bigint",
-    Kind.BOOLEAN: "bool",
+TIMESTAMPTZ: dict[str, Any] = {"data_type": "timestamp", "timezone": True}
+"""Every time column of the raw layer: a UTC instant (DuckDB ``TIMESTAMP WITH TIME ZONE``)."""
+
+_COLUMN_HINT: dict[Kind, dict[str, Any]] = {
+    Kind.TEXT: {"data_type": "text"},
+    # parsed by loaders.timestamps in validation; declared so the column type never depends on
+    # the first value dlt sees
+    Kind.TIMESTAMP: TIMESTAMPTZ,
+    Kind.INTEGER: {"data_type": "bigint"},
+    Kind.SCORE: {"data_type": "bigint"},
+    Kind.BOOLEAN: {"data_type": "bool"},
 }
 
 QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
@@ -36,7 +41,7 @@ QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
     "record_id": {"data_type": "text"},
     "reason": {"data_type": "text"},
     "raw_payload": {"data_type": "text"},
-    "quarantined_at": {"data_type": "timestamp"},
+    "quarantined_at": dict(TIMESTAMPTZ),
     HARD_DELETE_COLUMN: {"data_type": "bool", "hard_delete": True},
 }
 
@@ -48,7 +53,7 @@ FILES_COLUMNS: dict[str, dict[str, Any]] = {
     "records_read": {"data_type": "bigint"},
     "records_loaded": {"data_type": "bigint"},
     "records_quarantined": {"data_type": "bigint"},
-    "loaded_at": {"data_type": "timestamp"},
+    "loaded_at": dict(TIMESTAMPTZ),
 }
 
 
@@ -58,7 +63,7 @@ def raw_table_columns(spec: RecordSpec) -> tuple[dict[str, dict], dict[str, dict
     Returns ``(columns, nested)``: ``columns`` maps flattened column names (``respondent__phone``)
     to dlt column hints; ``nested`` maps a list field name (``messages``) to its child columns.
     Declaring every column makes it exist even when all values are null, and makes dlt coerce
-    values (an epoch int in a text column becomes a digit string) instead of adding variant
+    values (an int phone in a text column becomes a digit string) instead of adding variant
     ``__v_`` columns.
     """
     columns: dict[str, dict] = {spec.id_field: {"data_type": "text", "nullable": False}}
@@ -71,17 +76,16 @@ def raw_table_columns(spec: RecordSpec) -> tuple[dict[str, dict], dict[str, dict
                 add(field_spec.children, f"{name}__")
             elif field_spec.kind is Kind.LIST:
                 nested[name] = {
-                    child.name: {"data_type": _DLT_TYPE[child.kind]}
-                    for child in field_spec.children
+                    child.name: dict(_COLUMN_HINT[child.kind]) for child in field_spec.children
                 }
             else:
-                columns[name] = {"data_type": _DLT_TYPE[field_spec.kind]}
+                columns[name] = dict(_COLUMN_HINT[field_spec.kind])
 
     add(spec.fields, "")
     columns["_voc_file"] = {"data_type": "text"}
     columns["_voc_line"] = {"data_type": "bigint"}
     columns[VERSION_COLUMN] = {
-        "data_type": "timestamp",
+        **TIMESTAMPTZ,
         "dedup_sort": "desc",
         "nullable": VERSION_COLUMN not in spec.primary_key,
     }
@@ -172,7 +176,7 @@ def history_hints(spec: RecordSpec, raw_columns: dict[str, dict]) -> dict[str, A
             columns={
                 **{name: raw_columns[name] for name in history_columns(spec)},
                 # part of this table's key, so never null and no dedup sort
-                VERSION_COLUMN: {"data_type": "timestamp", "nullable": False},
+                VERSION_COLUMN: {**TIMESTAMPTZ, "nullable": False},
             },
             file_format=LOADER_FILE_FORMAT,
             nested_hints={},

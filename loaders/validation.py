@@ -11,12 +11,14 @@ readers (``loaders.files``) produce for damage below the record level: ``malform
 CSV row with more or fewer cells than the header) and ``unreadable_file`` (a truncated or
 corrupt gzip).
 
-Normalization is deliberately light, because renaming and typing belong to dbt staging:
+Normalization is deliberately light, because renaming and most typing belong to dbt staging:
 
 * vendor field names are kept, unknown fields are kept (schema drift is not fatal);
 * ids and other text fields become ``str`` (``10023`` -> ``"10023"``; ids are also stripped);
-* timestamp fields stay text exactly as received (epoch ints become digit strings), but must
-  parse with :func:`loaders.timestamps.parse_vendor_timestamp`; empty strings become null;
+* timestamp fields become timezone-aware UTC datetimes, parsed by
+  :func:`loaders.timestamps.parse_vendor_timestamp`, the one parser of vendor times (naive and
+  date-only values are Asia/Shanghai local time); empty strings become null, values that do not
+  parse reject the record (``bad_timestamp:<field>``). Staging only selects them;
 * scores and counts become ``int`` (digit strings are accepted, as CSV exports carry them);
 * ``_voc_updated_at`` (UTC datetime) is added: the record's version time, used by the merge:
   ``updated_at`` (reviews: ``modified_at``; social: a later crawl's ``updated_at``), falling
@@ -102,7 +104,7 @@ def _normalize_field(spec: FieldSpec, value: Any, prefix: str) -> Any:
     if spec.kind is Kind.TEXT:
         return _as_text(value, path)
     if spec.kind is Kind.TIMESTAMP:
-        return _as_timestamp_text(value, path)
+        return _as_timestamp(value, path)
     if spec.kind is Kind.SCORE:
         number = _as_integer(value, spec.name)
         if number is None:
@@ -148,14 +150,13 @@ def _as_text(value: Any, path: str) -> str:
     raise _FieldProblem(f"wrong_type:{path}")
 
 
-def _as_timestamp_text(value: Any, path: str) -> str | None:
+def _as_timestamp(value: Any, path: str) -> datetime | None:
     if isinstance(value, str) and not value.strip():
         return None
     try:
-        parse_vendor_timestamp(value)
+        return parse_vendor_timestamp(value)
     except ValueError:
         raise _FieldProblem(f"bad_timestamp:{path}") from None
-    return value if isinstance(value, str) else str(value)
 
 
 def _as_integer(value: Any, path: str) -> int | None:
@@ -183,8 +184,8 @@ def _version_time(spec: RecordSpec, record: Mapping[str, Any]) -> datetime | Non
     for name in spec.version_fields:
         value = record.get(name)
         if value is not None:
-            # already checked by _normalize_field, so this cannot raise
-            return parse_vendor_timestamp(value)
+            # already parsed to a UTC datetime by _normalize_field
+            return value
     if spec.version_required:
         raise _FieldProblem(f"bad_timestamp:{spec.version_fields[0]}")
     return None

@@ -13,7 +13,7 @@ typed as (
         tier,
         city,
         {{ blank_to_null('home_store_id') }} as home_store_id,
-        {{ parse_vendor_timestamp('registered_at') }} as registered_at,
+        registered_at,
         _voc_updated_at as version_at,
         consent_analytics,
         _dlt_id as raw_row_id,

@@ -10,7 +10,7 @@ typed as (
         author__followers as author_followers,
         author__verified as author_verified,
         text as post_text,
-        {{ parse_vendor_timestamp('published_at') }} as published_at,
+        published_at,
         url,
         likes,
         comments,

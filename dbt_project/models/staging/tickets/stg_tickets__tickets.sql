@@ -5,8 +5,8 @@ with source as (
 typed as (
     select
         {{ blank_to_null('ticket_id') }} as ticket_id,
-        {{ parse_vendor_timestamp('created_at') }} as created_at,
-        coalesce({{ parse_vendor_timestamp('updated_at') }}, {{ parse_vendor_timestamp('created_at') }}) as updated_at,
+        created_at,
+        coalesce(updated_at, created_at) as updated_at,
         channel,
         status,
         priority,
@@ -19,8 +19,8 @@ typed as (
         {{ blank_to_null('store_id') }} as store_id,
         {{ blank_to_null('product_sku') }} as product_sku,
         subject,
-        {{ parse_vendor_timestamp('first_response_at') }} as first_response_at,
-        {{ parse_vendor_timestamp('solved_at') }} as solved_at,
+        first_response_at,
+        solved_at,
         satisfaction_rating,
         _dlt_id as raw_row_id,
         _voc_file as source_file,
