@@ -3,7 +3,8 @@
 The cases are the ones where the SQL parser staging used to have disagreed with the loader's:
 a date-only ``registered_at`` (Shanghai midnight, not UTC midnight), an eight-digit epoch and a
 ``,`` decimal fraction (NULL in staging before). They go landing -> raw in file mode and in api
-mode (same typed values), then through the dbt staging models.
+mode (same typed values), then through the dbt staging models. An older warehouse whose raw time
+columns are text is converted in place.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import duckdb
 import pytest
 
 from loaders.pipeline import load_family
+from loaders.upgrade import upgrade_text_timestamps
 from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
 
 UTC = timezone.utc
@@ -112,3 +114,24 @@ def test_staging_only_selects_the_loaders_times(file_warehouse, tmp_path, dbt_ma
     assert tickets == [(TICKET_CREATED, TICKET_UPDATED)]  # eight-digit epoch, "," fraction: not NULL
     assert messages == [(MESSAGE_AT,)]
 
+
+def test_text_time_columns_of_an_older_warehouse_are_converted_in_place(tmp_path):
+    warehouse = tmp_path / "old.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.members (member_id varchar, name varchar, registered_at varchar, "
+            "updated_at varchar, _voc_updated_at timestamptz)"
+        )
+        con.execute(
+            "insert into raw.members values ('M1', '2021-02-14', '2021-02-14', '1748871000', '2025-06-02 13:30:00+00'),"
+            " ('M2', null, null, '2025-06-01 10:23:45,5', '2025-06-01 02:23:45.5+00')"
+        )
+    assert upgrade_text_timestamps(warehouse, "members") == ["members.registered_at", "members.updated_at"]
+    assert upgrade_text_timestamps(warehouse, "members") == []  # already current
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select member_id, name, registered_at, updated_at from raw.members order by 1").fetchall()
+    assert rows == [
+        ("M1", "2021-02-14", datetime(2021, 2, 13, 16, 0, tzinfo=UTC), datetime(2025, 6, 2, 13, 30, tzinfo=UTC)),
+        ("M2", None, None, M2_UPDATED),
+    ]
