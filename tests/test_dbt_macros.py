@@ -83,3 +83,31 @@ def test_local_dates_are_calendar_days_in_shanghai(run_macro):
 def test_local_midnight_is_the_start_of_the_day_in_shanghai(run_macro):
     cases = {"2021-02-14": datetime(2021, 2, 13, 16, 0, tzinfo=timezone.utc)}
     assert run_macro("{{ local_midnight('cast(raw as date)') }}", cases) == cases
+
+
+def test_latest_version_keeps_the_newest_version_then_the_latest_load_file_and_line(tmp_path_factory, run_macro):
+    # run_macro: for its VOC_DUCKDB_PATH (dbt compile opens a connection)
+    versions = (
+        "(select * from (values "
+        "('A', timestamptz '2025-06-01 00:00:00+00', '1', 'a.jsonl', 1, 'old'), "
+        "('A', timestamptz '2025-06-02 00:00:00+00', '1', 'a.jsonl', 2, 'newest'), "
+        "('B', timestamptz '2025-06-01 00:00:00+00', '1', 'b.jsonl', 9, 'first load'), "
+        "('B', timestamptz '2025-06-01 00:00:00+00', '2', 'b.jsonl', 1, 'later load'), "
+        "('C', timestamptz '2025-06-01 00:00:00+00', '1', 'c1.jsonl', 5, 'earlier file'), "
+        "('C', timestamptz '2025-06-01 00:00:00+00', '1', 'c2.jsonl', 1, 'later file')"
+        ") as raw_rows(id, _voc_updated_at, _dlt_load_id, _voc_file, _voc_line, label))"
+    )
+    relation = "{% set versions %}" + versions + "{% endset %}"
+    compiled = _compile(
+        relation + "select id, label from ({{ latest_version(versions, 'id') }}) as kept order by id",
+        tmp_path_factory.mktemp("latest"),
+    )
+    with duckdb.connect() as conn:
+        assert conn.execute(compiled).fetchall() == [("A", "newest"), ("B", "later load"), ("C", "later file")]
+        # version_column=none: only exact re-exports of one version collapse, every version stays
+        compiled = _compile(
+            relation + "select id, label from ({{ latest_version(versions, ['id', '_voc_updated_at'], "
+            "version_column=none) }}) as kept order by id, label",
+            tmp_path_factory.mktemp("latest_none"),
+        )
+        assert conn.execute(compiled).fetchall() == [("A", "newest"), ("A", "old"), ("B", "later load"), ("C", "later file")]

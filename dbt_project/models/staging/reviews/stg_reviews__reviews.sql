@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ optional_source('reviews', 'reviews') }} as raw_records
+    {{ latest_version(optional_source('reviews', 'reviews'), 'review_id') }}
 ),
 
 typed as (
@@ -19,11 +19,8 @@ typed as (
         has_images,
         seller_reply,
         _voc_file as source_file,
-        _voc_updated_at as version_at,
-        row_number() over (
-            partition by review_id order by _voc_updated_at desc, _dlt_load_id desc, _voc_file desc, _voc_line desc
-        ) as version_rank
+        _voc_updated_at as version_at
     from source
 )
 
-select * from typed where version_rank = 1
+select * from typed
