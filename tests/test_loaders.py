@@ -28,7 +28,7 @@ from loaders.contracts import MEMBER_SPEC, REVIEW_SPEC, SOCIAL_SPEC, SURVEY_SPEC
 from loaders.contracts.surveys import survey_csv_row_to_json_shape
 from loaders.families import FAMILIES
 from loaders.files.extract import classify_line
-from loaders.files.readers import discover_files, is_jsonl_name, read_jsonl_lines
+from loaders.files.readers import discover_files, is_jsonl_name, read_csv_rows, read_jsonl_lines
 from loaders.sources import SOURCES
 from loaders.validation import Rejected, validate_record, validate_survey_csv_row
 
@@ -177,6 +177,21 @@ def test_jsonl_reader_handles_bom_crlf_bad_utf8_and_truncated_gzip(tmp_path):
     assert 0 < len(lines) < 5000
     assert classify_line(lines[-1], lambda v: v) == Rejected("unreadable_file")
     assert lines[-1].number == len(lines) and all("n" in line.value for line in lines[:-1])
+
+
+def test_csv_rows_that_are_not_utf8_are_quarantined_not_mangled(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfresponse_id,comment\r\nR-1,\xe5\xa5\xbd\r\nR-2,bad \xff\xfe here\r\n"
+        b'R-3,"two\nlines \xc3"\r\nR-4,ok\r\n'
+    )
+    lines = list(read_csv_rows(path))
+    assert [(line.number, line.raw) for line in lines] == [
+        (2, "R-1,好"), (3, "R-2,bad \ufffd\ufffd here"), (4, 'R-3,"two\nlines \ufffd"'), (6, "R-4,ok"),
+    ]
+    results = [classify_line(line, lambda v: v) for line in lines]
+    assert results[1:3] == [Rejected("invalid_utf8")] * 2
+    assert results[0] == {"response_id": "R-1", "comment": "好"} and results[3] == {"response_id": "R-4", "comment": "ok"}
 
 
 def test_hidden_files_and_other_extensions_are_not_discovered(tmp_path):

@@ -29,6 +29,7 @@ from loaders.contracts.spec import RecordSpec
 from loaders.dispatch import TableDispatcher
 from loaders.files.readers import (
     INVALID_JSON,
+    INVALID_UTF8,
     MALFORMED_ROW,
     UNREADABLE,
     Line,
@@ -56,6 +57,8 @@ def classify_line(line: Line, validate: Callable[[Any], Any]) -> dict | Rejected
     """The validated record, or why the line goes to quarantine (reader markers first)."""
     if line.value is INVALID_JSON:
         return Rejected("invalid_json")
+    if line.value is INVALID_UTF8:
+        return Rejected("invalid_utf8")
     if line.value is MALFORMED_ROW:
         return Rejected("malformed_csv_row")
     if line.value is UNREADABLE:

@@ -2,7 +2,8 @@
 
 ``*.jsonl`` / ``*.jsonl.gz`` are read line by line, ``*.csv`` / ``*.csv.gz`` (UTF-8 with or without
 BOM) row by row; both yield :class:`Line` s whose ``value`` is the parsed record, or one of the
-markers ``INVALID_JSON``, ``MALFORMED_ROW``, ``UNREADABLE`` for damage the caller quarantines.
+markers ``INVALID_JSON``, ``INVALID_UTF8``, ``MALFORMED_ROW``, ``UNREADABLE`` for damage the
+caller quarantines.
 Nothing here validates records or knows about dlt.
 """
 
@@ -12,14 +13,18 @@ import csv
 import gzip
 import hashlib
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 INVALID_JSON = object()
+INVALID_UTF8 = object()
 MALFORMED_ROW = object()
 UNREADABLE = object()
+_UNDECODABLE_BYTE = re.compile("[\udc80-\udcff]")
+"""What ``surrogateescape`` decodes a byte that is not UTF-8 to."""
 _READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
 
 
@@ -96,12 +101,16 @@ def read_csv_rows(path: Path) -> Iterator[Line]:
 
     ``number`` is the physical line where the row starts (the header is line 1), ``raw`` the
     row's original text. Rows with a different cell count than the header come back marked
-    malformed (trailing empty cells are tolerated).
+    malformed (trailing empty cells are tolerated); rows holding bytes that are not UTF-8 come
+    back marked ``INVALID_UTF8`` with those bytes shown as U+FFFD in ``raw`` (a JSONL line with
+    the same fault is ``INVALID_JSON``).
     """
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     last_line = 0
     try:
-        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        # surrogateescape keeps undecodable bytes recognisable (U+DC80..U+DCFF) instead of
+        # silently replacing them, so the row they are in can be quarantined
+        with opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
             tap = _LineTap(handle)
             reader = csv.reader(tap)
             header: list[str] | None = None
@@ -119,7 +128,10 @@ def read_csv_rows(path: Path) -> Iterator[Line]:
                 if not any(cell.strip() for cell in row):
                     continue
                 if header is None:
-                    header = [name.strip() for name in row]
+                    header = [_shown_with_replacements(name).strip() for name in row]
+                    continue
+                if _UNDECODABLE_BYTE.search(raw):
+                    yield Line(number, _shown_with_replacements(raw), INVALID_UTF8)
                     continue
                 while len(row) > len(header) and not row[-1].strip():
                     row.pop()
@@ -129,6 +141,10 @@ def read_csv_rows(path: Path) -> Iterator[Line]:
                 yield Line(number, raw, dict(zip(header, row)))
     except _READ_ERRORS as exc:
         yield Line(last_line + 1, f"<unreadable after line {last_line}: {exc}>", UNREADABLE)
+
+
+def _shown_with_replacements(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def file_digest(path: Path) -> tuple[str, int]:
