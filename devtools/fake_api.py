@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from loaders.sources import (
-    FAMILY_SPECS,
+from loaders.contracts import FAMILY_SPECS, RecordSpec
+from loaders.contracts.surveys import survey_csv_row_to_json_shape
+from loaders.files.readers import (
     discover_files,
     is_csv_name,
     is_jsonl_name,
@@ -43,7 +44,6 @@ from loaders.sources import (
     read_jsonl_lines,
 )
 from loaders.timestamps import parse_vendor_timestamp
-from loaders.validation import RecordSpec, survey_csv_row_to_json_shape
 
 API_FAMILIES = ("surveys", "tickets", "reviews", "social", "members")
 LOOPBACK = "127.0.0.1"

@@ -19,8 +19,7 @@ from typing import Iterable
 
 import great_expectations as gx
 
-from loaders.sources import FAMILY_SPECS
-from loaders.validation import VERSION_COLUMN, FieldSpec, Kind, RecordSpec
+from loaders.contracts import FAMILY_SPECS, VERSION_COLUMN, FieldSpec, Kind, RecordSpec
 
 ERROR = "error"
 WARN = "warn"

@@ -19,7 +19,11 @@ from pathlib import Path
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from loaders.sources import FAMILIES, FAMILY_SPECS, RAW_DATASET, SOURCES, raw_table_columns
+from loaders.contracts import FAMILY_SPECS
+from loaders.families import FAMILIES
+from loaders.hints import RAW_DATASET, raw_table_columns
+from loaders.sources import SOURCES
+from loaders.upgrade import upgrade_text_timestamps
 
 PIPELINES_DIR_NAME = ".dlt_pipelines"
 
@@ -74,13 +78,15 @@ def make_pipeline(
     """The dlt pipeline loading ``family`` from ``landing_dir`` into ``duckdb_path``, schema raw.
 
     Creating it creates the warehouse folder and dlt's working dir; it does not read the landing
-    folder. State is restored from the warehouse when the working dir is missing.
+    folder. State is restored from the warehouse when the working dir is missing. A warehouse
+    written by an older loader has its text time columns converted first (``loaders.upgrade``).
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown source family {family!r}; expected one of {FAMILIES}")
     _keep_dlt_out_of_home()
     warehouse = Path(duckdb_path).resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    upgrade_text_timestamps(warehouse, family)
     return dlt.pipeline(
         pipeline_name=pipeline_name(family, warehouse, landing_dir),
         pipelines_dir=str(pipelines_dir_for(warehouse)),

@@ -7,10 +7,12 @@ The source contract allows four shapes for one timestamp field:
 * naive local time          ``2025-06-01 10:23:45`` / ``2025-06-01T10:23:45`` / ``2025-06-01``
   (naive means Asia/Shanghai, the brand's home time zone)
 * epoch seconds             ``1748871000`` (a JSON integer, or the same digits as a string,
-  which is how CSV exports and the raw layer carry it)
+  which is how CSV exports carry it)
 
 Anything else is rejected with ``ValueError`` so the loader can quarantine the record instead of
-guessing.
+guessing. This is the only parser of vendor times: validation stores its result in the raw layer
+as UTC ``timestamptz`` and dbt staging only selects it, so file mode, api mode and every model
+read a vendor time the same way.
 """
 
 from __future__ import annotations

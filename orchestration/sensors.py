@@ -11,7 +11,7 @@ import dagster as dg
 
 from loaders.api.config import API_MODE, source_mode
 from loaders.families import FAMILIES
-from loaders.sources import discover_files, is_csv_name, is_jsonl_name
+from loaders.files.readers import discover_files, is_csv_name, is_jsonl_name
 from orchestration.resources import VocWarehouse
 
 EVERYTHING_JOB = "voc_everything"

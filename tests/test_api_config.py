@@ -21,7 +21,7 @@ from loaders.api.endpoints import (
     advance_cursor,
 )
 from loaders.api.sources import ApiPageError, find_api_page_error, page_label, split_page
-from loaders.validation import SURVEY_SPEC, VERSION_COLUMN
+from loaders.contracts import SURVEY_SPEC, VERSION_COLUMN
 
 
 def _response(body: dict, url: str = "http://vendor/x") -> Response:

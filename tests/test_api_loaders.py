@@ -102,9 +102,22 @@ def _page_log_totals(warehouse: Path, family: str) -> tuple[int, int, int]:
         )
 
 
+def _column_types(warehouse: Path, table: str) -> dict[str, str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'raw' and table_name = ?",
+                [table],
+            ).fetchall()
+        )
+
+
 def _assert_same_raw(expected: Path, actual: Path, extra_quarantine: dict[str, int] | None = None) -> None:
     for family, tables in RAW_TABLES.items():
         for table in tables:
+            # same columns with the same types (vendor times are timestamptz in both modes)
+            assert _column_types(actual, table) == _column_types(expected, table), table
             assert _table_rows(actual, table) == _table_rows(expected, table), table
         quarantined = _quarantine(actual, family)
         assert len(quarantined) == len(_quarantine(expected, family)) + (extra_quarantine or {}).get(family, 0)

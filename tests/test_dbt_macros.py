@@ -23,14 +23,6 @@ PHONES = {
     "": None,
 }
 EMAILS = {"Zhang.San@Example.com ": "zhang.san@example.com", "  a@b.cn": "a@b.cn", "not an email": None, "": None}
-TIMESTAMPS = {
-    "2025-06-01T10:23:45+08:00": datetime(2025, 6, 1, 2, 23, 45, tzinfo=timezone.utc),
-    "2025-06-01T02:23:45Z": datetime(2025, 6, 1, 2, 23, 45, tzinfo=timezone.utc),
-    "2025-06-01 10:23:45": datetime(2025, 6, 1, 2, 23, 45, tzinfo=timezone.utc),
-    "1748744625": datetime(2025, 6, 1, 2, 23, 45, tzinfo=timezone.utc),
-    "not a time": None,
-    "": None,
-}
 
 
 def _compile(sql: str, tmp_path) -> str:
@@ -77,15 +69,45 @@ def test_emails_are_trimmed_and_case_folded(run_macro):
     assert run_macro("{{ normalize_email('raw') }}", EMAILS) == EMAILS
 
 
-def test_every_contract_timestamp_format_parses_to_the_same_instant(run_macro):
-    assert run_macro("{{ parse_vendor_timestamp('raw') }}", TIMESTAMPS) == TIMESTAMPS
-
-
 def test_local_dates_are_calendar_days_in_shanghai(run_macro):
+    # raw time columns are UTC timestamptz (the loader parsed the vendor formats)
     cases = {
         "2026-11-15T15:59:59Z": "2026-11-15",  # 23:59:59 in Shanghai
         "2026-11-15T16:00:00Z": "2026-11-16",  # midnight in Shanghai
-        "2026-11-16 00:30:00": "2026-11-16",  # naive vendor time is Shanghai time
+        "2026-11-15T16:30:00Z": "2026-11-16",
     }
-    dates = run_macro("cast({{ local_date(parse_vendor_timestamp('raw')) }} as varchar)", cases)
+    dates = run_macro("cast({{ local_date('cast(raw as timestamptz)') }} as varchar)", cases)
     assert dates == cases
+
+
+def test_local_midnight_is_the_start_of_the_day_in_shanghai(run_macro):
+    cases = {"2021-02-14": datetime(2021, 2, 13, 16, 0, tzinfo=timezone.utc)}
+    assert run_macro("{{ local_midnight('cast(raw as date)') }}", cases) == cases
+
+
+def test_latest_version_keeps_the_newest_version_then_the_latest_load_file_and_line(tmp_path_factory, run_macro):
+    # run_macro: for its VOC_DUCKDB_PATH (dbt compile opens a connection)
+    versions = (
+        "(select * from (values "
+        "('A', timestamptz '2025-06-01 00:00:00+00', '1', 'a.jsonl', 1, 'old'), "
+        "('A', timestamptz '2025-06-02 00:00:00+00', '1', 'a.jsonl', 2, 'newest'), "
+        "('B', timestamptz '2025-06-01 00:00:00+00', '1', 'b.jsonl', 9, 'first load'), "
+        "('B', timestamptz '2025-06-01 00:00:00+00', '2', 'b.jsonl', 1, 'later load'), "
+        "('C', timestamptz '2025-06-01 00:00:00+00', '1', 'c1.jsonl', 5, 'earlier file'), "
+        "('C', timestamptz '2025-06-01 00:00:00+00', '1', 'c2.jsonl', 1, 'later file')"
+        ") as raw_rows(id, _voc_updated_at, _dlt_load_id, _voc_file, _voc_line, label))"
+    )
+    relation = "{% set versions %}" + versions + "{% endset %}"
+    compiled = _compile(
+        relation + "select id, label from ({{ latest_version(versions, 'id') }}) as kept order by id",
+        tmp_path_factory.mktemp("latest"),
+    )
+    with duckdb.connect() as conn:
+        assert conn.execute(compiled).fetchall() == [("A", "newest"), ("B", "later load"), ("C", "later file")]
+        # version_column=none: only exact re-exports of one version collapse, every version stays
+        compiled = _compile(
+            relation + "select id, label from ({{ latest_version(versions, ['id', '_voc_updated_at'], "
+            "version_column=none) }}) as kept order by id, label",
+            tmp_path_factory.mktemp("latest_none"),
+        )
+        assert conn.execute(compiled).fetchall() == [("A", "newest"), ("A", "old"), ("B", "later load"), ("C", "later file")]

@@ -24,26 +24,26 @@ from loaders.pipeline import (
     pipeline_name,
     pipelines_dir_for,
 )
-from loaders.sources import (
-    FAMILIES,
-    SOURCES,
-    _classify,
-    discover_files,
-    is_jsonl_name,
-    read_jsonl_lines,
-)
-from loaders.validation import (
-    Rejected,
-    survey_csv_row_to_json_shape,
-    validate_member,
-    validate_review,
-    validate_social_post,
-    validate_survey,
-    validate_survey_csv_row,
-    validate_ticket,
-)
+from loaders.contracts import MEMBER_SPEC, REVIEW_SPEC, SOCIAL_SPEC, SURVEY_SPEC, TICKET_SPEC
+from loaders.contracts.surveys import survey_csv_row_to_json_shape
+from loaders.families import FAMILIES
+from loaders.files.extract import classify_line
+from loaders.files.readers import discover_files, is_jsonl_name, read_csv_rows, read_jsonl_lines
+from loaders.sources import SOURCES
+from loaders.validation import Rejected, validate_record, validate_survey_csv_row
 
 UTC = timezone.utc
+
+
+def _validator(spec):
+    return lambda value: validate_record(spec, value)
+
+
+validate_survey = _validator(SURVEY_SPEC)
+validate_ticket = _validator(TICKET_SPEC)
+validate_review = _validator(REVIEW_SPEC)
+validate_social_post = _validator(SOCIAL_SPEC)
+validate_member = _validator(MEMBER_SPEC)
 
 # --- validation unit tests ------------------------------------------------------------------------
 
@@ -67,8 +67,9 @@ def test_valid_survey_is_normalized_without_mutating_input():
     record = validate_survey(source)
     assert not isinstance(record, Rejected)
     assert json.dumps(source, sort_keys=True) == snapshot
-    assert record["updated_at"] == "1748871000"  # epoch int kept as digit text
-    assert record["submitted_at"] == "2025-06-01T10:23:45+08:00"  # text as received
+    # every vendor time becomes a UTC datetime, parsed once here
+    assert record["updated_at"] == datetime(2025, 6, 2, 13, 30, tzinfo=UTC)  # epoch seconds
+    assert record["submitted_at"] == datetime(2025, 6, 1, 2, 23, 45, tzinfo=UTC)
     assert record["respondent"]["phone"] == "13800138000"
     assert record["utm"] == "x"  # unknown field kept
     assert record["_voc_updated_at"] == datetime(2025, 6, 2, 13, 30, tzinfo=UTC)
@@ -166,7 +167,7 @@ def test_jsonl_reader_handles_bom_crlf_bad_utf8_and_truncated_gzip(tmp_path):
         (1, '{"a": 1}'), (3, '{"b": NaN}'), (4, "\ufffd\ufffd{\"c\": 2}"), (5, '{"d": 3}'),
     ]
     assert lines[0].value == {"a": 1} and lines[3].value == {"d": 3}
-    assert [_classify(line, lambda v: v) for line in lines[1:3]] == [Rejected("invalid_json")] * 2
+    assert [classify_line(line, lambda v: v) for line in lines[1:3]] == [Rejected("invalid_json")] * 2
 
     truncated = tmp_path / "b.jsonl.gz"
     payload = "".join(json.dumps({"n": n, "square": n * n}) + "\n" for n in range(5000)).encode()
@@ -174,8 +175,23 @@ def test_jsonl_reader_handles_bom_crlf_bad_utf8_and_truncated_gzip(tmp_path):
     truncated.write_bytes(compressed[: len(compressed) // 2])
     lines = list(read_jsonl_lines(truncated))
     assert 0 < len(lines) < 5000
-    assert _classify(lines[-1], lambda v: v) == Rejected("unreadable_file")
+    assert classify_line(lines[-1], lambda v: v) == Rejected("unreadable_file")
     assert lines[-1].number == len(lines) and all("n" in line.value for line in lines[:-1])
+
+
+def test_csv_rows_that_are_not_utf8_are_quarantined_not_mangled(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfresponse_id,comment\r\nR-1,\xe5\xa5\xbd\r\nR-2,bad \xff\xfe here\r\n"
+        b'R-3,"two\nlines \xc3"\r\nR-4,ok\r\n'
+    )
+    lines = list(read_csv_rows(path))
+    assert [(line.number, line.raw) for line in lines] == [
+        (2, "R-1,好"), (3, "R-2,bad \ufffd\ufffd here"), (4, 'R-3,"two\nlines \ufffd"'), (6, "R-4,ok"),
+    ]
+    results = [classify_line(line, lambda v: v) for line in lines]
+    assert results[1:3] == [Rejected("invalid_utf8")] * 2
+    assert results[0] == {"response_id": "R-1", "comment": "好"} and results[3] == {"response_id": "R-4", "comment": "ok"}
 
 
 def test_hidden_files_and_other_extensions_are_not_discovered(tmp_path):
@@ -375,38 +391,38 @@ T, B, TS, BOOL = "VARCHAR", "BIGINT", "TIMESTAMP WITH TIME ZONE", "BOOLEAN"
 META = {"_voc_file": T, "_voc_line": B, "_voc_updated_at": TS}
 SPEC_COLUMNS = {
     "surveys": {
-        "response_id": T, "survey_id": T, "survey_name": T, "submitted_at": T, "updated_at": T,
+        "response_id": T, "survey_id": T, "survey_name": T, "submitted_at": TS, "updated_at": TS,
         "channel": T, "respondent__member_id": T, "respondent__phone": T, "respondent__unionid": T,
         "respondent__email": T, "answers__nps": B, "answers__csat": B, "answers__ces": B,
         "answers__comment": T, "store_id": T, "product_sku": T, "order_id": T, **META,
     },
     "tickets": {
-        "ticket_id": T, "created_at": T, "updated_at": T, "channel": T, "status": T, "priority": T,
+        "ticket_id": T, "created_at": TS, "updated_at": TS, "channel": T, "status": T, "priority": T,
         "category": T, "requester__name": T, "requester__phone": T, "requester__email": T,
         "requester__member_id": T, "assignee_team": T, "assignee": T, "store_id": T,
-        "product_sku": T, "subject": T, "first_response_at": T, "solved_at": T,
+        "product_sku": T, "subject": T, "first_response_at": TS, "solved_at": TS,
         "satisfaction_rating": T, **META,
     },
     "tickets__messages": {
-        "at": T, "author_role": T, "body": T, "_dlt_parent_id": T, "_dlt_list_idx": B, "_dlt_root_id": T,
+        "at": TS, "author_role": T, "body": T, "_dlt_parent_id": T, "_dlt_list_idx": B, "_dlt_root_id": T,
     },
     "reviews": {
         "review_id": T, "platform": T, "shop_id": T, "product_sku": T, "order_id": T, "buyer_nick": T,
-        "buyer_open_id": T, "rating": B, "content": T, "created_at": T, "modified_at": T,
-        "append_content": T, "append_at": T, "has_images": BOOL, "seller_reply": T, **META,
+        "buyer_open_id": T, "rating": B, "content": T, "created_at": TS, "modified_at": TS,
+        "append_content": T, "append_at": TS, "has_images": BOOL, "seller_reply": T, **META,
     },
     "social": {
         "post_id": T, "platform": T, "author__uid": T, "author__nickname": T, "author__followers": B,
-        "author__verified": BOOL, "text": T, "published_at": T, "url": T, "likes": B, "comments": B,
+        "author__verified": BOOL, "text": T, "published_at": TS, "url": T, "likes": B, "comments": B,
         "reposts": B, "is_repost": BOOL, **META,
     },
     "members": {
         "member_id": T, "name": T, "phone": T, "email": T, "unionid": T, "tier": T, "city": T,
-        "home_store_id": T, "registered_at": T, "updated_at": T, "consent_analytics": BOOL, **META,
+        "home_store_id": T, "registered_at": TS, "updated_at": TS, "consent_analytics": BOOL, **META,
     },
     "members__bound_accounts": {"platform": T, "account_id": T, "_dlt_parent_id": T, "_dlt_list_idx": B, "_dlt_root_id": T},
-    "stores": {"store_id": T, "store_name": T, "city": T, "region": T, "opened_at": T, **META},
-    "products": {"product_sku": T, "product_name": T, "category": T, "product_line": T, "launched_at": T, **META},
+    "stores": {"store_id": T, "store_name": T, "city": T, "region": T, "opened_at": TS, **META},
+    "products": {"product_sku": T, "product_name": T, "category": T, "product_line": T, "launched_at": TS, **META},
 }
 for _family in FAMILIES:
     SPEC_COLUMNS[f"{_family}_quarantine"] = {
@@ -501,9 +517,9 @@ def test_newest_version_wins_in_same_and_later_file(loaded):
     by_id = {row[0]: row for row in rows}
     assert sorted(by_id) == ["R-1", "R-2", "R-8", "R-9"]
     # R-1: newer line 10 of the same file beats line 1, and the stale CSV version loses too
-    assert by_id["R-1"][1:5] == (10, "2025-06-02T01:00:00Z", "surveys/2025-06-01.jsonl", 10)
-    # R-2: the later gz file has the newest version; the older line 11 lost; epoch stored as text
-    assert by_id["R-2"][1:5] == (8, "1749000000", "surveys/2025-06-02.jsonl.gz", 1)
+    assert by_id["R-1"][1:5] == (10, datetime(2025, 6, 2, 1, 0, tzinfo=UTC), "surveys/2025-06-01.jsonl", 10)
+    # R-2: the later gz file has the newest version; the older line 11 lost; epoch stored as its instant
+    assert by_id["R-2"][1:5] == (8, datetime(2025, 6, 4, 1, 20, tzinfo=UTC), "surveys/2025-06-02.jsonl.gz", 1)
     assert by_id["R-2"][5] == datetime(2025, 6, 4, 1, 20, tzinfo=UTC)
     # CSV: physical start line (header is line 1), multi-line comment kept, empty -> null
     assert query(db, "SELECT _voc_line, answers__comment, answers__nps, answers__csat, respondent__member_id "
@@ -513,7 +529,7 @@ def test_newest_version_wins_in_same_and_later_file(loaded):
 def test_ticket_newest_version_replaces_its_messages(loaded):
     _, db, _ = loaded
     assert query(db, "SELECT ticket_id, status, updated_at FROM raw.tickets ORDER BY 1") == [
-        ("10023", "solved", "2025-06-03T09:12:00+08:00"),
+        ("10023", "solved", datetime(2025, 6, 3, 1, 12, tzinfo=UTC)),
         ("10026", None, None),
     ]
     messages = query(
@@ -521,15 +537,16 @@ def test_ticket_newest_version_replaces_its_messages(loaded):
         "SELECT m.at, m.author_role FROM raw.tickets__messages m JOIN raw.tickets t ON m._dlt_root_id = t._dlt_id "
         "WHERE t.ticket_id = '10023' ORDER BY m._dlt_list_idx",
     )
-    assert messages == [("1748871000", "customer"), ("2025-06-02T21:30:00+08:00", "agent"),
-                        ("2025-06-03T09:12:00+08:00", "system")]
+    assert messages == [(datetime(2025, 6, 2, 13, 30, tzinfo=UTC), "customer"),
+                        (datetime(2025, 6, 2, 13, 30, tzinfo=UTC), "agent"),
+                        (datetime(2025, 6, 3, 1, 12, tzinfo=UTC), "system")]
     assert query(db, "SELECT count(*) FROM raw.tickets__messages")[0][0] == 3
 
 
 def test_social_later_crawl_wins_by_updated_at(loaded):
     _, db, _ = loaded
     assert query(db, "SELECT likes, author__followers, updated_at, published_at FROM raw.social") == [
-        (40, 1300, "2025-06-05 08:00:00", "1748910000")
+        (40, 1300, datetime(2025, 6, 5, 0, 0, tzinfo=UTC), datetime(2025, 6, 3, 0, 20, tzinfo=UTC))
     ]
 
 
@@ -554,7 +571,7 @@ def test_reference_tables(loaded):
     _, db, _ = loaded
     assert query(db, "SELECT store_id, opened_at, _voc_updated_at FROM raw.stores ORDER BY 1") == [
         ("BJ001", None, None),
-        ("SH001", "2020-01-01", datetime(2019, 12, 31, 16, 0, tzinfo=UTC)),
+        ("SH001", datetime(2019, 12, 31, 16, 0, tzinfo=UTC), datetime(2019, 12, 31, 16, 0, tzinfo=UTC)),
     ]
     assert query(db, "SELECT product_sku FROM raw.products") == [("SKU-1001",)]
 

@@ -1,23 +1,6 @@
-{#- Vendor timestamps arrive as ISO 8601 with offset, ISO 8601 in UTC (Z), naive local time
-    (meaning var('voc_timezone')), or epoch seconds; the raw layer keeps them as text. -#}
-{% macro parse_vendor_timestamp(column) -%}
-    {{ return(adapter.dispatch('parse_vendor_timestamp', 'voc')(column)) }}
-{%- endmacro %}
-
-{% macro default__parse_vendor_timestamp(column) -%}
-    {{ exceptions.raise_compiler_error("parse_vendor_timestamp has no implementation for adapter " ~ adapter.type()) }}
-{%- endmacro %}
-
-{% macro duckdb__parse_vendor_timestamp(column) -%}
-    case
-        when nullif(trim({{ column }}), '') is null then null
-        when regexp_full_match(trim({{ column }}), '[0-9]{9,11}')
-            then to_timestamp(cast(trim({{ column }}) as bigint))
-        when regexp_matches(trim({{ column }}), '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
-            then try_cast(trim({{ column }}) as timestamptz)
-        else try_cast(trim({{ column }}) as timestamp) at time zone '{{ var("voc_timezone") }}'
-    end
-{%- endmacro %}
+{#- Vendor timestamps are parsed once, by the loader (loaders/timestamps.py): the raw layer holds
+    them as UTC timestamptz, so staging only selects them. These macros turn instants into
+    calendar days and back in the business time zone, var('voc_timezone'). -#}
 
 {#- Calendar day of a timestamptz in the business time zone. -#}
 {% macro local_date(column) -%}

@@ -20,8 +20,7 @@ import duckdb
 from expectations.runner import validate_suites
 from expectations.suites import mart_suite, raw_suites, staging_suites
 from expectations.warehouse import varchar_columns
-from loaders.sources import FAMILY_SPECS
-from loaders.validation import RECORD_SPECS
+from loaders.contracts import FAMILY_SPECS, RECORD_SPECS
 
 # marts whose size follows the number of feedback items, with their key column
 SCALED_MARTS = {"fct_feedback": "feedback_id", "dim_customer": "one_id", "kpi_daily": "kpi_key"}

@@ -55,7 +55,7 @@ _EXTRACTORS = {
 
 def iter_landing_texts(landing_dir: Path) -> Iterator[str]:
     """Every non-empty customer text of the four feedback families, in file order."""
-    from loaders.sources import discover_files, is_csv_name, is_jsonl_name, read_csv_rows, read_jsonl_lines
+    from loaders.files.readers import discover_files, is_csv_name, is_jsonl_name, read_csv_rows, read_jsonl_lines
 
     for family in FAMILIES:
         folder = Path(landing_dir) / family

@@ -92,7 +92,7 @@ class IncrementFiles(LandingFiles):
 
 def _family_lines(landing: Path, family: str):
     """(is_csv, parsed value) of every line of the family's files, with the loaders' readers."""
-    from loaders.sources import discover_files, is_csv_name, is_jsonl_name, read_csv_rows, read_jsonl_lines
+    from loaders.files.readers import discover_files, is_csv_name, is_jsonl_name, read_csv_rows, read_jsonl_lines
 
     accepts = (lambda name: is_jsonl_name(name) or is_csv_name(name)) if family == "surveys" else is_jsonl_name
     for path in discover_files(landing / family, accepts):
@@ -138,7 +138,8 @@ def _scan_ids(landing: Path, family: str, id_field: str) -> _Existing:
 
 def _newest_versions(landing: Path, family: str, spec, wanted: set[str]) -> dict[str, tuple[bool, dict]]:
     """For each wanted id, the newest valid version as (is_csv, record as written in the file)."""
-    from loaders.validation import VERSION_COLUMN, Rejected, validate_record, validate_survey_csv_row
+    from loaders.contracts import VERSION_COLUMN
+    from loaders.validation import Rejected, validate_record, validate_survey_csv_row
 
     newest: dict[str, tuple] = {}
     for as_csv, value in _family_lines(landing, family):
@@ -241,7 +242,7 @@ class _Increment:
     def change_records(self, family: str, generator: FeedbackSource, files: list[IncrementFiles], count: int,
                        existing: _Existing, result: FamilyIncrement) -> None:
         """Re-export `count` existing records with a version on the increment day."""
-        from loaders.validation import RECORD_SPECS
+        from loaders.contracts import RECORD_SPECS
 
         spec = RECORD_SPECS[family]
         selection_seed = f"{self.seed}:{self.number}:{family}"
@@ -375,7 +376,7 @@ def add_increment(landing_dir: Path, share: float = 0.01, seed: int | None = Non
 
 
 def _family_increment(increment: _Increment, family: str, share: float) -> FamilyIncrement:
-    from loaders.validation import RECORD_SPECS
+    from loaders.contracts import RECORD_SPECS
 
     existing = _scan_ids(increment.landing, family, RECORD_SPECS[family].id_field)
     total = max(2, round(share * len(existing.ids)))

@@ -45,7 +45,7 @@ from dlt.sources.helpers.rest_client.paginators import (
 from requests import Request, Response
 
 from loaders.timestamps import parse_vendor_timestamp
-from loaders.validation import VERSION_COLUMN
+from loaders.contracts.spec import VERSION_COLUMN
 
 
 class CursorStyle(Enum):

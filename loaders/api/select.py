@@ -17,7 +17,8 @@ from loaders.api.config import (
 )
 from loaders.api.sources import api_source
 from loaders.pipeline import PathLike, ensure_child_tables, make_pipeline
-from loaders.sources import RAW_DATASET, SOURCES
+from loaders.hints import RAW_DATASET
+from loaders.sources import SOURCES
 
 
 def source_for_family(

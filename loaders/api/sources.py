@@ -1,9 +1,9 @@
 """dlt sources for the vendor APIs (api mode): the same raw tables as the file sources.
 
 An API source for a family has the same source name, resource name, table hints and validation
-as the family's file source (``loaders.sources``), so api mode and file mode write the very same
-``raw.<table>``, ``raw.<family>_quarantine`` and ``raw.<family>_files`` tables and can be
-switched freely. Per fetched page:
+as the family's file source (``loaders.sources``; the tables are ``loaders.hints``), so api mode
+and file mode write the very same ``raw.<table>``, ``raw.<family>_quarantine`` and
+``raw.<family>_files`` tables and can be switched freely. Per fetched page:
 
 * valid records go to the raw table with ``_voc_file`` = the page label
   (``api:surveys?updated_since=...&page=3&page_size=100``) and ``_voc_line`` = position on the page,
@@ -46,18 +46,19 @@ from requests import RequestException
 
 from loaders.api.config import ApiSourceConfig, HttpRetrySettings
 from loaders.api.endpoints import ENDPOINTS, ApiEndpoint, advance_cursor
-from loaders.sources import (  # the file loaders' table layout is the contract api mode must match
+from loaders.contracts import FAMILY_SPECS, RecordSpec
+from loaders.dispatch import TableDispatcher
+from loaders.hints import (  # the file loaders' table layout is the contract api mode must match
     HARD_DELETE_COLUMN,
     LOADER_FILE_FORMAT,
     RAW_DATASET,
-    FAMILY_SPECS,
-    _history_rows,
-    _TableDispatcher,
-    _table_hints,
+    disable_timestamp_detection,
+    history_rows,
     history_table,
     raw_write_disposition,
+    table_hints,
 )
-from loaders.validation import RecordSpec, Rejected, validate_record
+from loaders.validation import Rejected, validate_record
 
 STATE_KEY = "api_streams"
 
@@ -191,16 +192,12 @@ def extract_api_pages(
     """
     family = endpoint.family
     state = dlt.current.resource_state()
-    dispatcher = _TableDispatcher(_table_hints(spec, family, dataset_name))
+    dispatcher = TableDispatcher(table_hints(spec, family, dataset_name))
     quarantine_table, files_table = f"{family}_quarantine", f"{family}_files"
 
     # same declaration rule as the file resource (they share this state): tables exist even
     # when the API returns nothing
-    fingerprint = dispatcher.fingerprint()
-    if state.get("declared_tables") != fingerprint:
-        for table in dispatcher.tables:
-            yield dispatcher.mark(table, dlt.mark.materialize_table_schema())
-        state["declared_tables"] = fingerprint
+    yield from dispatcher.declare_tables(state)
 
     streams: dict[str, dict[str, Any]] = state.setdefault(STATE_KEY, {})
     stream_key = f"{config.base_url}/{endpoint.path}"
@@ -222,7 +219,7 @@ def extract_api_pages(
         if valid:
             yield dispatcher.mark(spec.table, valid)
             if history_table(spec):
-                yield dispatcher.mark(history_table(spec), _history_rows(spec, valid))
+                yield dispatcher.mark(history_table(spec), history_rows(spec, valid))
         if rejected:
             yield dispatcher.mark(quarantine_table, rejected)
         log_row = page_log_row(
@@ -261,7 +258,7 @@ def _api_resource(
 def _make_api_source(family: str):
     def vendor_api(config, http, dataset_name=RAW_DATASET):
         # unknown (drifted) fields keep their JSON type, exactly as in file mode
-        dlt.current.source_schema().remove_type_detection("iso_timestamp")
+        disable_timestamp_detection()
         return _api_resource(family, config, http, dataset_name)
 
     vendor_api.__doc__ = f"{family} from the vendor API (see loaders.api.endpoints)."

@@ -1,7 +1,8 @@
 {#- Every exported version of every member: identifier history (old phones, old emails) must
     stay attached to the member, so nothing here is collapsed to the newest version. -#}
 with source as (
-    select * from {{ optional_source('members', 'members') }} as raw_records
+    {#- an exact re-export of a version is one version -#}
+    {{ latest_version(optional_source('members', 'members'), ['member_id', '_voc_updated_at'], version_column=none) }}
 ),
 
 typed as (
@@ -13,13 +14,10 @@ typed as (
         tier,
         city,
         {{ blank_to_null('home_store_id') }} as home_store_id,
-        {{ parse_vendor_timestamp('registered_at') }} as registered_at,
+        registered_at,
         _voc_updated_at as version_at,
         consent_analytics,
-        _dlt_id as raw_row_id,
-        row_number() over (
-            partition by member_id, _voc_updated_at order by _dlt_load_id desc, _voc_file desc, _voc_line desc
-        ) as duplicate_rank
+        _dlt_id as raw_row_id
     from source
 )
 
@@ -37,4 +35,3 @@ select
     raw_row_id,
     lead(version_at) over (partition by member_id order by version_at) as superseded_at
 from typed
-where duplicate_rank = 1

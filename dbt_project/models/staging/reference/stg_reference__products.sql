@@ -3,5 +3,5 @@ select
     product_name,
     category as product_category,
     product_line,
-    {{ parse_vendor_timestamp('launched_at') }} as launched_at
+    launched_at
 from {{ optional_source('reference', 'products') }} as raw_records

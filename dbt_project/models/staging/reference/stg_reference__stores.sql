@@ -3,5 +3,5 @@ select
     store_name,
     city,
     region,
-    {{ parse_vendor_timestamp('opened_at') }} as opened_at
+    opened_at
 from {{ optional_source('reference', 'stores') }} as raw_records

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ optional_source('reviews', 'reviews') }} as raw_records
+    {{ latest_version(optional_source('reviews', 'reviews'), 'review_id') }}
 ),
 
 typed as (
@@ -12,18 +12,15 @@ typed as (
         {{ blank_to_null('buyer_open_id') }} as buyer_open_id,
         cast(rating as integer) as rating,
         content,
-        {{ parse_vendor_timestamp('created_at') }} as created_at,
-        coalesce({{ parse_vendor_timestamp('modified_at') }}, {{ parse_vendor_timestamp('created_at') }}) as modified_at,
+        created_at,
+        coalesce(modified_at, created_at) as modified_at,
         append_content,
-        {{ parse_vendor_timestamp('append_at') }} as append_at,
+        append_at,
         has_images,
         seller_reply,
         _voc_file as source_file,
-        _voc_updated_at as version_at,
-        row_number() over (
-            partition by review_id order by _voc_updated_at desc, _dlt_load_id desc, _voc_file desc, _voc_line desc
-        ) as version_rank
+        _voc_updated_at as version_at
     from source
 )
 
-select * from typed where version_rank = 1
+select * from typed

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ optional_source('social', 'social') }} as raw_records
+    {{ latest_version(optional_source('social', 'social'), 'post_id') }}
 ),
 
 typed as (
@@ -10,18 +10,15 @@ typed as (
         author__followers as author_followers,
         author__verified as author_verified,
         text as post_text,
-        {{ parse_vendor_timestamp('published_at') }} as published_at,
+        published_at,
         url,
         likes,
         comments,
         reposts,
         is_repost,
         _voc_file as source_file,
-        _voc_updated_at as version_at,
-        row_number() over (
-            partition by post_id order by _voc_updated_at desc, _dlt_load_id desc, _voc_file desc, _voc_line desc
-        ) as version_rank
+        _voc_updated_at as version_at
     from source
 )
 
-select * from typed where version_rank = 1
+select * from typed

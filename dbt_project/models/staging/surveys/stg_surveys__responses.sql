@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ optional_source('surveys', 'surveys') }} as raw_records
+    {{ latest_version(optional_source('surveys', 'surveys'), 'response_id') }}
 ),
 
 typed as (
@@ -7,8 +7,8 @@ typed as (
         {{ blank_to_null('response_id') }} as response_id,
         survey_id,
         survey_name,
-        {{ parse_vendor_timestamp('submitted_at') }} as submitted_at,
-        coalesce({{ parse_vendor_timestamp('updated_at') }}, {{ parse_vendor_timestamp('submitted_at') }}) as updated_at,
+        submitted_at,
+        coalesce(updated_at, submitted_at) as updated_at,
         channel,
         {{ blank_to_null('respondent__member_id') }} as member_id,
         {{ normalize_phone('respondent__phone') }} as phone,
@@ -22,11 +22,8 @@ typed as (
         {{ blank_to_null('product_sku') }} as product_sku,
         {{ blank_to_null('order_id') }} as order_id,
         _voc_file as source_file,
-        _voc_updated_at as version_at,
-        row_number() over (
-            partition by response_id order by _voc_updated_at desc, _dlt_load_id desc, _voc_file desc, _voc_line desc
-        ) as version_rank
+        _voc_updated_at as version_at
     from source
 )
 
-select * from typed where version_rank = 1
+select * from typed

@@ -10,7 +10,7 @@ messages as (
 select
     tickets.ticket_id,
     messages._dlt_list_idx as message_index,
-    {{ parse_vendor_timestamp('messages."at"') }} as sent_at,
+    messages."at" as sent_at,
     messages.author_role,
     messages.body
 from messages

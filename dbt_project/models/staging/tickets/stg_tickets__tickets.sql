@@ -1,12 +1,12 @@
 with source as (
-    select * from {{ optional_source('tickets', 'tickets') }} as raw_records
+    {{ latest_version(optional_source('tickets', 'tickets'), 'ticket_id') }}
 ),
 
 typed as (
     select
         {{ blank_to_null('ticket_id') }} as ticket_id,
-        {{ parse_vendor_timestamp('created_at') }} as created_at,
-        coalesce({{ parse_vendor_timestamp('updated_at') }}, {{ parse_vendor_timestamp('created_at') }}) as updated_at,
+        created_at,
+        coalesce(updated_at, created_at) as updated_at,
         channel,
         status,
         priority,
@@ -19,16 +19,13 @@ typed as (
         {{ blank_to_null('store_id') }} as store_id,
         {{ blank_to_null('product_sku') }} as product_sku,
         subject,
-        {{ parse_vendor_timestamp('first_response_at') }} as first_response_at,
-        {{ parse_vendor_timestamp('solved_at') }} as solved_at,
+        first_response_at,
+        solved_at,
         satisfaction_rating,
         _dlt_id as raw_row_id,
         _voc_file as source_file,
-        _voc_updated_at as version_at,
-        row_number() over (
-            partition by ticket_id order by _voc_updated_at desc, _dlt_load_id desc, _voc_file desc, _voc_line desc
-        ) as version_rank
+        _voc_updated_at as version_at
     from source
 )
 
-select * from typed where version_rank = 1
+select * from typed

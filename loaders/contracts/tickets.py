@@ -1,0 +1,34 @@
+"""Helpdesk tickets (``tickets/``) with their messages; status changes keep a history."""
+
+from __future__ import annotations
+
+from loaders.contracts.spec import FieldSpec, Kind, RecordSpec, text, ts
+
+TICKET_SPEC = RecordSpec(
+    table="tickets",
+    id_field="ticket_id",
+    fields=(
+        ts("created_at"),
+        ts("updated_at"),
+        text("channel"),
+        text("status"),
+        text("priority"),
+        text("category"),
+        FieldSpec(
+            "requester",
+            Kind.OBJECT,
+            (text("name"), text("phone"), text("email"), text("member_id")),
+        ),
+        text("assignee_team"),
+        text("assignee"),
+        text("store_id"),
+        text("product_sku"),
+        text("subject"),
+        FieldSpec("messages", Kind.LIST, (ts("at"), text("author_role"), text("body"))),
+        ts("first_response_at"),
+        ts("solved_at"),
+        text("satisfaction_rating"),
+    ),
+    version_fields=("updated_at", "created_at"),
+    history_fields=("status", "updated_at", "solved_at", "assignee_team"),
+)

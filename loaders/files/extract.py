@@ -1,0 +1,173 @@
+"""The body of every file resource: landing files in, marked lists for the raw, history,
+quarantine and load-log tables out.
+
+Every record is validated (``loaders.validation``); from the same resource
+
+* valid records go to the family's raw table (``surveys``, ``tickets`` ...), merged on the
+  record id so the newest version (``_voc_updated_at``) wins,
+* rejected lines go to ``<family>_quarantine`` (one row per file line, with the raw payload),
+* one load-log row per file goes to ``<family>_files`` (sha256, size, read/loaded/quarantined).
+
+The resource remembers the sha256 of every file it has read in dlt resource state, which dlt
+stores in the warehouse with each load; an unchanged file is skipped, a changed one is re-read
+(and its old quarantine rows are replaced). The merge also refuses a version older than the one
+already in the warehouse (see ``loaders.hints.newest_version_filter``), so a late stale export
+cannot win.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import dlt
+
+from loaders.contracts.spec import RecordSpec
+from loaders.dispatch import TableDispatcher
+from loaders.files.readers import (
+    INVALID_JSON,
+    INVALID_UTF8,
+    MALFORMED_ROW,
+    UNREADABLE,
+    Line,
+    discover_files,
+    file_digest,
+    is_csv_name,
+    read_csv_rows,
+    read_jsonl_lines,
+)
+from loaders.hints import HARD_DELETE_COLUMN, history_rows, history_table, table_hints
+from loaders.validation import Rejected
+
+CHUNK_SIZE = 1000
+"""Records per yielded list: dlt is much faster with lists than with single items."""
+
+
+@dataclass
+class FileCounts:
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+
+
+def classify_line(line: Line, validate: Callable[[Any], Any]) -> dict | Rejected:
+    """The validated record, or why the line goes to quarantine (reader markers first)."""
+    if line.value is INVALID_JSON:
+        return Rejected("invalid_json")
+    if line.value is INVALID_UTF8:
+        return Rejected("invalid_utf8")
+    if line.value is MALFORMED_ROW:
+        return Rejected("malformed_csv_row")
+    if line.value is UNREADABLE:
+        return Rejected("unreadable_file")
+    return validate(line.value)
+
+
+def _lines_of(path: Path) -> Iterator[Line]:
+    return read_csv_rows(path) if is_csv_name(path.name) else read_jsonl_lines(path)
+
+
+def file_batches(
+    path: Path,
+    rel: str,
+    family: str,
+    validate: Callable[[Any], Any],
+    counts: FileCounts,
+    now: datetime,
+) -> Iterator[tuple[bool, list[dict]]]:
+    """Stream one file as ``(is_valid, batch)`` lists of raw records or quarantine rows.
+
+    Updates ``counts`` as it goes; batches hold at most ``CHUNK_SIZE`` rows.
+    """
+    records: list[dict] = []
+    rejected: list[dict] = []
+    for line in _lines_of(path):
+        counts.read += 1
+        result = classify_line(line, validate)
+        if isinstance(result, Rejected):
+            counts.quarantined += 1
+            rejected.append(
+                {
+                    "source": family,
+                    "file": rel,
+                    "line": line.number,
+                    "record_id": result.record_id,
+                    "reason": result.reason,
+                    "raw_payload": line.raw,
+                    "quarantined_at": now,
+                }
+            )
+            if len(rejected) >= CHUNK_SIZE:
+                yield False, rejected
+                rejected = []
+            continue
+        counts.loaded += 1
+        result["_voc_file"] = rel
+        result["_voc_line"] = line.number
+        records.append(result)
+        if len(records) >= CHUNK_SIZE:
+            yield True, records
+            records = []
+    if records:
+        yield True, records
+    if rejected:
+        yield False, rejected
+
+
+def extract_family_files(
+    family: str,
+    spec: RecordSpec,
+    landing_dir: str | os.PathLike[str],
+    dataset_name: str,
+    accepts_name: Callable[[str], bool],
+    validate: Callable[[Any], Any],
+    validate_csv_row: Callable[[Any], Any] | None = None,
+) -> Iterator[Any]:
+    """Body of every file resource: yields marked lists for the raw, quarantine and files tables.
+
+    Must run inside a dlt resource (it uses ``dlt.current.resource_state()``).
+    """
+    state = dlt.current.resource_state()
+    loaded_files: dict[str, str] = state.setdefault("files", {})
+    dispatcher = TableDispatcher(table_hints(spec, family, dataset_name))
+    quarantine_table, files_table = f"{family}_quarantine", f"{family}_files"
+
+    yield from dispatcher.declare_tables(state)
+
+    landing = Path(landing_dir)
+    for path in discover_files(landing / family, accepts_name):
+        rel = path.relative_to(landing).as_posix()
+        digest, size = file_digest(path)
+        previous_digest = loaded_files.get(rel)
+        if previous_digest == digest:
+            continue
+        now = datetime.now(timezone.utc)
+        if previous_digest is not None:
+            # changed file: this row deletes all of its old quarantine rows (merge_key=file),
+            # the new ones below come in
+            marker = {"source": family, "file": rel, "line": 0, HARD_DELETE_COLUMN: True}
+            yield dispatcher.mark(quarantine_table, [marker])
+
+        counts = FileCounts()
+        use_csv = validate_csv_row is not None and is_csv_name(path.name)
+        row_validator = validate_csv_row if use_csv else validate
+        for is_valid, batch in file_batches(path, rel, family, row_validator, counts, now):
+            yield dispatcher.mark(spec.table if is_valid else quarantine_table, batch)
+            if is_valid and history_table(spec):
+                yield dispatcher.mark(history_table(spec), history_rows(spec, batch))
+        log_row = {
+            "source": family,
+            "file": rel,
+            "sha256": digest,
+            "size_bytes": size,
+            "records_read": counts.read,
+            "records_loaded": counts.loaded,
+            "records_quarantined": counts.quarantined,
+            "loaded_at": now,
+        }
+        yield dispatcher.mark(files_table, [log_row])
+        # recorded only once the whole file is yielded; dlt commits state with the extracted package
+        loaded_files[rel] = digest
