@@ -19,7 +19,6 @@ Robot webhooks answer HTTP 200 with ``{"errcode": n}``; a non-zero errcode is a 
 
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -93,11 +92,9 @@ def webhook_url_variable(webhook: str) -> str:
     return "VOC_ALERT_WEBHOOK_" + re.sub(r"[^A-Za-z0-9]+", "_", webhook).strip("_").upper()
 
 
-def routes_from_rows(
-    rows: Sequence[tuple[str, str, str]], environ: Mapping[str, str] | None = None
-) -> dict[str, Webhook]:
-    """``route_to -> Webhook`` from seed rows ``(route_to, webhook, format)``, URLs from the env."""
-    environ = os.environ if environ is None else environ
+def routes_from_rows(rows: Sequence[tuple[str, str, str]], environ: Mapping[str, str]) -> dict[str, Webhook]:
+    """``route_to -> Webhook`` from seed rows ``(route_to, webhook, format)``, URLs from
+    ``environ`` (the settings' ``alert_webhook_urls``: ``VOC_ALERT_WEBHOOK_<NAME> -> URL``)."""
     routes: dict[str, Webhook] = {}
     for route_to, webhook, message_format in rows:
         url = environ.get(webhook_url_variable(webhook), "").strip() or None
@@ -236,7 +233,7 @@ def alert_columns(con) -> list[str]:
     return [*REQUIRED_ALERT_COLUMNS, *(c for c in OPTIONAL_ALERT_COLUMNS if c in present)]
 
 
-def load_routes(con, environ: Mapping[str, str] | None = None) -> dict[str, Webhook]:
+def load_routes(con, environ: Mapping[str, str]) -> dict[str, Webhook]:
     """Routes from ``seeds.alert_webhooks`` (empty when the seed is not loaded yet)."""
     if not table_exists(con, *ROUTES_TABLE):
         return {}
@@ -348,7 +345,7 @@ def deliver_new_alerts(
 import dagster as dg  # noqa: E402  (the pure functions above stay importable without Dagster in mind)
 
 from orchestration.resources import DUCKDB_WRITER_POOL  # noqa: E402
-from orchestration.resources import VocWarehouse  # noqa: E402
+from orchestration.resources import SettingsResource, VocWarehouse  # noqa: E402
 
 DELIVERY_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)
 """A failed delivery fails the step; Dagster retries it (delivered alerts are not sent again)."""
@@ -369,11 +366,13 @@ DELIVERY_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backo
         "records each delivery in ops.alert_deliveries."
     ),
 )
-def alert_deliveries(context: dg.AssetExecutionContext, warehouse: VocWarehouse) -> dg.MaterializeResult:
+def alert_deliveries(
+    context: dg.AssetExecutionContext, warehouse: VocWarehouse, settings: SettingsResource
+) -> dg.MaterializeResult:
     import duckdb
 
     with duckdb.connect(str(warehouse.warehouse_path)) as con:
-        routes = load_routes(con)
+        routes = load_routes(con, settings.alert_webhook_urls)
         report = deliver_new_alerts(con, routes, make_http_sender())
     if report.skipped_reason:
         context.log.warning(f"Alert delivery skipped: {report.skipped_reason}")
