@@ -42,10 +42,10 @@ from loaders.sources import (
     read_csv_rows,
     read_jsonl_lines,
 )
+from loaders.families import API_FAMILIES
 from loaders.timestamps import parse_vendor_timestamp
 from loaders.validation import RecordSpec, survey_csv_row_to_json_shape
 
-API_FAMILIES = ("surveys", "tickets", "reviews", "social", "members")
 LOOPBACK = "127.0.0.1"
 DEFAULT_SERVER_PAGE_SIZE = 50
 _JSON_TYPES = (dict, list, str, int, float, bool, type(None))
