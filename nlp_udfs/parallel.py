@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from .config import DEFAULT_CACHE_SIZE, current  # noqa: F401 - DEFAULT_CACHE_SIZE re-exported
-from .enrich import enrich  # noqa: F401 - kept importable from here
 from .local import (  # noqa: F401 - re-exported
     EMPTY_ROW,
     _taxonomy_cache,
