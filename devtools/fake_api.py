@@ -43,9 +43,9 @@ from loaders.files.readers import (
     read_csv_rows,
     read_jsonl_lines,
 )
+from loaders.families import API_FAMILIES
 from loaders.timestamps import parse_vendor_timestamp
 
-API_FAMILIES = ("surveys", "tickets", "reviews", "social", "members")
 LOOPBACK = "127.0.0.1"
 DEFAULT_SERVER_PAGE_SIZE = 50
 _JSON_TYPES = (dict, list, str, int, float, bool, type(None))

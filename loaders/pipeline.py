@@ -43,39 +43,50 @@ _CHILD_SYSTEM_COLUMNS = (
 PathLike = str | os.PathLike[str]
 
 
-def pipeline_name(family: str, duckdb_path: PathLike, landing_dir: PathLike) -> str:
+def pipeline_name(family: str, warehouse_path: PathLike, landing_dir: PathLike) -> str:
     """``voc_<family>_<hash>``: stable for one (warehouse, landing) pair, distinct otherwise."""
-    key = f"{Path(duckdb_path).resolve()}\n{Path(landing_dir).resolve()}"
+    key = f"{Path(warehouse_path).resolve()}\n{Path(landing_dir).resolve()}"
     return f"voc_{family}_{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def pipelines_dir_for(duckdb_path: PathLike) -> Path:
+def pipelines_dir_for(warehouse_path: PathLike) -> Path:
     """Working directories of the warehouse's pipelines: a hidden folder beside the DuckDB file."""
-    return Path(duckdb_path).resolve().parent / PIPELINES_DIR_NAME
+    return Path(warehouse_path).resolve().parent / PIPELINES_DIR_NAME
 
 
 def _keep_dlt_out_of_home() -> None:
-    """Stop dlt from phoning home and from writing into the user's home directory.
+    """Stop dlt from writing into the user's home directory.
 
-    dlt sends anonymous telemetry unless told otherwise, and even with telemetry off it writes an
-    ``.anonymous_id`` file into its global dir (``~/.dlt``, ``/var/dlt`` as root) after each
-    step. Both are set only when the user has not chosen otherwise.
+    Even with telemetry off, dlt writes an ``.anonymous_id`` file into its global dir (``~/.dlt``,
+    ``/var/dlt`` as root) after each step; unless the user chose another place
+    (``XDG_DATA_HOME``, which dlt itself reads), that dir goes to the temp folder.
     """
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     from dlt.common.runtime import run_context
 
     context = run_context.active()
     # RunContext documents `_global_dir` as settable on an instance; there is no public setter
-    if getattr(context, "_global_dir", "unset") is None and "XDG_DATA_HOME" not in os.environ:
-        context._global_dir = os.path.join(tempfile.gettempdir(), "dlt")
+    if getattr(context, "_global_dir", "unset") is None:
+        default = Path(run_context.global_dir())
+        if default in (Path.home() / ".dlt", Path("/var/dlt")):
+            context._global_dir = os.path.join(tempfile.gettempdir(), "dlt")
+
+
+def _keep_dlt_telemetry_off() -> None:
+    """dlt sends anonymous telemetry unless told otherwise; unless the user has configured
+    ``runtime.dlthub_telemetry`` (dlt's config: ``RUNTIME__DLTHUB_TELEMETRY`` or a config.toml),
+    the tracker dlt started with its runtime is switched off."""
+    from dlt.common.runtime import anon_tracker
+
+    if "runtime.dlthub_telemetry" not in dlt.config:
+        anon_tracker.disable_anon_tracker()
 
 
 def make_pipeline(
     family: str,
-    duckdb_path: PathLike,
+    warehouse_path: PathLike,
     landing_dir: PathLike,
 ) -> dlt.Pipeline:
-    """The dlt pipeline loading ``family`` from ``landing_dir`` into ``duckdb_path``, schema raw.
+    """The dlt pipeline loading ``family`` from ``landing_dir`` into ``warehouse_path``, schema raw.
 
     Creating it creates the warehouse folder and dlt's working dir; it does not read the landing
     folder. State is restored from the warehouse when the working dir is missing. A warehouse
@@ -84,16 +95,18 @@ def make_pipeline(
     if family not in FAMILIES:
         raise ValueError(f"unknown source family {family!r}; expected one of {FAMILIES}")
     _keep_dlt_out_of_home()
-    warehouse = Path(duckdb_path).resolve()
+    warehouse = Path(warehouse_path).resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     upgrade_text_timestamps(warehouse, family)
-    return dlt.pipeline(
+    pipeline = dlt.pipeline(
         pipeline_name=pipeline_name(family, warehouse, landing_dir),
         pipelines_dir=str(pipelines_dir_for(warehouse)),
         destination=dlt.destinations.duckdb(str(warehouse)),
         dataset_name=RAW_DATASET,
         restore_from_destination=True,
     )
+    _keep_dlt_telemetry_off()  # after dlt.pipeline: creating the first one starts the tracker
+    return pipeline
 
 
 def ensure_child_tables(pipeline: dlt.Pipeline, family: str) -> list[str]:
@@ -133,10 +146,10 @@ def ensure_child_tables(pipeline: dlt.Pipeline, family: str) -> list[str]:
 def load_family(
     family: str,
     landing_dir: PathLike,
-    duckdb_path: PathLike,
+    warehouse_path: PathLike,
 ) -> LoadInfo:
     """Load new or changed files of one family; raises if any load job failed."""
-    pipeline = make_pipeline(family, duckdb_path, landing_dir)
+    pipeline = make_pipeline(family, warehouse_path, landing_dir)
     source = SOURCES[family](str(Path(landing_dir).resolve()))
     info = pipeline.run(source)
     info.raise_on_failed_jobs()
@@ -146,7 +159,7 @@ def load_family(
 
 def load_all(
     landing_dir: PathLike,
-    duckdb_path: PathLike,
+    warehouse_path: PathLike,
 ) -> dict[str, LoadInfo]:
     """Load every family, one after the other (DuckDB allows one writing process at a time)."""
-    return {family: load_family(family, landing_dir, duckdb_path) for family in FAMILIES}
+    return {family: load_family(family, landing_dir, warehouse_path) for family in FAMILIES}

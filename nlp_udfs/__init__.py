@@ -6,12 +6,13 @@ Public API (importing this package loads neither jieba nor duckdb nor dbt)::
     mask_pii(text, *, full_redaction=False) -> str
     segment(text) -> list[str]
     score_sentiment(text, raw_text=None) -> (score, label)
-    Taxonomy.from_rows(rows) / Taxonomy.from_json(text) / Taxonomy.from_csv(path) / Taxonomy.default()
+    Taxonomy.from_rows(rows) / Taxonomy.from_json(text) / Taxonomy.from_csv(path)   (the caller's data)
     tag_text(text, taxonomy) -> list[TagMatch]
     detect_risks(text) -> list[RiskHit]        (safety, fraud, privacy, legal, media)
-    enrich(text, taxonomy=None) -> dict
+    enrich(text, taxonomy) -> dict            (taxonomy None = no tags)
     nlp_udfs.parallel.enrich_rows(texts, taxonomy_json) -> list[tuple]   (batched, all cores)
-    nlp_udfs.duckdb_functions.register_functions(conn)
+    nlp_udfs.duckdb_functions.register_functions(conn, config=None)
+    nlp_udfs.config.NlpConfig / configure(config)   (segmenter, sentiment model, workers, cache)
 
 Commands: ``python -m devtools.nlp_eval`` (make eval), ``python -m devtools.bench.nlp`` (make bench),
 ``python -m devtools.training.train`` (make train).

@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .config import NlpConfig, configure
 from .enrich import ENRICH_FIELDS
 from .parallel import (  # noqa: F401 - taxonomy_from_json_cached, _taxonomy_cache re-exported
     _taxonomy_cache,
@@ -162,12 +163,16 @@ def _create(conn: Any, name: str, function: Any, parameters: list[str], return_t
             raise
 
 
-def register_functions(conn: Any) -> Any:
+def register_functions(conn: Any, config: NlpConfig | None = None) -> Any:
     """Register the ``FUNCTIONS`` (``voc_enrich``, ``voc_taxonomy_handle``, ``voc_regex_contains``,
     ``voc_mask_pii``, ``voc_clean_text``) on a DuckDB connection.
 
+    ``config`` (segmenter, sentiment model, workers, cache size) becomes this process's
+    configuration; None keeps the one in force (the defaults unless configured before).
     Safe to call more than once on the same connection. Returns ``conn``.
     """
+    if config is not None:
+        configure(config)
     for name, function, parameters, return_type in FUNCTIONS:
         _create(conn, name, function, parameters, return_type)
     return conn

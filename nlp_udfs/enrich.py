@@ -23,7 +23,7 @@ from .pii import mask_pii
 from .risk import detect_risks, risk_evidence_json
 from .segmentation import ensure_taxonomy_words, segment
 from .sentiment import analyze_sentiment
-from .taxonomy import DEFAULT_SEED_PATH, Taxonomy, primary_tag, tag_evidence_json, tag_scored_clauses
+from .taxonomy import Taxonomy, primary_tag, tag_evidence_json, tag_scored_clauses
 from .text_cleaning import clean_text
 
 ENRICH_FIELDS = (
@@ -112,18 +112,12 @@ def _wordless_result(text: str | None) -> dict[str, Any]:
     return result
 
 
-def _resolve_taxonomy(taxonomy: Taxonomy | None) -> Taxonomy | None:
-    if taxonomy is not None:
-        return taxonomy
-    return Taxonomy.default() if DEFAULT_SEED_PATH.exists() else None
-
-
-def enrich(text: str | None, taxonomy: Taxonomy | None = None) -> dict[str, Any]:
-    """Clean, mask, score, tag and extract terms. ``taxonomy=None`` uses the default seed."""
+def enrich(text: str | None, taxonomy: Taxonomy | None) -> dict[str, Any]:
+    """Clean, mask, score, tag and extract terms with ``taxonomy`` (the caller's, e.g. the
+    rows of the dbt seed); ``None`` explicitly means no tags."""
     cleaned = clean_text(text)
     if not cleaned:
         return _wordless_result(text)
-    taxonomy = _resolve_taxonomy(taxonomy)
     text_masked = mask_pii(cleaned)
     text_clean = mask_pii(cleaned, full_redaction=True)
     analysis = analyze_sentiment(text_masked, raw_text=text)

@@ -11,23 +11,22 @@ logistic regressions over the distinct 1- to 3-character n-grams of a text:
   "物流显示明天派送"). The polarity model never saw a neutral sentence, so its evidence is
   only trusted as far as the gate says the clause is polar.
 
-``VOC_SENTIMENT_MODEL=off`` turns both off (lexicon only).
+``NlpConfig(sentiment_model=False)`` (``nlp_udfs.config``) turns both off (lexicon only).
 """
 
 from __future__ import annotations
 
 import gzip
 import math
-import os
 from functools import lru_cache
 from pathlib import Path
 
+from .config import current
 from .text_cleaning import to_half_width
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / "sentiment_char_ngrams.tsv.gz"
 DEFAULT_GATE_PATH = DEFAULT_MODEL_PATH.with_name("neutral_gate_char_ngrams.tsv.gz")
 NGRAM_RANGE = (1, 3)
-MODEL_ENV = "VOC_SENTIMENT_MODEL"
 
 
 def normalise_for_model(text: str) -> str:
@@ -109,7 +108,7 @@ def default_pair() -> ModelPair | None:
 
 
 def models_enabled() -> bool:
-    return os.environ.get(MODEL_ENV, "").strip().lower() not in {"off", "0", "false", "no"}
+    return current().sentiment_model
 
 
 @lru_cache(maxsize=1)

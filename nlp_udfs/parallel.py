@@ -5,14 +5,14 @@ make a batch cheaper than 2,048 separate calls:
 
 - **distinct texts once**: feedback repeats itself ("好评", "默认好评", the same ticket
   subject); the batch is reduced to its distinct texts and the results are fanned back out,
-  and a bounded LRU (``VOC_NLP_CACHE_SIZE`` rows, default 50,000, ``0`` = off) remembers
+  and a bounded LRU (``NlpConfig.cache_size`` rows, default 50,000, ``0`` = off) remembers
   results across batches. Enrichment is a pure function of (text, taxonomy), so a cached row
   is exactly what recomputing would give.
 - **all cores**: the enrichment is pure Python and holds the GIL, so threads would not help.
   A batch with at least ``PARALLEL_MIN_TEXTS`` distinct texts is split into one part per
   core: the calling process enriches the first part itself while worker subprocesses
   (``nlp_udfs.worker``, started on first use and kept for later batches) enrich the others.
-  ``VOC_NLP_WORKERS`` sets the number of processes (default: the CPU count; ``1`` = none).
+  ``NlpConfig.workers`` sets the number of processes (default: the CPU count; ``1`` = none).
 
 Results are plain tuples in ``ENRICH_FIELDS`` order (cheap to send between processes).
 """
@@ -20,7 +20,6 @@ Results are plain tuples in ``ENRICH_FIELDS`` order (cheap to send between proce
 from __future__ import annotations
 
 import atexit
-import gc
 import hashlib
 import os
 import subprocess
@@ -28,39 +27,39 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
 
-from .enrich import ENRICH_FIELDS, empty_result, enrich
-from .taxonomy import Taxonomy
+from .config import DEFAULT_CACHE_SIZE, current  # noqa: F401 - DEFAULT_CACHE_SIZE re-exported
+from .local import (  # noqa: F401 - re-exported
+    EMPTY_ROW,
+    _taxonomy_cache,
+    _taxonomy_cache_lock,
+    cyclic_gc_paused,
+    enrich_rows_local,
+    taxonomy_from_json_cached,
+    taxonomy_key as _taxonomy_key,
+)
 from .worker import read_frame, write_frame
 
-WORKERS_ENV = "VOC_NLP_WORKERS"
-CACHE_SIZE_ENV = "VOC_NLP_CACHE_SIZE"
-DEFAULT_CACHE_SIZE = 50_000
 PARALLEL_MIN_TEXTS = 256
-_TAXONOMY_CACHE_SIZE = 16
 HANDLE_PREFIX = "voc-taxonomy:"
 
-_taxonomy_cache: OrderedDict[str, Taxonomy] = OrderedDict()
-_taxonomy_cache_lock = threading.Lock()
 _registered_documents: dict[str, str] = {}  # handle -> taxonomy JSON (a handful per process)
 _workers: list[Worker] = []
 _workers_lock = threading.Lock()
 _split_batch_lock = threading.Lock()
-_NO_TAXONOMY = Taxonomy(())
-EMPTY_ROW = tuple(empty_result()[name] for name in ENRICH_FIELDS)
 
 
 # What decides an enrichment result besides the text and the taxonomy: the code, lexicons and
-# models of this package. Plumbing that only moves texts and results around is left out, so
-# changing it does not re-enrich all history.
+# models of this package. Plumbing that only moves texts, results and settings around is left
+# out, so changing it does not re-enrich all history. (The settings that do change results, the
+# segmenter, is hashed by name; see enrichment_fingerprint.)
 _FINGERPRINT_EXCLUDED = {
-    "__init__.py", "bench.py", "bench_data.py", "train.py", "dbt_plugin.py",
-    "duckdb_functions.py", "parallel.py", "worker.py", "patterns.py",
+    "__init__.py", "config.py", "dbt_plugin.py", "duckdb_functions.py", "local.py",
+    "parallel.py", "patterns.py", "worker.py",
 }
 
 
@@ -125,77 +124,25 @@ def resolve_taxonomy_argument(value: str | None) -> str | None:
     return document
 
 
-def taxonomy_from_json_cached(taxonomy_json: str | None) -> Taxonomy | None:
-    """Parse a taxonomy JSON once per distinct value (keyed by its BLAKE2 hash)."""
-    if taxonomy_json is None:
-        return None
-    key = _taxonomy_key(taxonomy_json)
-    with _taxonomy_cache_lock:
-        cached = _taxonomy_cache.get(key)
-        if cached is not None:
-            _taxonomy_cache.move_to_end(key)
-            return cached
-    taxonomy = Taxonomy.from_json(taxonomy_json)
-    with _taxonomy_cache_lock:
-        _taxonomy_cache[key] = taxonomy
-        while len(_taxonomy_cache) > _TAXONOMY_CACHE_SIZE:
-            _taxonomy_cache.popitem(last=False)
-    return taxonomy
-
-
 def worker_count() -> int:
-    """Processes to use for a large batch (``VOC_NLP_WORKERS``, default the CPU count)."""
-    configured = os.environ.get(WORKERS_ENV, "").strip()
-    if configured:
-        return max(1, int(configured))
+    """Processes to use for a large batch (``NlpConfig.workers``, default the CPU count)."""
+    configured = current().workers
+    if configured is not None:
+        return max(1, configured)
     return max(1, os.cpu_count() or 1)
-
-
-@contextmanager
-def cyclic_gc_paused():
-    """Pause Python's cyclic garbage collector for the block, then restore its previous state.
-
-    Enrichment allocates millions of short-lived strings, tuples, lists and dicts but builds no
-    reference cycle, so reference counting frees all of it. Left running, the collector keeps
-    starting full passes over every long-lived object, the memos and result cache included:
-    pausing it per batch made the voc_enrich UDF 12-15% faster on 200k texts.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def enrich_rows_local(texts: Sequence[str | None], taxonomy_json: str | None) -> list[tuple]:
-    """Enrich texts in this process; ``taxonomy_json`` None means no tags."""
-    taxonomy = taxonomy_from_json_cached(taxonomy_json)
-    if taxonomy is None:
-        taxonomy = _NO_TAXONOMY
-    rows = []
-    with cyclic_gc_paused():
-        for text in texts:
-            if text is None:
-                rows.append(EMPTY_ROW)
-                continue
-            result = enrich(text, taxonomy)
-            rows.append(tuple(result[name] for name in ENRICH_FIELDS))
-    return rows
 
 
 class Worker:
     """One ``python -m nlp_udfs.worker`` subprocess, used by one split batch at a time
-    (``_split_batch_lock``)."""
+    (``_split_batch_lock``). Its first frame is this process's ``NlpConfig``."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "nlp_udfs.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=os.environ.copy(),
         )
+        write_frame(self.process.stdin, current().as_dict())
 
     def send(self, texts: list[str | None], taxonomy_json: str | None) -> None:
         write_frame(self.process.stdin, (texts, taxonomy_json))
@@ -320,12 +267,6 @@ def _enrich_split(texts: list[str | None], taxonomy_json: str | None, processes:
     return [row for index in range(len(parts)) for row in rows_by_part[index]]
 
 
-def _taxonomy_key(taxonomy_json: str | None) -> str:
-    if taxonomy_json is None:
-        return ""
-    return hashlib.blake2b(taxonomy_json.encode("utf-8"), digest_size=16).hexdigest()
-
-
 class ResultCache:
     """Bounded LRU of enrichment rows keyed by (taxonomy hash, text), shared by all batches.
 
@@ -333,10 +274,15 @@ class ResultCache:
     only caught here. Bounded, so memory stays flat however large the table.
     """
 
-    def __init__(self, size: int):
-        self.size = size
+    def __init__(self, size: int | None = None):
+        self._size = size
         self._rows: OrderedDict[tuple[str, str | None], tuple] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """The fixed size given, else ``NlpConfig.cache_size`` of this process."""
+        return current().cache_size if self._size is None else self._size
 
     def get_many(self, key: str, texts: list[str | None]) -> list[tuple | None]:
         if not self.size:
@@ -364,12 +310,7 @@ class ResultCache:
             self._rows.clear()
 
 
-def _cache_size() -> int:
-    configured = os.environ.get(CACHE_SIZE_ENV, "").strip()
-    return max(0, int(configured)) if configured else DEFAULT_CACHE_SIZE
-
-
-result_cache = ResultCache(_cache_size())
+result_cache = ResultCache()
 
 
 def enrich_rows(texts: Sequence[str | None], taxonomy_json: str | None) -> list[tuple]:

@@ -4,17 +4,20 @@ Two interchangeable backends read the same dictionary format:
 
 - ``rjieba`` (default): the Rust jieba-rs port, about 30x faster than Python jieba; on the
   demo texts its tokens agree with jieba's for ~99% of texts (``make bench`` measures it).
-- ``jieba``: the reference Python implementation, chosen with ``VOC_SEGMENTER=jieba``.
+- ``jieba``: the reference Python implementation, chosen with ``NlpConfig(segmenter="jieba")``.
 
 The tokenizer is private (the global ``jieba``/``rjieba`` ones are left alone) and created on
-first use, not at import. jieba's log output (every dictionary load at DEBUG) is silenced.
+first use, not at import. Its user dictionary is the multi-character lexicon words plus the
+keywords of the first taxonomy it serves, added together in sorted order (jieba's suggested
+frequency of a new word depends on the words added before it, so the order is part of the
+result); keywords of later taxonomies are added when they first arrive. ``preload`` loads
+jieba's own dictionary ahead of that, for a worker that waits for its first batch. jieba's log output (every dictionary load at DEBUG) is silenced.
 Creation and dictionary additions are guarded by a lock; cutting only reads the dictionary.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import warnings
@@ -22,27 +25,23 @@ import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .config import BACKENDS, current  # noqa: F401 - BACKENDS re-exported
+
 if TYPE_CHECKING:
     from .taxonomy import Taxonomy
 
 _lock = threading.RLock()
 _tokenizer: Any = None
+_preloaded: Any = None  # jieba's dictionary loaded, no user words yet
 _known_words: set[str] = set()
 _registered_taxonomies: weakref.WeakSet = weakref.WeakSet()
 
 # jieba only keeps words made of these characters whole (its default tokenising regex).
 _JIEBA_WORD = re.compile(r"^[\u4e00-\u9fa5a-zA-Z0-9+#&._%\-]+$")
 MAX_USER_WORD_LENGTH = 8
-SEGMENTER_ENV = "VOC_SEGMENTER"
-BACKENDS = ("rjieba", "jieba")
-
-
 def backend_name() -> str:
-    """The configured backend (``VOC_SEGMENTER``, default ``rjieba``)."""
-    name = os.environ.get(SEGMENTER_ENV, "rjieba").strip().lower() or "rjieba"
-    if name not in BACKENDS:
-        raise ValueError(f"{SEGMENTER_ENV} must be one of {BACKENDS}, not {name!r}")
-    return name
+    """The configured backend (``NlpConfig.segmenter``, default ``rjieba``)."""
+    return current().segmenter
 
 
 class _RjiebaTokenizer:
@@ -76,28 +75,49 @@ def new_tokenizer(backend: str) -> Any:
     return tokenizer
 
 
-def _default_user_words() -> set[str]:
-    """Keywords of the repository's default taxonomy seed plus multi-character lexicon words."""
+def base_user_words() -> set[str]:
+    """The multi-character words of the sentiment lexicons (every tokenizer has them)."""
     from .lexicon_files import read_lexicon_lines
-    from .taxonomy import DEFAULT_SEED_PATH, Taxonomy
 
     words: set[str] = set()
-    if DEFAULT_SEED_PATH.exists():
-        words |= Taxonomy.default().user_words()
     for name in ("positive.txt", "negative.txt"):
         words.update(row[0] for row in read_lexicon_lines(name) if len(row[0]) >= 2)
     return words
 
 
-def _get_tokenizer() -> Any:
-    global _tokenizer
+def preload() -> None:
+    """Load jieba's dictionary now (it takes a second or so); user words come with first use."""
+    global _preloaded
+    with _lock:
+        if _tokenizer is None and _preloaded is None:
+            _preloaded = new_tokenizer(backend_name())
+
+
+def reset() -> None:
+    """Forget the tokenizer and its user dictionary (after a change of configuration)."""
+    global _tokenizer, _preloaded
+    with _lock:
+        _tokenizer = None
+        _preloaded = None
+        _known_words.clear()
+        _registered_taxonomies.clear()
+
+
+def _get_tokenizer(taxonomy: Taxonomy | None = None) -> Any:
+    """The tokenizer; created on first use with the lexicon words and ``taxonomy``'s keywords."""
+    global _tokenizer, _preloaded
     tokenizer = _tokenizer
     if tokenizer is not None:
         return tokenizer
     with _lock:
         if _tokenizer is None:
-            tokenizer = new_tokenizer(backend_name())
-            _add_words(tokenizer, _default_user_words())
+            tokenizer = _preloaded if _preloaded is not None else new_tokenizer(backend_name())
+            _preloaded = None
+            words = base_user_words()
+            if taxonomy is not None:
+                words |= taxonomy.user_words()
+                _registered_taxonomies.add(taxonomy)
+            _add_words(tokenizer, words)
             _tokenizer = tokenizer
     return _tokenizer
 
@@ -127,6 +147,10 @@ def ensure_taxonomy_words(taxonomy: Taxonomy | None) -> None:
     """Make sure this taxonomy's keywords are in the user dictionary (once per object)."""
     if taxonomy is None or taxonomy in _registered_taxonomies:
         return
+    if _tokenizer is None:
+        _get_tokenizer(taxonomy)
+        if taxonomy in _registered_taxonomies:
+            return
     add_user_words(taxonomy.user_words())
     with _lock:
         _registered_taxonomies.add(taxonomy)

@@ -1,4 +1,5 @@
-"""The feedback taxonomy (data, from the dbt seed) and clause-aware multi-label tagging.
+"""The feedback taxonomy (data the caller passes: rows of the dbt seed) and clause-aware
+multi-label tagging.
 
 Seed columns: ``tag, l1, l2, description, keywords, negative_keywords, is_complaint,
 owner_team``. ``keywords`` and ``negative_keywords`` are ``|``-separated.
@@ -24,7 +25,6 @@ import csv
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -35,7 +35,6 @@ from .text_cleaning import to_half_width
 KEYWORD_SEPARATOR = "|"
 GAP_MARKER = "*"
 MAX_GAP = 10
-DEFAULT_SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "taxonomy.csv"
 SEED_COLUMNS = ("tag", "l1", "l2", "description", "keywords", "negative_keywords", "is_complaint", "owner_team")
 _TRUE_STRINGS = {"true", "t", "1", "yes", "y", "是"}
 
@@ -214,11 +213,6 @@ class Taxonomy:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             return cls.from_rows(csv.DictReader(handle))
 
-    @classmethod
-    def default(cls) -> Taxonomy:
-        """The default taxonomy from the repository's dbt seed (cached)."""
-        return _default_taxonomy()
-
     def user_words(self) -> frozenset[str]:
         """Keyword pieces for jieba's user dictionary, so taxonomy words stay whole."""
         words = set()
@@ -245,11 +239,6 @@ class Taxonomy:
             for tag_index, keyword in matched.items()
             if not self.tags[tag_index].vetoed_in(clause_lower)
         )
-
-
-@lru_cache(maxsize=1)
-def _default_taxonomy() -> Taxonomy:
-    return Taxonomy.from_csv(DEFAULT_SEED_PATH)
 
 
 def tag_scored_clauses(

@@ -5,8 +5,8 @@ Started by ``nlp_udfs.parallel`` (one per extra core). A plain subprocess with a
 breaks under dbt, Dagster or any script without a ``__main__`` guard, and forking a process
 that runs DuckDB threads is unsafe.
 
-Protocol, both directions: 8-byte big-endian length, then a pickle. Request
-``(texts, taxonomy_json)``; reply ``("ok", (rows, seconds spent))`` or ``("error", message)``. The worker exits
+Protocol, both directions: 8-byte big-endian length, then a pickle. The first frame the parent
+sends is its ``NlpConfig`` as a dict; then each request is ``(texts, taxonomy_json)``; reply ``("ok", (rows, seconds spent))`` or ``("error", message)``. The worker exits
 when its stdin closes.
 """
 
@@ -41,9 +41,19 @@ def read_frame(stream: BinaryIO) -> Any:
 
 
 def serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    from .parallel import enrich_rows_local
+    from .config import NlpConfig, configure
+    from .local import enrich_rows_local
+    from .model import default_pair
+    from .segmentation import preload
 
-    enrich_rows_local(["预热"], None)  # load dictionaries before the first real batch
+    try:
+        configure(NlpConfig(**read_frame(requests)))
+    except EOFError:
+        return
+    # Load the dictionary and the models before the first real batch. Not by enriching a text:
+    # the tokenizer takes the keywords of the first taxonomy it serves, which is yet to come.
+    preload()
+    default_pair()
     while True:
         try:
             texts, taxonomy_json = read_frame(requests)

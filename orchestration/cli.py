@@ -35,7 +35,7 @@ def run() -> None:
         click.echo(f"Pipeline FAILED after {elapsed:.0f}s in steps: {', '.join(sorted(set(failed)))}", err=True)
         _exit_without_teardown(1)
     click.echo(f"Pipeline finished in {elapsed:.0f}s")
-    click.echo(summarize_warehouse(settings.duckdb_path).render())
+    click.echo(summarize_warehouse(settings.warehouse_path).render())
     _exit_without_teardown(0)
 
 
@@ -58,10 +58,14 @@ def _exit_without_teardown(code: int) -> None:
 def ui(port: int, host: str) -> None:
     """Start the Dagster UI (dagster dev) on this project and warehouse."""
     settings = VocSettings.from_env()
-    settings.export()
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     dagster = Path(sys.executable).with_name("dagster")
-    os.execv(str(dagster), [str(dagster), "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)])
+    # dagster dev and its runs read the settings again from the environment made here
+    os.execve(
+        str(dagster),
+        [str(dagster), "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)],
+        settings.child_env(),
+    )
 
 
 @main.command()
@@ -69,7 +73,7 @@ def summary() -> None:
     """Print the summary of the current warehouse."""
     from orchestration.summary import summarize_warehouse
 
-    click.echo(summarize_warehouse(VocSettings.from_env().duckdb_path).render())
+    click.echo(summarize_warehouse(VocSettings.from_env().warehouse_path).render())
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from orchestration.project import voc_dbt_project
 from orchestration.reports.assets import scorecard_html
 from orchestration.resources import build_resources
 from orchestration.sensors import landing_files_sensor, run_failure_sensor
+from orchestration.settings import VocSettings
 
 voc_dbt_project.prepare_if_dev()
 
@@ -30,12 +31,21 @@ nightly_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
-defs = dg.Definitions(
-    assets=[*ingestion_assets, voc_dbt_models, alert_deliveries, scorecard_html],
-    asset_checks=[*quality_checks, *freshness_checks],
-    jobs=[everything_job],
-    schedules=[nightly_schedule],
-    sensors=[freshness_sensor, landing_files_sensor, run_failure_sensor],
-    resources=build_resources(),
-    executor=dg.in_process_executor,
-)
+
+
+def build_definitions(settings: VocSettings) -> dg.Definitions:
+    """The code location of one deployment: its settings become the resources."""
+    return dg.Definitions(
+        assets=[*ingestion_assets, voc_dbt_models, alert_deliveries, scorecard_html],
+        asset_checks=[*quality_checks, *freshness_checks],
+        jobs=[everything_job],
+        schedules=[nightly_schedule],
+        sensors=[freshness_sensor, landing_files_sensor, run_failure_sensor],
+        resources=build_resources(settings),
+        executor=dg.in_process_executor,
+    )
+
+
+# What `dagster dev -m orchestration.definitions` loads: the settings of this process's
+# environment, read once (`voc ui` starts dagster with the environment its settings make).
+defs = build_definitions(VocSettings.from_env())

@@ -4,30 +4,34 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
+from orchestration.project import DBT_EXECUTABLE, dbt_vars_args, voc_dbt_project
 from orchestration.settings import VocSettings
 
 
-def prepare_dbt_manifest() -> None:
-    """dagster-dbt builds its assets from a parsed manifest; parse before loading definitions."""
+def prepare_dbt_manifest(settings: VocSettings | None = None) -> None:
+    """dagster-dbt builds its assets from a parsed manifest; parse before loading definitions.
+
+    With ``settings``, dbt parses with the vars the run's build passes, so the build reuses
+    this parse instead of parsing the project again.
+    """
     from dagster_dbt import DbtCliResource
 
     dbt = DbtCliResource(project_dir=voc_dbt_project, dbt_executable=DBT_EXECUTABLE)
-    dbt.cli(["parse", "--quiet"], target_path=voc_dbt_project.target_path).wait()
+    args = ["parse", "--quiet", *(dbt_vars_args(settings.dbt_vars()) if settings else ())]
+    dbt.cli(args, target_path=voc_dbt_project.target_path).wait()
 
 
 def run_everything(
     settings: VocSettings, instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset (loads, dbt build with tests) against the settings' warehouse."""
-    settings.export()
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    prepare_dbt_manifest()
-    from orchestration.definitions import defs  # needs the manifest
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    prepare_dbt_manifest(settings)
+    from orchestration.definitions import build_definitions  # needs the manifest
 
-    job = defs.resolve_job_def("voc_everything")
+    job = build_definitions(settings).resolve_job_def("voc_everything")
     if instance is None:
         settings.dagster_home.mkdir(parents=True, exist_ok=True)
-        instance = dg.DagsterInstance.get()
+        instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)

@@ -1,6 +1,8 @@
 """The one dbt project object shared by the assets, the CLI and the tests."""
 
+import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -17,3 +19,8 @@ voc_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJE
 # CI (the test suite runs them all) rather than to every production run, as dbt's own guidance
 # has it. Each one builds its fixtures and runs the model's SQL: a few seconds of every night.
 DBT_PIPELINE_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+
+
+def dbt_vars_args(dbt_vars: Mapping[str, object]) -> list[str]:
+    """``--vars`` for a dbt command: how the settings reach dbt (``profiles.yml`` reads them)."""
+    return ["--vars", json.dumps(dict(dbt_vars), sort_keys=True)]

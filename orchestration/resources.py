@@ -1,4 +1,4 @@
-"""Dagster resources, configured from the environment when a run starts."""
+"""Dagster resources, built from the deployment's settings (``orchestration.settings``)."""
 
 
 from pathlib import Path
@@ -8,9 +8,13 @@ from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
+from orchestration.settings import VocSettings
 
 # DuckDB allows one writer per file: every asset that writes the warehouse runs in this pool.
 DUCKDB_WRITER_POOL = "voc_duckdb_writer"
+
+# Assets and sensors that need more than the two paths take the whole settings object.
+SettingsResource = dg.ResourceParam[VocSettings]
 
 
 class VocWarehouse(dg.ConfigurableResource):
@@ -27,6 +31,10 @@ class VocWarehouse(dg.ConfigurableResource):
     def warehouse_path(self) -> Path:
         return Path(self.duckdb_path)
 
+    @classmethod
+    def from_settings(cls, settings: VocSettings) -> "VocWarehouse":
+        return cls(landing_dir=str(settings.landing_dir), duckdb_path=str(settings.warehouse_path))
+
     def connect_read_only(self):
         """Readers never take the single DuckDB write lock."""
         import duckdb
@@ -34,12 +42,10 @@ class VocWarehouse(dg.ConfigurableResource):
         return duckdb.connect(str(self.warehouse_path), read_only=True)
 
 
-def build_resources() -> dict[str, object]:
+def build_resources(settings: VocSettings) -> dict[str, object]:
     return {
-        "warehouse": VocWarehouse(
-            landing_dir=dg.EnvVar("VOC_LANDING_DIR"),
-            duckdb_path=dg.EnvVar("VOC_DUCKDB_PATH"),
-        ),
+        "settings": settings,
+        "warehouse": VocWarehouse.from_settings(settings),
         "dlt": DagsterDltResource(),
         "dbt": DbtCliResource(project_dir=voc_dbt_project, dbt_executable=DBT_EXECUTABLE),
     }

@@ -3,16 +3,15 @@
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Mapping
 
 import dagster as dg
 
-from loaders.api.config import API_MODE, source_mode
+from loaders.api.config import API_MODE, ApiConfig
 from loaders.families import FAMILIES
 from loaders.files.readers import discover_files, is_csv_name, is_jsonl_name
-from orchestration.resources import VocWarehouse
+from orchestration.resources import SettingsResource, VocWarehouse
 
 EVERYTHING_JOB = "voc_everything"
 
@@ -21,16 +20,14 @@ def _loadable_name(name: str) -> bool:
     return is_jsonl_name(name) or is_csv_name(name)
 
 
-def landing_fingerprints(
-    landing_dir: Path, environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def landing_fingerprints(landing_dir: Path, api: ApiConfig | None = None) -> dict[str, str]:
     """``relative path -> "size:mtime_ns"`` of every loadable file of the file-mode families.
 
     Families switched to api mode are left out: their folder is not read by the pipeline.
     """
     fingerprints: dict[str, str] = {}
     for family in FAMILIES:
-        if source_mode(family, environ) == API_MODE:
+        if api is not None and api.mode(family) == API_MODE:
             continue
         for path in discover_files(landing_dir / family, _loadable_name):
             stat = path.stat()
@@ -54,10 +51,10 @@ def _run_key(files: list[str], current: Mapping[str, str]) -> str:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts voc_everything when files land in (or change in) the landing folder; each file triggers once.",
 )
-def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: VocWarehouse):
+def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: VocWarehouse, settings: SettingsResource):
     """The cursor holds the fingerprint of every file already seen, so each file triggers once."""
     previous = json.loads(context.cursor) if context.cursor else {}
-    current = landing_fingerprints(warehouse.landing_path)
+    current = landing_fingerprints(warehouse.landing_path, settings.api)
     arrived = new_or_changed(previous, current)
     if not arrived:
         return dg.SkipReason(f"no new files in {warehouse.landing_path}")
@@ -94,7 +91,7 @@ def describe_failed_run(job_name: str, run_id: str, reason: str | None, step_err
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Logs every failed run with its failing steps and posts it to VOC_OPS_WEBHOOK_URL when set.",
 )
-def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
+def run_failure_sensor(context: dg.RunFailureSensorContext, settings: SettingsResource) -> None:
     step_errors = [
         (event.step_key or "?", root_error_message(event.step_failure_data.error))
         for event in context.get_step_failure_events()
@@ -103,12 +100,10 @@ def run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
         context.dagster_run.job_name, context.dagster_run.run_id, context.failure_event.message, step_errors
     )
     context.log.error(text)
-    url = os.environ.get("VOC_OPS_WEBHOOK_URL", "").strip()
-    if url:
+    if settings.ops_webhook_url:
         from orchestration.alerts.senders import make_http_sender
 
-        message_format = os.environ.get("VOC_OPS_WEBHOOK_FORMAT", "json").strip().lower()
-        result = make_http_sender()(url, ops_payload(message_format, text))
+        result = make_http_sender()(settings.ops_webhook_url, ops_payload(settings.ops_webhook_format, text))
         if not result.ok:
             context.log.error(f"could not post the failure to VOC_OPS_WEBHOOK_URL: {result.error}")
 

@@ -1,51 +1,179 @@
-"""Where the pipeline reads and writes: resolved at run time, never at import time."""
+"""Everything a deployment is told through its environment, read in this one module.
+
+``VocSettings.from_env()`` reads every ``VOC_*`` variable the Python code knows, once, into
+frozen values with their defaults; every other module receives what it needs (function
+arguments, the Dagster ``settings`` resource). Nothing is read at import time, and nothing is
+written back into this process's environment: a child process (dbt, ``dagster dev``) gets its
+environment from ``child_env``.
+
+Variables (relative paths are taken from the repository root):
+
+========================================  ====================================================
+``VOC_LANDING_DIR``                       landing folder (``data/landing``)
+``VOC_DUCKDB_PATH``                       the warehouse file (``data/warehouse/voc.duckdb``)
+``VOC_REPORTS_DIR``                       scorecard folder (``reports/`` beside the warehouse folder)
+``DAGSTER_HOME``                          run history (``dagster_home/`` beside the warehouse)
+``VOC_<SOURCE>_MODE``                     ``file`` (default) or ``api``, per vendor source
+``VOC_<SOURCE>_BASE_URL`` / ``_TOKEN``    the vendor API (required / optional in api mode)
+``VOC_<SOURCE>_PAGE_SIZE``                records per API page (100)
+``VOC_API_TIMEOUT_SECONDS`` etc.          HTTP retries, see ``loaders.api.config.HttpRetrySettings``
+``VOC_API_STEP_RETRIES`` / ``_SECONDS``   retries of a load step whose vendor page failed (2, 60 s)
+``VOC_OPS_WEBHOOK_URL`` / ``_FORMAT``     where failed runs are posted (unset; ``json``)
+``VOC_ALERT_WEBHOOK_<NAME>``              URL of the alert webhook ``<name>`` (alert_webhooks seed)
+``VOC_SEGMENTER``, ``VOC_SENTIMENT_MODEL``,
+``VOC_NLP_WORKERS``, ``VOC_NLP_CACHE_SIZE``  ``nlp_udfs.config.NlpConfig``, handed to dbt's NLP plugin
+========================================  ====================================================
+
+dbt reads two more itself with ``env_var()`` in ``dbt_project``: ``VOC_DUCKDB_MEMORY_LIMIT`` and
+``VOC_HASH_SALT``; a child environment passes them through unchanged.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
+from expectations.report import report_dir_for
+from loaders.api.config import (
+    API_FAMILIES,
+    API_MODE,
+    DEFAULT_PAGE_SIZE,
+    FILE_MODE,
+    ApiConfig,
+    ApiConfigError,
+    ApiSourceConfig,
+    HttpRetrySettings,
+)
 from loaders.families import FAMILIES
+from loaders.pipeline import pipelines_dir_for
+from nlp_udfs.config import NlpConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+TAXONOMY_SEED_PATH = DBT_PROJECT_DIR / "seeds" / "taxonomy.csv"
 DEFAULT_LANDING_DIR = REPO_ROOT / "data" / "landing"
-DEFAULT_DUCKDB_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
+DEFAULT_WAREHOUSE_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
+DEFAULT_STEP_RETRIES = 2
+DEFAULT_STEP_RETRY_SECONDS = 60
+ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
+_DBT_VAR_OF = {
+    "segmenter": "voc_segmenter",
+    "sentiment_model": "voc_sentiment_model",
+    "workers": "voc_nlp_workers",
+    "cache_size": "voc_nlp_cache_size",
+}
+NLP_VARIABLES = {
+    "segmenter": "VOC_SEGMENTER",
+    "sentiment_model": "VOC_SENTIMENT_MODEL",
+    "workers": "VOC_NLP_WORKERS",
+    "cache_size": "VOC_NLP_CACHE_SIZE",
+}
 
 
 @dataclass(frozen=True)
 class VocSettings:
-    """Paths of one deployment: a landing folder and the warehouse file it loads into."""
+    """One deployment: where it reads and writes, which sources come from vendor APIs, where
+    alerts go, how the NLP runs. Secrets (tokens, webhook URLs) never show in ``repr``."""
 
     landing_dir: Path
-    duckdb_path: Path
+    warehouse_path: Path
+    reports_dir_setting: Path | None = None
+    dagster_home_setting: Path | None = None
+    api: ApiConfig = field(default_factory=ApiConfig)
+    nlp: NlpConfig = field(default_factory=NlpConfig)
+    ops_webhook_url: str | None = field(default=None, repr=False)
+    ops_webhook_format: str = "json"
+    alert_webhook_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "VocSettings":
-        """Read VOC_LANDING_DIR and VOC_DUCKDB_PATH (relative paths are taken from the repo root)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
+        """Read the settings from ``environ`` (this process's environment when None).
+
+        Raises ``ApiConfigError`` for an API setting it cannot use (a mode other than file or
+        api, api mode without a base URL, a page size or retry budget that is not a number).
+        """
         environ = os.environ if environ is None else environ
+        reports_dir = _text(environ, "VOC_REPORTS_DIR")
+        dagster_home = _text(environ, "DAGSTER_HOME")
+        ops_format = _text(environ, "VOC_OPS_WEBHOOK_FORMAT").lower() or "json"
         return cls(
-            landing_dir=_resolve(environ.get("VOC_LANDING_DIR"), DEFAULT_LANDING_DIR),
-            duckdb_path=_resolve(environ.get("VOC_DUCKDB_PATH"), DEFAULT_DUCKDB_PATH),
+            landing_dir=_resolve(_text(environ, "VOC_LANDING_DIR"), DEFAULT_LANDING_DIR),
+            warehouse_path=_resolve(_text(environ, "VOC_DUCKDB_PATH"), DEFAULT_WAREHOUSE_PATH),
+            reports_dir_setting=Path(reports_dir).expanduser() if reports_dir else None,
+            dagster_home_setting=Path(dagster_home).expanduser() if dagster_home else None,
+            api=api_config_from_env(environ),
+            nlp=NlpConfig.from_strings({key: environ.get(name) for key, name in NLP_VARIABLES.items()}),
+            ops_webhook_url=_text(environ, "VOC_OPS_WEBHOOK_URL") or None,
+            ops_webhook_format=ops_format,
+            alert_webhook_urls=MappingProxyType({
+                name: value.strip()
+                for name, value in environ.items()
+                if name.startswith(ALERT_WEBHOOK_PREFIX) and value.strip()
+            }),
         )
+
+    # --- the folders beside the warehouse ----------------------------------------------------
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.warehouse_path.parent
 
     @property
     def dagster_home(self) -> Path:
-        """Run history lives beside its warehouse, so `voc run` and `voc ui` share it."""
-        return self.duckdb_path.parent / "dagster_home"
+        """Run history (``DAGSTER_HOME``, else beside the warehouse, so `voc run` and `voc ui` share it)."""
+        return self.dagster_home_setting or self.warehouse_dir / "dagster_home"
 
-    def export(self, environ: dict[str, str] | None = None) -> None:
-        """Make the resolved paths visible to subprocesses (dbt, dagster dev)."""
-        environ = os.environ if environ is None else environ
-        environ["VOC_LANDING_DIR"] = str(self.landing_dir)
-        environ["VOC_DUCKDB_PATH"] = str(self.duckdb_path)
-        environ.setdefault("DAGSTER_HOME", str(self.dagster_home))
-        # dbt and dagster live beside this interpreter; `voc` may run without an activated venv.
+    @property
+    def reports_dir(self) -> Path:
+        """Scorecards: ``VOC_REPORTS_DIR``, else ``reports/`` beside the warehouse folder
+        (``data/warehouse`` -> ``data/reports``)."""
+        return self.reports_dir_setting or self.warehouse_dir.parent / "reports"
+
+    @property
+    def quality_report_dir(self) -> Path:
+        """The great-expectations report (``quality_report/`` beside the warehouse)."""
+        return report_dir_for(self.warehouse_path)
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        """dlt's working directories (``.dlt_pipelines/`` beside the warehouse)."""
+        return pipelines_dir_for(self.warehouse_path)
+
+    # --- what child processes are told -------------------------------------------------------
+
+    def child_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment of a dbt or ``dagster dev`` child: ``base`` (this process's
+        environment when None) with these settings' paths and NLP configuration, and this
+        interpreter's bin folder on PATH (``voc`` may run without an activated venv)."""
+        env = dict(os.environ if base is None else base)
+        env["VOC_LANDING_DIR"] = str(self.landing_dir)
+        env["VOC_DUCKDB_PATH"] = str(self.warehouse_path)
+        env["DAGSTER_HOME"] = str(self.dagster_home)
+        if self.reports_dir_setting is not None:
+            env["VOC_REPORTS_DIR"] = str(self.reports_dir_setting)
+        dbt_vars = self.dbt_vars()
+        for key, name in NLP_VARIABLES.items():
+            env[name] = dbt_vars[_DBT_VAR_OF[key]]
         bin_dir = str(Path(sys.executable).parent)
-        if bin_dir not in environ.get("PATH", "").split(os.pathsep):
-            environ["PATH"] = bin_dir + os.pathsep + environ.get("PATH", "")
+        if bin_dir not in env.get("PATH", "").split(os.pathsep):
+            env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+        return env
+
+    def dbt_vars(self) -> dict[str, str]:
+        """What dbt is told by ``--vars``: the warehouse and the NLP plugin's configuration
+        (``profiles.yml``; dbt run by hand falls back to the environment there)."""
+        nlp = self.nlp
+        return {
+            "voc_warehouse_path": str(self.warehouse_path),
+            "voc_segmenter": nlp.segmenter,
+            "voc_sentiment_model": "on" if nlp.sentiment_model else "off",
+            "voc_nlp_workers": "" if nlp.workers is None else str(nlp.workers),
+            "voc_nlp_cache_size": str(nlp.cache_size),
+        }
 
     def landing_has_source_files(self) -> bool:
         """True when any source folder of the landing dir holds a file (then no demo data is added)."""
@@ -57,8 +185,84 @@ class VocSettings:
         )
 
 
-def _resolve(value: str | None, default: Path) -> Path:
+def env_prefix(family: str) -> str:
+    """``VOC_SURVEYS`` for ``surveys``: the prefix of the family's environment variables."""
+    return f"VOC_{family.upper()}"
+
+
+def api_config_from_env(environ: Mapping[str, str]) -> ApiConfig:
+    """Which families load from their vendor API, where it is, and the retry budgets."""
+    sources = {}
+    for family in API_FAMILIES:
+        prefix = env_prefix(family)
+        mode = _text(environ, f"{prefix}_MODE").lower() or FILE_MODE
+        if mode not in (FILE_MODE, API_MODE):
+            raise ApiConfigError(f"{prefix}_MODE must be '{FILE_MODE}' or '{API_MODE}', got {mode!r}")
+        if mode == API_MODE:
+            sources[family] = api_source_config_from_env(family, environ)
+    default = HttpRetrySettings()
+    return ApiConfig(
+        sources=MappingProxyType(sources),
+        http=HttpRetrySettings(
+            timeout_seconds=_positive_float(environ, "VOC_API_TIMEOUT_SECONDS", default.timeout_seconds),
+            max_attempts=_positive_int(environ, "VOC_API_MAX_ATTEMPTS", default.max_attempts),
+            backoff_seconds=_positive_float(environ, "VOC_API_BACKOFF_SECONDS", default.backoff_seconds),
+            max_retry_delay_seconds=_positive_float(
+                environ, "VOC_API_MAX_RETRY_DELAY_SECONDS", default.max_retry_delay_seconds
+            ),
+        ),
+        step_retries=max(int(_text(environ, "VOC_API_STEP_RETRIES") or DEFAULT_STEP_RETRIES), 0),
+        step_retry_seconds=max(int(_text(environ, "VOC_API_STEP_RETRY_SECONDS") or DEFAULT_STEP_RETRY_SECONDS), 0),
+    )
+
+
+def api_source_config_from_env(family: str, environ: Mapping[str, str]) -> ApiSourceConfig:
+    """One family's API settings; raises ``ApiConfigError`` when the base URL is missing."""
+    if family not in API_FAMILIES:
+        raise ApiConfigError(f"{family!r} has no vendor API; api families are {API_FAMILIES}")
+    prefix = env_prefix(family)
+    base_url = _text(environ, f"{prefix}_BASE_URL")
+    if not base_url:
+        raise ApiConfigError(f"{prefix}_MODE is 'api' but {prefix}_BASE_URL is not set")
+    if not base_url.startswith(("http://", "https://")):
+        raise ApiConfigError(f"{prefix}_BASE_URL must start with http:// or https://")
+    token = _text(environ, f"{prefix}_TOKEN") or None
+    page_size = _positive_int(environ, f"{prefix}_PAGE_SIZE", DEFAULT_PAGE_SIZE)
+    return ApiSourceConfig(family, base_url.rstrip("/"), token, page_size)
+
+
+def _text(environ: Mapping[str, str], name: str) -> str:
+    return (environ.get(name) or "").strip()
+
+
+def _resolve(value: str, default: Path) -> Path:
     if not value:
         return default
     path = Path(value).expanduser()
     return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    text = _text(environ, name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiConfigError(f"{name} must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise ApiConfigError(f"{name} must be a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = _text(environ, name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ApiConfigError(f"{name} must be a positive number, got {text!r}") from None
+    if not value > 0:
+        raise ApiConfigError(f"{name} must be a positive number, got {text!r}")
+    return value

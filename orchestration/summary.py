@@ -12,7 +12,7 @@ MART_SCHEMA = "marts"
 
 @dataclass
 class WarehouseSummary:
-    duckdb_path: Path
+    warehouse_path: Path
     mart_rows: dict[str, int]
     nps: float | None
     nps_responses: int
@@ -20,7 +20,7 @@ class WarehouseSummary:
     quarantined: dict[str, int]
 
     def render(self) -> str:
-        lines = [f"Warehouse: {self.duckdb_path}", "Rows per mart:"]
+        lines = [f"Warehouse: {self.warehouse_path}", "Rows per mart:"]
         lines += [f"  {MART_SCHEMA}.{name:<28} {rows:>10,}" for name, rows in sorted(self.mart_rows.items())]
         nps = "n/a" if self.nps is None else f"{self.nps:.1f}"
         lines.append(f"NPS: {nps} ({self.nps_responses:,} responses)")
@@ -31,9 +31,9 @@ class WarehouseSummary:
         return "\n".join(lines)
 
 
-def summarize_warehouse(duckdb_path: Path, top_n: int = 5) -> WarehouseSummary:
+def summarize_warehouse(warehouse_path: Path, top_n: int = 5) -> WarehouseSummary:
     """Read the marts (read-only connection, so a running writer is never blocked)."""
-    with duckdb.connect(str(duckdb_path), read_only=True) as conn:
+    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
         tables = [
             row[0]
             for row in conn.execute(
@@ -57,7 +57,7 @@ def summarize_warehouse(duckdb_path: Path, top_n: int = 5) -> WarehouseSummary:
             ).fetchall()
         )
     return WarehouseSummary(
-        duckdb_path=duckdb_path,
+        warehouse_path=warehouse_path,
         mart_rows=mart_rows,
         nps=None if nps_row[0] is None else float(nps_row[0]),
         nps_responses=int(nps_row[1]),

@@ -170,14 +170,15 @@ def test_delivery_skips_cleanly_when_the_alerts_mart_is_missing(tmp_path, enviro
     assert "marts.alerts does not exist" in report.skipped_reason and tables == [(0,)]
 
 
-def test_the_asset_records_deliveries_and_fails_visibly(warehouse, environ, receiver, monkeypatch, tmp_path):
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    resource = VocWarehouse(landing_dir=str(tmp_path), duckdb_path=str(warehouse))
+def test_the_asset_records_deliveries_and_fails_visibly(warehouse, environ, receiver, tmp_path):
+    from orchestration.settings import VocSettings
+
+    settings = VocSettings.from_env({"VOC_LANDING_DIR": str(tmp_path), "VOC_DUCKDB_PATH": str(warehouse), **environ})
+    resource = VocWarehouse.from_settings(settings)
     receiver.fail_next["/json"] = 100
     with pytest.raises(dg.Failure) as failure:
-        alert_deliveries(context=dg.build_asset_context(), warehouse=resource)
+        alert_deliveries(context=dg.build_asset_context(), warehouse=resource, settings=settings)
     assert "a3 -> default" in failure.value.description
     receiver.fail_next["/json"] = 0
-    result = alert_deliveries(context=dg.build_asset_context(), warehouse=resource)
+    result = alert_deliveries(context=dg.build_asset_context(), warehouse=resource, settings=settings)
     assert result.metadata["delivered"] == 1 and result.metadata["failed"] == 0

@@ -6,13 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from requests import Request, Response
 
-from loaders.api.config import (
-    ApiConfigError,
-    ApiSourceConfig,
-    HttpRetrySettings,
-    api_source_config,
-    source_mode,
-)
+from loaders.api.config import ApiConfig, ApiConfigError, ApiSourceConfig, HttpRetrySettings
 from loaders.api.endpoints import (
     ENDPOINTS,
     CursorStyle,
@@ -22,6 +16,7 @@ from loaders.api.endpoints import (
 )
 from loaders.api.sources import ApiPageError, find_api_page_error, page_label, split_page
 from loaders.contracts import SURVEY_SPEC, VERSION_COLUMN
+from orchestration.settings import api_config_from_env, api_source_config_from_env
 
 
 def _response(body: dict, url: str = "http://vendor/x") -> Response:
@@ -33,17 +28,19 @@ def _response(body: dict, url: str = "http://vendor/x") -> Response:
 
 
 def test_mode_defaults_to_file_and_rejects_unknown_values():
-    assert source_mode("surveys", {}) == "file"
-    assert source_mode("tickets", {"VOC_TICKETS_MODE": " API "}) == "api"
-    assert source_mode("reference", {"VOC_REFERENCE_MODE": "api"}) == "file"  # no vendor API
+    assert api_config_from_env({}) == ApiConfig()
+    assert ApiConfig().mode("surveys") == "file"
+    api = api_config_from_env({"VOC_TICKETS_MODE": " API ", "VOC_TICKETS_BASE_URL": "http://vendor"})
+    assert api.mode("tickets") == "api" and api.mode("surveys") == "file"
+    assert api_config_from_env({"VOC_REFERENCE_MODE": "api"}).mode("reference") == "file"  # no vendor API
     with pytest.raises(ApiConfigError, match="VOC_SOCIAL_MODE"):
-        source_mode("social", {"VOC_SOCIAL_MODE": "ftp"})
+        api_config_from_env({"VOC_SOCIAL_MODE": "ftp"})
 
 
 def test_api_config_needs_a_base_url_and_hides_the_token():
     with pytest.raises(ApiConfigError, match="VOC_MEMBERS_BASE_URL is not set"):
-        api_source_config("members", {"VOC_MEMBERS_MODE": "api"})
-    config = api_source_config(
+        api_config_from_env({"VOC_MEMBERS_MODE": "api"})
+    config = api_source_config_from_env(
         "members", {"VOC_MEMBERS_BASE_URL": "https://crm.example.com/", "VOC_MEMBERS_TOKEN": "s3cret", "VOC_MEMBERS_PAGE_SIZE": "7"}
     )
     assert config == ApiSourceConfig("members", "https://crm.example.com", "s3cret", 7)
@@ -52,11 +49,14 @@ def test_api_config_needs_a_base_url_and_hides_the_token():
 
 
 def test_retry_settings_come_from_the_environment_and_are_checked():
-    assert HttpRetrySettings.from_env({}) == HttpRetrySettings()
-    settings = HttpRetrySettings.from_env({"VOC_API_MAX_ATTEMPTS": "3", "VOC_API_TIMEOUT_SECONDS": "2.5"})
+    assert api_config_from_env({}).http == HttpRetrySettings()
+    settings = api_config_from_env({"VOC_API_MAX_ATTEMPTS": "3", "VOC_API_TIMEOUT_SECONDS": "2.5"}).http
     assert (settings.max_attempts, settings.timeout_seconds) == (3, 2.5)
     with pytest.raises(ApiConfigError, match="VOC_API_MAX_ATTEMPTS"):
-        HttpRetrySettings.from_env({"VOC_API_MAX_ATTEMPTS": "0"})
+        api_config_from_env({"VOC_API_MAX_ATTEMPTS": "0"})
+    budget = api_config_from_env({"VOC_API_STEP_RETRIES": "5", "VOC_API_STEP_RETRY_SECONDS": "1"})
+    assert (budget.step_retries, budget.step_retry_seconds) == (5, 1)
+    assert (ApiConfig().step_retries, ApiConfig().step_retry_seconds) == (2, 60)
 
 
 def test_first_request_parameters_follow_the_contract():

@@ -9,6 +9,7 @@ from devtools.demo.api import generate
 from devtools.fake_api import Fault, FakeVendorApi, VendorStore
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.resources import VocWarehouse
+from orchestration.settings import VocSettings
 
 
 def _asset(name: str) -> dg.AssetsDefinition:
@@ -22,21 +23,20 @@ def landing(tmp_path_factory):
     return path
 
 
-def _materialize(name, landing, warehouse, instance):
+def _materialize(name, landing, warehouse, instance, environ):
+    settings = VocSettings.from_env({"VOC_LANDING_DIR": str(landing), "VOC_DUCKDB_PATH": str(warehouse), **environ})
     return dg.materialize(
         [_asset(name)],
-        resources={"dlt": DagsterDltResource(), "warehouse": VocWarehouse(landing_dir=str(landing), duckdb_path=str(warehouse))},
+        resources={"dlt": DagsterDltResource(), "warehouse": VocWarehouse.from_settings(settings), "settings": settings},
         instance=instance,
         raise_on_error=False,
     )
 
 
-def test_load_asset_reads_the_api_when_the_environment_says_so(landing, tmp_path, monkeypatch):
+def test_load_asset_reads_the_api_when_the_environment_says_so(landing, tmp_path):
     warehouse = tmp_path / "voc.duckdb"
     with FakeVendorApi(VendorStore.from_landing(landing), token="tok") as server, dg.instance_for_test() as instance:
-        for name, value in server.env(["reviews"]).items():
-            monkeypatch.setenv(name, value)
-        result = _materialize("load_reviews", landing, warehouse, instance)
+        result = _materialize("load_reviews", landing, warehouse, instance, server.env(["reviews"]))
         assert result.success
         logs = "\n".join(e.message or "" for e in instance.all_logs(result.run_id))
         assert f"reviews: vendor API at {server.base_url} (bearer token set)" in logs and "tok\n" not in logs
@@ -46,16 +46,17 @@ def test_load_asset_reads_the_api_when_the_environment_says_so(landing, tmp_path
     assert served > 0 and read == served
 
 
-def test_a_vendor_page_that_stays_broken_fails_the_step_with_source_and_page(landing, tmp_path, monkeypatch):
+def test_a_vendor_page_that_stays_broken_fails_the_step_with_source_and_page(landing, tmp_path):
     store = VendorStore.from_landing(landing)
     with FakeVendorApi(store, faults=[Fault("members", 1, "500", times=None)]) as server, dg.instance_for_test() as instance:
-        for name, value in server.env(["members"]).items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("VOC_API_MAX_ATTEMPTS", "2")
-        monkeypatch.setenv("VOC_API_BACKOFF_SECONDS", "0.01")
-        monkeypatch.setenv("VOC_API_STEP_RETRIES", "1")
-        monkeypatch.setenv("VOC_API_STEP_RETRY_SECONDS", "0")
-        result = _materialize("load_members", landing, tmp_path / "voc.duckdb", instance)
+        environ = {
+            **server.env(["members"]),
+            "VOC_API_MAX_ATTEMPTS": "2",
+            "VOC_API_BACKOFF_SECONDS": "0.01",
+            "VOC_API_STEP_RETRIES": "1",
+            "VOC_API_STEP_RETRY_SECONDS": "0",
+        }
+        result = _materialize("load_members", landing, tmp_path / "voc.duckdb", instance, environ)
         attempts = [r for r in server.requests if r.family == "members"]
     assert not result.success
     assert len(attempts) == 4  # 2 attempts per request, and the step ran twice (one step retry)

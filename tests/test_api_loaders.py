@@ -23,6 +23,7 @@ from loaders.api.config import API_FAMILIES
 from devtools.demo.api import generate
 from devtools.fake_api import Fault, FakeVendorApi, VendorStore
 from loaders.pipeline import load_family, make_pipeline, pipelines_dir_for
+from orchestration.settings import api_config_from_env
 
 ROWS = 300
 SEED = 11
@@ -278,8 +279,8 @@ def test_wrong_token_is_refused_and_never_shown(landing, tmp_path, caplog):
 
 def test_source_choice_follows_the_environment_at_run_time(landing, tmp_path):
     down = {"VOC_SURVEYS_MODE": "api", "VOC_SURVEYS_BASE_URL": "http://127.0.0.1:9", "VOC_API_MAX_ATTEMPTS": "1"}
-    api = source_for_family("surveys", landing, down)
-    files = source_for_family("surveys", landing, {})
+    api = source_for_family("surveys", landing, api_config_from_env(down))
+    files = source_for_family("surveys", landing, api_config_from_env({}))
     assert api.name == files.name == "surveys" and list(api.resources) == list(files.resources)
     pipeline = make_pipeline("surveys", tmp_path / "voc.duckdb", landing)
     with pytest.raises(Exception) as failure:

@@ -227,7 +227,7 @@ def runs(tmp_path_factory, dbt_manifest, restore_environ):
     from orchestration.pipeline_run import run_everything
 
     root = tmp_path_factory.mktemp("voc_metadata")
-    settings = VocSettings(landing_dir=root / "landing", duckdb_path=root / "warehouse" / "voc.duckdb")
+    settings = VocSettings(landing_dir=root / "landing", warehouse_path=root / "warehouse" / "voc.duckdb")
     generate(settings.landing_dir, rows=DEMO_ROWS, seed=DEMO_SEED)
     instance = dg.DagsterInstance.ephemeral()
     first = run_everything(settings, instance=instance, log_level="WARNING")
@@ -243,7 +243,7 @@ def runs(tmp_path_factory, dbt_manifest, restore_environ):
 
 
 def _query(settings: VocSettings, sql: str):
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         return conn.execute(sql).fetchall()
 
 

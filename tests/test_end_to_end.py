@@ -38,7 +38,7 @@ def _run(settings: VocSettings) -> None:
 
 
 def _query(settings: VocSettings, sql: str, params=None):
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
 
 
@@ -61,7 +61,7 @@ def _anonymous_survey_answer(response_id: str, submitted_at: str, updated_at: st
 
 def _mart_fingerprints(settings: VocSettings) -> dict[str, str]:
     fingerprints = {}
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         for mart in MARTS:
             rows = conn.execute(f"select * from marts.{mart}").fetchall()
             digest = hashlib.sha256("\n".join(sorted(map(repr, rows))).encode()).hexdigest()
@@ -79,7 +79,7 @@ def pipeline(tmp_path_factory, dbt_manifest, restore_environ):
     from devtools.demo.api import generate
 
     root = tmp_path_factory.mktemp("voc_e2e")
-    settings = VocSettings(landing_dir=root / "landing", duckdb_path=root / "warehouse" / "voc.duckdb")
+    settings = VocSettings(landing_dir=root / "landing", warehouse_path=root / "warehouse" / "voc.duckdb")
     generate(settings.landing_dir, rows=DEMO_ROWS, seed=DEMO_SEED)
     _run(settings)
     truth_dir = settings.landing_dir / "_truth"
@@ -173,7 +173,7 @@ def test_no_raw_personal_data_in_marts(pipeline):
         "where table_schema = 'marts' and (data_type like 'VARCHAR%')",
     )
     assert columns
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         for table, column in columns:
             values = conn.execute(f'select distinct cast("{column}" as varchar) from marts."{table}" where "{column}" is not null').fetchall()
             for (value,) in values:
@@ -210,7 +210,7 @@ def test_second_run_changes_nothing_then_a_new_file_adds_exactly_its_records(pip
 def _relation_fingerprints(settings: VocSettings, relations: list[str], ignored_columns: set[str]) -> dict[str, str]:
     """Row count and order-independent hash of every relation, some run-time columns left out."""
     fingerprints = {}
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         for relation in relations:
             schema, table = relation.split(".")
             columns = [

@@ -36,14 +36,14 @@ def _gx_evaluations(result: dg.ExecuteInProcessResult):
 
 
 def _marts_fingerprint(settings: VocSettings) -> str:
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows = con.execute("select * from marts.fct_feedback order by feedback_id").fetchall()
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def _corrupt_surveys(settings: VocSettings) -> dict[str, str]:
     """Out-of-range NPS on one row, one response id twice, one row without its key."""
-    with duckdb.connect(str(settings.duckdb_path)) as con:
+    with duckdb.connect(str(settings.warehouse_path)) as con:
         first, second = (row[0] for row in con.execute(
             "select response_id from raw.surveys order by response_id limit 2"
         ).fetchall())
@@ -63,7 +63,7 @@ def runs(tmp_path_factory, dbt_manifest, restore_environ):
     from devtools.demo.api import generate
 
     root = tmp_path_factory.mktemp("voc_quality")
-    settings = VocSettings(landing_dir=root / "landing", duckdb_path=root / "warehouse" / "voc.duckdb")
+    settings = VocSettings(landing_dir=root / "landing", warehouse_path=root / "warehouse" / "voc.duckdb")
     generate(settings.landing_dir, rows=DEMO_ROWS, seed=DEMO_SEED)
     clean = _run(settings)
     fingerprint = _marts_fingerprint(settings)
@@ -98,7 +98,7 @@ def test_clean_run_passes_every_quality_check(runs):
         if not e.passed and e.asset_key != quarantine
     ]
     assert failed == []
-    assert (report_dir_for(settings.duckdb_path) / "index.html").is_file()
+    assert (report_dir_for(settings.warehouse_path) / "index.html").is_file()
 
 
 def test_quarantine_rate_warning_fires_exactly_for_sources_over_their_threshold(runs):
@@ -112,7 +112,7 @@ def test_quarantine_rate_warning_fires_exactly_for_sources_over_their_threshold(
     ]
     assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN and not warning.blocking
     assert {row["source_family"] for row in warning.metadata["sample_failing_rows"].value} <= over
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         flagged = {row[0] for row in con.execute(
             "select distinct source_family from marts.quarantine_summary where is_over_threshold"
         ).fetchall()}

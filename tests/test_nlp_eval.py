@@ -8,7 +8,8 @@ import pytest
 
 from devtools.nlp_eval.metrics import PRF, sentiment_report, set_report, tag_report
 from devtools.nlp_eval.report import DEFAULT_EVAL_PATH, evaluate, format_report, read_labelled
-from nlp_udfs.taxonomy import DEFAULT_SEED_PATH, Taxonomy
+from nlp_udfs.taxonomy import Taxonomy
+from orchestration.settings import TAXONOMY_SEED_PATH
 
 DEV_PATH = DEFAULT_EVAL_PATH.with_name("dev_feedback.csv")
 STYLES = {"survey", "ticket", "review", "review_append", "social"}
@@ -51,7 +52,7 @@ def test_set_report_per_label():
 @pytest.mark.parametrize("path", [DEFAULT_EVAL_PATH, DEV_PATH])
 def test_labelled_sets_are_valid(path):
     items = read_labelled(path)
-    tags = set(Taxonomy.default().tag_names)
+    tags = set(Taxonomy.from_csv(TAXONOMY_SEED_PATH).tag_names)
     assert len({item.id for item in items}) == len(items)
     for item in items:
         assert item.text.strip() and item.source_style in STYLES and item.sentiment in SENTIMENTS
@@ -64,7 +65,7 @@ def test_eval_set_covers_every_style_and_every_default_tag():
     assert len(items) >= 400
     assert {item.source_style for item in items} == STYLES
     per_tag = Counter(tag for item in items for tag in item.tags)
-    with open(DEFAULT_SEED_PATH, encoding="utf-8") as handle:
+    with open(TAXONOMY_SEED_PATH, encoding="utf-8") as handle:
         seed_tags = [row["tag"] for row in csv.DictReader(handle)]
     assert all(per_tag[tag] >= 8 for tag in seed_tags), per_tag
     assert sum(1 for item in items if not item.tags) >= 20  # untagged feedback is evaluated too

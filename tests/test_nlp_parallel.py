@@ -2,24 +2,27 @@
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
-from nlp_udfs import parallel
+from nlp_udfs import config, local, parallel
 from nlp_udfs.enrich import ENRICH_FIELDS, enrich
 from nlp_udfs.model import NgramModel, default_model, normalise_for_model
 from nlp_udfs.parallel import enrich_rows, enrich_rows_local
-from nlp_udfs.segmentation import _default_user_words, backend_name, new_tokenizer, segment
-from nlp_udfs.taxonomy import DEFAULT_SEED_PATH, Taxonomy
+from nlp_udfs.config import NlpConfig
+from nlp_udfs.segmentation import base_user_words, backend_name, ensure_taxonomy_words, new_tokenizer, segment
+from nlp_udfs.taxonomy import Taxonomy
 from nlp_udfs.worker import read_frame, write_frame
 
+SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "taxonomy.csv"
 TEXTS = ["物流挺快的,但是包装破了", None, "客服态度很差", "物流挺快的,但是包装破了", "", "电话13800138000打不通"]
 
 
 def _seed_json() -> str:
     import csv
 
-    with open(DEFAULT_SEED_PATH, encoding="utf-8") as handle:
+    with open(SEED_PATH, encoding="utf-8") as handle:
         return json.dumps(list(csv.DictReader(handle)), ensure_ascii=False)
 
 
@@ -57,8 +60,16 @@ def test_cache_is_keyed_by_taxonomy():
     assert with_tags[tags] == ["物流体验-时效性"] and without[tags] == []
 
 
-def test_worker_processes_give_the_same_rows(monkeypatch):
-    monkeypatch.setenv("VOC_NLP_WORKERS", "2")
+@pytest.fixture
+def nlp_config():
+    """Configure nlp_udfs for one test, then put the previous configuration back."""
+    previous = config.current()
+    yield config.configure
+    config.configure(previous)
+
+
+def test_worker_processes_give_the_same_rows(monkeypatch, nlp_config):
+    nlp_config(NlpConfig(workers=2))
     monkeypatch.setattr(parallel, "PARALLEL_MIN_TEXTS", 2)
     parallel.result_cache.clear()
     texts = [f"第{i}次买，物流太慢了" if i % 2 else f"客服{i}号态度很好" for i in range(40)]
@@ -80,13 +91,14 @@ def test_frame_protocol_round_trip():
         read_frame(buffer)
 
 
-def test_segmenter_backends_keep_taxonomy_keywords_whole(monkeypatch):
+def test_segmenter_backends_keep_taxonomy_keywords_whole():
     assert backend_name() == "rjieba"
-    monkeypatch.setenv("VOC_SEGMENTER", "nonsense")
     with pytest.raises(ValueError):
-        backend_name()
+        NlpConfig(segmenter="nonsense")
+    taxonomy = Taxonomy.from_csv(SEED_PATH)
+    ensure_taxonomy_words(taxonomy)
     reference = new_tokenizer("jieba")
-    for word in sorted(_default_user_words()):
+    for word in sorted(base_user_words() | taxonomy.user_words()):
         reference.add_word(word)
     text = "快递员态度恶劣，退货流程太麻烦了"
     assert segment(text) == reference.lcut(text)
@@ -164,8 +176,8 @@ def test_the_cyclic_gc_is_paused_only_while_a_batch_is_enriched(monkeypatch):
     import gc
 
     seen = []
-    real_enrich = parallel.enrich
-    monkeypatch.setattr(parallel, "enrich", lambda text, taxonomy: seen.append(gc.isenabled()) or real_enrich(text, taxonomy))
+    real_enrich = local.enrich
+    monkeypatch.setattr(local, "enrich", lambda text, taxonomy: seen.append(gc.isenabled()) or real_enrich(text, taxonomy))
     assert gc.isenabled()
     rows = enrich_rows_local(["物流很快", None, "客服态度差"], None)
     assert len(rows) == 3 and seen == [False, False]
@@ -174,7 +186,7 @@ def test_the_cyclic_gc_is_paused_only_while_a_batch_is_enriched(monkeypatch):
     def broken(text, taxonomy):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(parallel, "enrich", broken)
+    monkeypatch.setattr(local, "enrich", broken)
     with pytest.raises(RuntimeError):
         enrich_rows_local(["物流很快"], None)
     assert gc.isenabled()  # restored after a failure too
@@ -220,3 +232,33 @@ def test_split_batches_from_several_threads_run_one_at_a_time(monkeypatch):
         thread.join()
     assert most[0] == 1
     assert all(result == [(text,) for text in texts] for result in results)
+
+
+def test_config_comes_from_text_values_with_defaults_for_empty_ones():
+    assert NlpConfig.from_strings({}) == NlpConfig()
+    assert NlpConfig.from_strings({"segmenter": "", "sentiment_model": "", "workers": "", "cache_size": ""}) == NlpConfig()
+    configured = NlpConfig.from_strings({"segmenter": " JIEBA ", "sentiment_model": "off", "workers": "3", "cache_size": "0"})
+    assert configured == NlpConfig(segmenter="jieba", sentiment_model=False, workers=3, cache_size=0)
+    assert NlpConfig.from_strings({"TimeZone": "UTC", "memory_limit": "2GB"}) == NlpConfig()  # dbt-duckdb's fallback
+
+
+def test_configure_switches_the_model_and_the_cache_size(nlp_config):
+    from nlp_udfs.model import default_pair
+
+    assert default_pair() is not None and parallel.result_cache.size == config.DEFAULT_CACHE_SIZE
+    nlp_config(NlpConfig(sentiment_model=False, cache_size=0))
+    assert default_pair() is None and default_model() is None
+    assert parallel.result_cache.size == 0
+    parallel.result_cache.put_many("k", ["x"], [("row",)])
+    assert parallel.result_cache.get_many("k", ["x"]) == [None]
+
+
+def test_workers_run_under_the_parents_configuration(monkeypatch, nlp_config):
+    nlp_config(NlpConfig(workers=2, sentiment_model=False, cache_size=0))
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_TEXTS", 2)
+    texts = [f"第{i}次买，等了五六天" for i in range(20)]
+    try:
+        rows = enrich_rows(texts, _seed_json())
+    finally:
+        parallel.shutdown_pool()
+    assert rows == enrich_rows_local(texts, _seed_json())  # both lexicon only

@@ -1,11 +1,15 @@
 """detect_risks: safety, fraud, privacy, legal threats and media exposure, with negation and vetoes."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from nlp_udfs.enrich import enrich
 from nlp_udfs.risk import RISK_CATEGORIES, detect_risks, risk_categories, risk_evidence_json, risk_rules
+from nlp_udfs.taxonomy import Taxonomy
+
+SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "taxonomy.csv"
 
 
 @pytest.mark.parametrize(
@@ -66,7 +70,8 @@ def test_rules_cover_every_category_and_parse():
 
 
 def test_enrich_carries_risks_of_the_masked_text():
-    result = enrich("充电宝爆炸了，电话13800138000")
+    taxonomy = Taxonomy.from_csv(SEED_PATH)
+    result = enrich("充电宝爆炸了，电话13800138000", taxonomy)
     assert result["risks"] == ["safety"]
     assert "13800138000" not in result["risk_evidence"]
-    assert enrich("物流很快")["risks"] == []
+    assert enrich("物流很快", taxonomy)["risks"] == []

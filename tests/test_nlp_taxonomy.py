@@ -12,7 +12,6 @@ import pytest
 from nlp_udfs.enrich import ENRICH_FIELDS, empty_result, enrich, extract_terms
 from nlp_udfs.segmentation import ensure_taxonomy_words, segment
 from nlp_udfs.taxonomy import (
-    DEFAULT_SEED_PATH,
     Keyword,
     Taxonomy,
     TagMatch,
@@ -22,6 +21,7 @@ from nlp_udfs.taxonomy import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
+SEED_PATH = REPO / "dbt_project" / "seeds" / "taxonomy.csv"
 
 DEFAULT_TAGS = [
     "物流体验-时效性", "物流体验-包装破损", "物流体验-配送服务", "物流体验-物流信息",
@@ -38,7 +38,7 @@ DEFAULT_TAGS = [
 
 @pytest.fixture(scope="module")
 def default_taxonomy():
-    return Taxonomy.default()
+    return Taxonomy.from_csv(SEED_PATH)
 
 
 def tags_of(text, taxonomy):
@@ -49,8 +49,7 @@ def tags_of(text, taxonomy):
 
 
 def test_seed_has_all_default_tags_with_rich_keywords():
-    assert DEFAULT_SEED_PATH == REPO / "dbt_project" / "seeds" / "taxonomy.csv"
-    with open(DEFAULT_SEED_PATH, encoding="utf-8", newline="") as handle:
+    with open(SEED_PATH, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
         columns = reader.fieldnames
@@ -258,7 +257,8 @@ def test_nothing_depends_on_default_tag_names():
 # --- segmentation ---------------------------------------------------------------------------
 
 
-def test_segment_keeps_taxonomy_keywords_whole():
+def test_segment_keeps_taxonomy_keywords_whole(default_taxonomy):
+    ensure_taxonomy_words(default_taxonomy)  # as enrich does before it segments
     tokens = segment("还没发货，客服态度差，一直推诿，物流信息不更新，快递小哥人很好")
     for word in ("还没发货", "态度差", "推诿", "物流信息", "快递小哥"):
         assert word in tokens
@@ -327,8 +327,17 @@ def test_emoji_only_feedback_keeps_its_sentiment_and_nothing_else(value, label, 
     assert {**result, "sentiment_score": 0.0, "sentiment_label": "neutral"} == empty_result()
 
 
-def test_enrich_without_taxonomy_argument_uses_default_seed():
-    assert enrich("还没发货")["tags"] == ["物流体验-时效性"]
+def test_enrich_needs_its_taxonomy_and_none_means_no_tags(default_taxonomy):
+    with pytest.raises(TypeError):
+        enrich("还没发货")  # no silent default: the caller passes the taxonomy
+    assert enrich("还没发货", default_taxonomy)["tags"] == ["物流体验-时效性"]
+    assert enrich("还没发货", None)["tags"] == []
+
+
+def test_the_package_does_not_know_where_the_seed_is():
+    import nlp_udfs.taxonomy as taxonomy_module
+
+    assert not hasattr(taxonomy_module, "DEFAULT_SEED_PATH") and not hasattr(Taxonomy, "default")
 
 
 def test_enrich_untagged_text(default_taxonomy):

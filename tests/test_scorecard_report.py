@@ -18,7 +18,8 @@ import duckdb
 import pytest
 
 from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
-from orchestration.reports.render import change_is_good_label, format_delta, format_value, reports_dir_for
+from orchestration.reports.render import change_is_good_label, format_delta, format_value
+from orchestration.settings import VocSettings
 from orchestration.reports.scorecard_data import HEADLINE_METRICS, change_arrow, change_is_good
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +74,9 @@ def test_arrows_and_good_changes_follow_the_metric_direction():
 
 def test_reports_folder_is_beside_the_warehouse_folder_unless_configured(tmp_path):
     warehouse = tmp_path / "data" / "warehouse" / "voc.duckdb"
-    assert reports_dir_for(warehouse, environ={}) == tmp_path / "data" / "reports"
-    assert reports_dir_for(warehouse, environ={"VOC_REPORTS_DIR": str(tmp_path / "x")}) == tmp_path / "x"
+    assert VocSettings.from_env({"VOC_DUCKDB_PATH": str(warehouse)}).reports_dir == tmp_path / "data" / "reports"
+    configured = VocSettings.from_env({"VOC_DUCKDB_PATH": str(warehouse), "VOC_REPORTS_DIR": str(tmp_path / "x")})
+    assert configured.reports_dir == tmp_path / "x"
 
 
 # ---------------------------------------------------------------- rendered from demo data
@@ -233,16 +235,18 @@ def test_ticket_sla_and_improvement_baselines_match_their_marts(rendered, marts)
 
 
 @pytest.mark.e2e
-def test_the_dagster_asset_writes_latest_html_with_metadata(demo_warehouse, tmp_path, monkeypatch):
+def test_the_dagster_asset_writes_latest_html_with_metadata(demo_warehouse, tmp_path):
     import dagster as dg
 
     from orchestration.reports.assets import scorecard_html
     from orchestration.resources import VocWarehouse
 
-    monkeypatch.setenv("VOC_REPORTS_DIR", str(tmp_path / "reports"))
+    settings = VocSettings.from_env(
+        {"VOC_LANDING_DIR": str(tmp_path), "VOC_DUCKDB_PATH": str(demo_warehouse), "VOC_REPORTS_DIR": str(tmp_path / "reports")}
+    )
     result = dg.materialize(
         [scorecard_html],
-        resources={"warehouse": VocWarehouse(landing_dir=str(tmp_path), duckdb_path=str(demo_warehouse))},
+        resources={"warehouse": VocWarehouse.from_settings(settings), "settings": settings},
     )
     assert result.success
     assert (tmp_path / "reports" / "latest.html").is_file()

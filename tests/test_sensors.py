@@ -7,6 +7,7 @@ import pytest
 from webhook_receiver import WebhookReceiver
 
 from orchestration.resources import VocWarehouse
+from orchestration.settings import VocSettings
 from orchestration.sensors import (
     describe_failed_run,
     landing_files_sensor,
@@ -27,16 +28,17 @@ def landing(tmp_path):
     return root
 
 
-def _evaluate(landing, cursor=None):
-    resource = VocWarehouse(landing_dir=str(landing), duckdb_path=str(landing.parent / "voc.duckdb"))
-    context = dg.build_sensor_context(cursor=cursor, resources={"warehouse": resource})
+def _evaluate(landing, cursor=None, environ=None):
+    settings = VocSettings.from_env(
+        {"VOC_LANDING_DIR": str(landing), "VOC_DUCKDB_PATH": str(landing.parent / "voc.duckdb"), **(environ or {})}
+    )
+    resources = {"warehouse": VocWarehouse.from_settings(settings), "settings": settings}
+    context = dg.build_sensor_context(cursor=cursor, resources=resources)
     result = landing_files_sensor(context)
     return result, context.cursor
 
 
-def test_each_landed_file_triggers_one_run(landing, monkeypatch):
-    for family in ("SURVEYS", "TICKETS"):
-        monkeypatch.delenv(f"VOC_{family}_MODE", raising=False)
+def test_each_landed_file_triggers_one_run(landing):
     first, cursor = _evaluate(landing)
     assert isinstance(first, dg.RunRequest) and first.tags["voc/new_files"] == "2"
     assert set(json.loads(cursor)) == {"surveys/s1.jsonl", "tickets/t1.jsonl"}
@@ -51,10 +53,8 @@ def test_each_landed_file_triggers_one_run(landing, monkeypatch):
     assert isinstance(_evaluate(landing, new_cursor)[0], dg.SkipReason)
 
 
-def test_families_in_api_mode_do_not_trigger(landing, monkeypatch):
-    monkeypatch.setenv("VOC_TICKETS_MODE", "api")
-    monkeypatch.delenv("VOC_SURVEYS_MODE", raising=False)
-    result, cursor = _evaluate(landing)
+def test_families_in_api_mode_do_not_trigger(landing):
+    result, cursor = _evaluate(landing, environ={"VOC_TICKETS_MODE": "api", "VOC_TICKETS_BASE_URL": "http://vendor"})
     assert set(json.loads(cursor)) == {"surveys/s1.jsonl"} and result.tags["voc/new_files"] == "1"
 
 
@@ -72,10 +72,9 @@ def failing_job():
     load_vendor_page()
 
 
-def test_run_failure_sensor_names_the_failed_step_and_posts_it(monkeypatch):
+def test_run_failure_sensor_names_the_failed_step_and_posts_it():
     receiver = WebhookReceiver()
-    monkeypatch.setenv("VOC_OPS_WEBHOOK_URL", receiver.url("/ops"))
-    monkeypatch.setenv("VOC_OPS_WEBHOOK_FORMAT", "wecom")
+    settings = VocSettings.from_env({"VOC_OPS_WEBHOOK_URL": receiver.url("/ops"), "VOC_OPS_WEBHOOK_FORMAT": "wecom"})
     try:
         with dg.instance_for_test() as instance:
             result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
@@ -86,6 +85,7 @@ def test_run_failure_sensor_names_the_failed_step_and_posts_it(monkeypatch):
                 dagster_instance=instance,
                 dagster_run=result.dagster_run,
                 dagster_event=failure_event,
+                resources={"settings": settings},
             ).for_run_failure()
             run_failure_sensor(context)
     finally:

@@ -82,10 +82,14 @@ def plain_jieba():
 
 def segmentation_agreement(texts: list[str]) -> float:
     """Share of texts whose tokens from the configured backend equal Python jieba's (same user dictionary)."""
-    from nlp_udfs.segmentation import _default_user_words, new_tokenizer, segment
+    from nlp_udfs.segmentation import base_user_words, ensure_taxonomy_words, new_tokenizer, segment
+    from nlp_udfs.taxonomy import Taxonomy
+    from orchestration.settings import TAXONOMY_SEED_PATH
 
+    taxonomy = Taxonomy.from_csv(TAXONOMY_SEED_PATH)
+    ensure_taxonomy_words(taxonomy)  # as enrichment does before it segments
     reference = new_tokenizer("jieba")
-    for word in sorted(_default_user_words()):
+    for word in sorted(base_user_words() | taxonomy.user_words()):
         reference.add_word(word)
     same = sum(
         1 for text in texts
@@ -100,11 +104,11 @@ def enrich_through_duckdb(texts: list[str]) -> tuple[float, int]:
     import pyarrow as pa
 
     from nlp_udfs.duckdb_functions import register_functions
-    from nlp_udfs.taxonomy import DEFAULT_SEED_PATH
+    from orchestration.settings import TAXONOMY_SEED_PATH
 
     connection = duckdb.connect()
     register_functions(connection)
-    connection.execute("create table taxonomy as select * from read_csv(?, all_varchar = true)", [str(DEFAULT_SEED_PATH)])
+    connection.execute("create table taxonomy as select * from read_csv(?, all_varchar = true)", [str(TAXONOMY_SEED_PATH)])
     feedback = pa.table({"body": pa.array(texts, type=pa.string())})  # noqa: F841 - read by DuckDB
     connection.execute("create table feedback as select body from feedback")
     # as the dbt macro taxonomy_handle does: the document is registered once, rows carry its handle
@@ -124,9 +128,9 @@ def enrich_in_arrow_batches(texts: list[str], batch_rows: int = 8192) -> float:
     import pyarrow as pa
 
     from nlp_udfs.duckdb_functions import enrich_batch
-    from nlp_udfs.taxonomy import DEFAULT_SEED_PATH
+    from orchestration.settings import TAXONOMY_SEED_PATH
 
-    taxonomy_json = taxonomy_json_of_seed(DEFAULT_SEED_PATH)
+    taxonomy_json = taxonomy_json_of_seed(TAXONOMY_SEED_PATH)
     table = pa.table({"body": pa.array(texts, type=pa.string())})
     start = time.perf_counter()
     for batch in table.to_batches(max_chunksize=batch_rows):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-FAMILIES = ("surveys", "tickets", "reviews", "social")
+from loaders.families import FEEDBACK_FAMILIES as FAMILIES  # the families with feedback text
 
 
 def _texts_of_survey(record: dict) -> Iterator[Any]:

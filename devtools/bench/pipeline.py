@@ -44,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loaders.families import FEEDBACK_FAMILIES
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, VocSettings
 
 ENRICHED_MODEL = "int_feedback__enriched"
@@ -163,9 +164,10 @@ class Workspace:
         return self.root / "logs"
 
     def env(self) -> dict[str, str]:
-        """The environment every stage runs in: the settings' paths, as ``voc`` exports them."""
-        env = dict(os.environ)
-        VocSettings(landing_dir=self.landing, duckdb_path=self.warehouse).export(env)
+        """The environment every stage runs in: this workspace's paths, as ``voc`` hands them to its children."""
+        base = dict(os.environ)
+        settings = VocSettings.from_env({**base, "VOC_LANDING_DIR": str(self.landing), "VOC_DUCKDB_PATH": str(self.warehouse)})
+        env = settings.child_env(base)
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
@@ -290,7 +292,7 @@ def _stage_generate(workspace: Workspace, rows: int, seed: int) -> dict:
     from devtools.demo.api import generate
 
     summary = generate(workspace.landing, rows=rows, seed=seed)
-    families = ("surveys", "tickets", "reviews", "social")
+    families = FEEDBACK_FAMILIES
     return {"rows": sum(summary[family]["feedback_items"] for family in families)}
 
 

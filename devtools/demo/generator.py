@@ -14,8 +14,9 @@ from devtools.demo.reviews import ReviewGenerator
 from devtools.demo.social import SocialGenerator
 from devtools.demo.surveys import SurveyGenerator
 from devtools.demo.tickets import TicketGenerator
+from loaders.families import FAMILIES
 
-SOURCES = ("surveys", "tickets", "reviews", "social", "members", "reference")
+SOURCES = FAMILIES  # one landing folder per source family
 TRUTH_DIR = "_truth"
 # Share of `rows` per source; reviews include their append reviews (~15% of reviews).
 SOURCE_SHARE = {"surveys": 0.30, "tickets": 0.15, "reviews": 0.35, "social": 0.20}

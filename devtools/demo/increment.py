@@ -39,8 +39,8 @@ from devtools.demo.surveys import CSV_COLUMNS, SURVEY_TYPES, SurveyGenerator
 from devtools.demo.text import compose, phrase
 from devtools.demo.tickets import TicketGenerator
 from devtools.demo.writers import LandingFiles
+from loaders.families import FEEDBACK_FAMILIES
 
-FEEDBACK_FAMILIES = ("surveys", "tickets", "reviews", "social")
 INCREMENTS_FILE = "increments.json"
 # Indexes passed to the generators' `_item` start here: below it they force tag coverage,
 # identity edge cases and the one very long text, which belong to the original run only.

@@ -70,9 +70,17 @@ def predict(text: str, taxonomy: Taxonomy) -> Prediction:
     return Prediction(frozenset(result["tags"]), result["sentiment_label"], frozenset(result["risks"]))
 
 
+def seed_taxonomy() -> Taxonomy:
+    """The taxonomy of the dbt seed, the one production passes to ``voc_enrich``."""
+    from orchestration.settings import TAXONOMY_SEED_PATH
+
+    return Taxonomy.from_csv(TAXONOMY_SEED_PATH)
+
+
 def evaluate(items: list[LabelledItem], taxonomy: Taxonomy | None = None) -> EvalResult:
-    """Predict every item with the production ``enrich`` and score against the labels."""
-    taxonomy = taxonomy or Taxonomy.default()
+    """Predict every item with the production ``enrich`` and score against the labels
+    (``taxonomy`` defaults to the dbt seed's)."""
+    taxonomy = taxonomy or seed_taxonomy()
     predictions = [predict(item.text, taxonomy) for item in items]
     group_of = {definition.tag: definition.l1 for definition in taxonomy.tags}
     styles: dict[str, list[bool]] = {}

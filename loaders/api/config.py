@@ -1,7 +1,8 @@
 """Which sources load from a vendor API, where that API is, and how hard to retry it.
 
-Everything is read from the environment when a run starts (never at import), so one deployment
-can switch a source between the landing folder and the vendor API without a code change:
+Plain values: ``orchestration.settings`` reads them from the environment when a run starts
+(never at import), so one deployment can switch a source between the landing folder and the
+vendor API without a code change:
 
 * ``VOC_<SOURCE>_MODE``      ``file`` (default) or ``api``
 * ``VOC_<SOURCE>_BASE_URL``  the vendor's base URL, required in api mode
@@ -16,12 +17,11 @@ The token is kept out of ``repr`` and every message built here, so logging a con
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
+from types import MappingProxyType
 
-API_FAMILIES = ("surveys", "tickets", "reviews", "social", "members")
-"""Source families that have a vendor API (reference data is only ever a file export)."""
+from loaders.families import API_FAMILIES  # noqa: F401 - re-exported
 
 FILE_MODE = "file"
 API_MODE = "api"
@@ -29,25 +29,7 @@ DEFAULT_PAGE_SIZE = 100
 
 
 class ApiConfigError(ValueError):
-    """The environment asks for api mode but does not say enough to reach the API."""
-
-
-def env_prefix(family: str) -> str:
-    """``VOC_SURVEYS`` for ``surveys``: the prefix of the family's environment variables."""
-    return f"VOC_{family.upper()}"
-
-
-def source_mode(family: str, environ: Mapping[str, str] | None = None) -> str:
-    """``file`` or ``api`` for ``family``, from ``VOC_<SOURCE>_MODE`` (default ``file``)."""
-    environ = os.environ if environ is None else environ
-    if family not in API_FAMILIES:
-        return FILE_MODE
-    value = environ.get(f"{env_prefix(family)}_MODE", "").strip().lower() or FILE_MODE
-    if value not in (FILE_MODE, API_MODE):
-        raise ApiConfigError(
-            f"{env_prefix(family)}_MODE must be '{FILE_MODE}' or '{API_MODE}', got {value!r}"
-        )
-    return value
+    """The settings ask for api mode but do not say enough to reach the API."""
 
 
 @dataclass(frozen=True)
@@ -65,22 +47,6 @@ class ApiSourceConfig:
         return f"{self.family}: vendor API at {self.base_url} ({token_note})"
 
 
-def api_source_config(family: str, environ: Mapping[str, str] | None = None) -> ApiSourceConfig:
-    """Read the family's API settings; raises ``ApiConfigError`` when the base URL is missing."""
-    environ = os.environ if environ is None else environ
-    if family not in API_FAMILIES:
-        raise ApiConfigError(f"{family!r} has no vendor API; api families are {API_FAMILIES}")
-    prefix = env_prefix(family)
-    base_url = environ.get(f"{prefix}_BASE_URL", "").strip()
-    if not base_url:
-        raise ApiConfigError(f"{prefix}_MODE is 'api' but {prefix}_BASE_URL is not set")
-    if not base_url.startswith(("http://", "https://")):
-        raise ApiConfigError(f"{prefix}_BASE_URL must start with http:// or https://")
-    token = environ.get(f"{prefix}_TOKEN", "").strip() or None
-    page_size = _positive_int(environ, f"{prefix}_PAGE_SIZE", DEFAULT_PAGE_SIZE)
-    return ApiSourceConfig(family, base_url.rstrip("/"), token, page_size)
-
-
 @dataclass(frozen=True)
 class HttpRetrySettings:
     """Timeout and retry budget of every API request (dlt's requests ``Client`` applies them).
@@ -94,45 +60,18 @@ class HttpRetrySettings:
     backoff_seconds: float = 1.0
     max_retry_delay_seconds: float = 120.0
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "HttpRetrySettings":
-        environ = os.environ if environ is None else environ
-        default = cls()
-        return cls(
-            timeout_seconds=_positive_float(
-                environ, "VOC_API_TIMEOUT_SECONDS", default.timeout_seconds
-            ),
-            max_attempts=_positive_int(environ, "VOC_API_MAX_ATTEMPTS", default.max_attempts),
-            backoff_seconds=_positive_float(
-                environ, "VOC_API_BACKOFF_SECONDS", default.backoff_seconds
-            ),
-            max_retry_delay_seconds=_positive_float(
-                environ, "VOC_API_MAX_RETRY_DELAY_SECONDS", default.max_retry_delay_seconds
-            ),
-        )
 
+@dataclass(frozen=True)
+class ApiConfig:
+    """The API side of one run: the families in api mode (with their API), the HTTP retries,
+    and the retries of a load step whose vendor page kept failing (the vendor may be down for
+    longer than the per-request retries cover). The default: every family from its folder."""
 
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    text = environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ApiConfigError(f"{name} must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise ApiConfigError(f"{name} must be a positive integer, got {text!r}")
-    return value
+    sources: Mapping[str, ApiSourceConfig] = field(default_factory=lambda: MappingProxyType({}))
+    http: HttpRetrySettings = field(default_factory=HttpRetrySettings)
+    step_retries: int = 2
+    step_retry_seconds: int = 60
 
-
-def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
-    text = environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ApiConfigError(f"{name} must be a positive number, got {text!r}") from None
-    if not value > 0:
-        raise ApiConfigError(f"{name} must be a positive number, got {text!r}")
-    return value
+    def mode(self, family: str) -> str:
+        """``api`` when ``family`` loads from its vendor API in this run, else ``file``."""
+        return API_MODE if family in self.sources else FILE_MODE

@@ -5,7 +5,7 @@ import dagster as dg
 from orchestration.alerts.delivery import ALERTS_TABLE, DELIVERY_SCHEMA, DELIVERY_TABLE, deliver_new_alerts
 from orchestration.alerts.routes import ROUTES_TABLE, load_routes
 from orchestration.alerts.senders import make_http_sender
-from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
+from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
 DELIVERY_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)
 """A failed delivery fails the step; Dagster retries it (delivered alerts are not sent again)."""
@@ -26,11 +26,13 @@ DELIVERY_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backo
         "records each delivery in ops.alert_deliveries."
     ),
 )
-def alert_deliveries(context: dg.AssetExecutionContext, warehouse: VocWarehouse) -> dg.MaterializeResult:
+def alert_deliveries(
+    context: dg.AssetExecutionContext, warehouse: VocWarehouse, settings: SettingsResource
+) -> dg.MaterializeResult:
     import duckdb
 
     with duckdb.connect(str(warehouse.warehouse_path)) as con:
-        routes = load_routes(con)
+        routes = load_routes(con, settings.alert_webhook_urls)
         report = deliver_new_alerts(con, routes, make_http_sender())
     if report.skipped_reason:
         context.log.warning(f"Alert delivery skipped: {report.skipped_reason}")

@@ -7,7 +7,6 @@ webhook URL itself is a secret and comes from the environment: ``VOC_ALERT_WEBHO
 waits: its alerts are delivered by the first run after the URL is configured.
 """
 
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -37,11 +36,9 @@ def webhook_url_variable(webhook: str) -> str:
     return "VOC_ALERT_WEBHOOK_" + re.sub(r"[^A-Za-z0-9]+", "_", webhook).strip("_").upper()
 
 
-def routes_from_rows(
-    rows: Sequence[tuple[str, str, str]], environ: Mapping[str, str] | None = None
-) -> dict[str, Webhook]:
-    """``route_to -> Webhook`` from seed rows ``(route_to, webhook, format)``, URLs from the env."""
-    environ = os.environ if environ is None else environ
+def routes_from_rows(rows: Sequence[tuple[str, str, str]], environ: Mapping[str, str]) -> dict[str, Webhook]:
+    """``route_to -> Webhook`` from seed rows ``(route_to, webhook, format)``, URLs from
+    ``environ`` (the settings' ``alert_webhook_urls``: ``VOC_ALERT_WEBHOOK_<NAME> -> URL``)."""
     routes: dict[str, Webhook] = {}
     for route_to, webhook, message_format in rows:
         url = environ.get(webhook_url_variable(webhook), "").strip() or None
@@ -54,7 +51,7 @@ def webhook_for(route_to: str | None, routes: Mapping[str, Webhook]) -> Webhook 
     return routes.get(route_to or "") or routes.get(DEFAULT_ROUTE)
 
 
-def load_routes(con, environ: Mapping[str, str] | None = None) -> dict[str, Webhook]:
+def load_routes(con, environ: Mapping[str, str]) -> dict[str, Webhook]:
     """Routes from ``seeds.alert_webhooks`` (empty when the seed is not loaded yet)."""
     if not table_exists(con, *ROUTES_TABLE):
         return {}

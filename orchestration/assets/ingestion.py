@@ -10,11 +10,11 @@ import dlt
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from loaders.api import describe_source_choice, find_api_page_error, source_for_family, step_retry_budget
+from loaders.api import describe_source_choice, find_api_page_error, source_for_family
 from loaders.pipeline import ensure_child_tables, make_pipeline
 from loaders.sources import SOURCES
 from orchestration.metadata import dlt_resource_metadata, raw_counts_before_load
-from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
+from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
 def raw_asset_key(resource_name: str) -> dg.AssetKey:
     """The asset key of a dlt resource; dbt sources are mapped onto the same keys."""
@@ -57,11 +57,13 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
         dagster_dlt_translator=VocDltTranslator(),
         pool=DUCKDB_WRITER_POOL,
     )
-    def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: VocWarehouse):
+    def _load(
+        context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: VocWarehouse, settings: SettingsResource
+    ):
         # A fresh source and pipeline per run: dagster-dlt edits the pipeline schema in place.
         pipeline = make_pipeline(family, warehouse.warehouse_path, warehouse.landing_path)
-        # landing folder or vendor API, as VOC_<SOURCE>_MODE says when the run starts
-        context.log.info(describe_source_choice(family, warehouse.landing_path))
+        # landing folder or vendor API, as VOC_<SOURCE>_MODE said when the settings were read
+        context.log.info(describe_source_choice(family, warehouse.landing_path, settings.api))
         selected = _selected_resources(context)
         rows_before = _raw_counts(context, warehouse, selected)
         try:
@@ -69,7 +71,7 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
             events = list(
                 dlt.run(
                     context=context,
-                    dlt_source=source_for_family(family, warehouse.landing_path),
+                    dlt_source=source_for_family(family, warehouse.landing_path, settings.api),
                     dlt_pipeline=pipeline,
                     dagster_dlt_translator=VocDltTranslator(),
                 )
@@ -78,8 +80,9 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
             # a vendor API page that kept failing: retry the step later, nothing was committed
             if find_api_page_error(exc) is None:
                 raise
-            retries, wait = step_retry_budget()
-            raise dg.RetryRequested(max_retries=retries, seconds_to_wait=wait) from exc
+            raise dg.RetryRequested(
+                max_retries=settings.api.step_retries, seconds_to_wait=settings.api.step_retry_seconds
+            ) from exc
         # dlt creates child tables only once a record has a list; staging reads them regardless.
         ensure_child_tables(pipeline, family)
         yield from _with_load_metadata(context, events, family, warehouse, rows_before, _run_load_ids(pipeline))

@@ -11,8 +11,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.assets.ingestion import raw_asset_key, resource_for_raw_table
 from orchestration.metadata import dbt_node_metadata, save_feedback_keys
-from orchestration.project import DBT_PIPELINE_BUILD_ARGS, voc_dbt_project
-from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
+from orchestration.project import DBT_PIPELINE_BUILD_ARGS, dbt_vars_args, voc_dbt_project
+from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
 
 class VocDbtTranslator(DagsterDbtTranslator):
@@ -70,12 +70,16 @@ voc_dbt_translator = VocDbtTranslator(
     dagster_dbt_translator=voc_dbt_translator,
     pool=DUCKDB_WRITER_POOL,
 )
-def voc_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: VocWarehouse):
+def voc_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: VocWarehouse, settings: SettingsResource
+):
     """`dbt build` (unit tests excluded: they run in CI), then each built table's row count and the fct_feedback / alerts figures as
     materialization metadata (orchestration.metadata)."""
     with tempfile.TemporaryDirectory(prefix="voc_dbt_metadata_") as scratch:
         previous_feedback_keys = _save_feedback_keys_before_build(context, warehouse, Path(scratch))
-        invocation = dbt.cli(list(DBT_PIPELINE_BUILD_ARGS), context=context)
+        # the warehouse and NLP configuration of the settings reach dbt's profile as --vars
+        dbt_vars = {**settings.dbt_vars(), "voc_warehouse_path": str(warehouse.warehouse_path)}
+        invocation = dbt.cli([*DBT_PIPELINE_BUILD_ARGS, *dbt_vars_args(dbt_vars)], context=context)
         events, failure = _drain(invocation.stream())
         # dbt has exited: its write lock is released and the warehouse can be read.
         events = _with_model_metadata(context, events, invocation.manifest, warehouse, previous_feedback_keys)

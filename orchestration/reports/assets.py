@@ -3,9 +3,9 @@
 import dagster as dg
 
 from orchestration.resources import DUCKDB_WRITER_POOL
-from orchestration.reports.render import METRIC_LABELS, format_value, reports_dir_for, write_scorecard
+from orchestration.reports.render import METRIC_LABELS, format_value, write_scorecard
 from orchestration.reports.scorecard_data import ScorecardData
-from orchestration.resources import VocWarehouse
+from orchestration.resources import SettingsResource, VocWarehouse
 
 SCORECARD_SOURCE_MARTS = (
     "kpi_scorecard",
@@ -45,8 +45,10 @@ def headline_markdown(data: ScorecardData) -> str:
         "<reports> is VOC_REPORTS_DIR or data/reports beside the warehouse folder."
     ),
 )
-def scorecard_html(context: dg.AssetExecutionContext, warehouse: VocWarehouse) -> dg.MaterializeResult:
-    files, data = write_scorecard(warehouse.warehouse_path, reports_dir_for(warehouse.warehouse_path))
+def scorecard_html(
+    context: dg.AssetExecutionContext, warehouse: VocWarehouse, settings: SettingsResource
+) -> dg.MaterializeResult:
+    files, data = write_scorecard(warehouse.warehouse_path, settings.reports_dir)
     if files.pdf_skipped_reason:
         context.log.info(files.pdf_skipped_reason)
     nps = next((kpi for kpi in data.headline if kpi["metric"] == "nps"), None)

@@ -4,7 +4,6 @@ and, when WeasyPrint and its system libraries are present, a PDF of the same pag
 from __future__ import annotations
 
 import math
-import os
 import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -48,13 +47,6 @@ class ScorecardFiles:
     latest_html: Path
     pdf: Path | None
     pdf_skipped_reason: str | None
-
-
-def reports_dir_for(duckdb_path: Path, environ: dict[str, str] | None = None) -> Path:
-    """VOC_REPORTS_DIR, or `reports/` beside the warehouse folder (data/warehouse -> data/reports)."""
-    environ = os.environ if environ is None else environ
-    configured = environ.get("VOC_REPORTS_DIR")
-    return Path(configured).expanduser() if configured else Path(duckdb_path).parent.parent / "reports"
 
 
 def format_value(value: float | None, unit: str | None) -> str:
@@ -156,11 +148,11 @@ def write_pdf(html: str, pdf_path: Path) -> str | None:
     return None
 
 
-def write_scorecard(duckdb_path: Path, reports_dir: Path, generated_at: datetime | None = None,
+def write_scorecard(warehouse_path: Path, reports_dir: Path, generated_at: datetime | None = None,
                     with_pdf: bool = True) -> tuple[ScorecardFiles, ScorecardData]:
     """Read the marts read-only, write scorecard_<as-of date>.html, latest.html and the PDF."""
     generated_at = generated_at or datetime.now().astimezone()
-    with duckdb.connect(str(duckdb_path), read_only=True) as conn:
+    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
         data = load_scorecard(conn)
     html = render_html(data, generated_at)
     reports_dir.mkdir(parents=True, exist_ok=True)

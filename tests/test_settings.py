@@ -1,0 +1,93 @@
+"""VocSettings: every VOC_* variable read once, defaults in one place, folders derived."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from loaders.api.config import ApiConfigError
+from nlp_udfs.config import NlpConfig
+from orchestration.settings import (
+    DEFAULT_LANDING_DIR,
+    DEFAULT_WAREHOUSE_PATH,
+    REPO_ROOT,
+    VocSettings,
+)
+
+
+def test_defaults_need_no_environment():
+    settings = VocSettings.from_env({})
+    assert (settings.landing_dir, settings.warehouse_path) == (DEFAULT_LANDING_DIR, DEFAULT_WAREHOUSE_PATH)
+    assert settings.nlp == NlpConfig() and not settings.api.sources
+    assert settings.ops_webhook_url is None and settings.ops_webhook_format == "json"
+    assert dict(settings.alert_webhook_urls) == {}
+
+
+def test_relative_paths_are_taken_from_the_repository_root():
+    settings = VocSettings.from_env({"VOC_LANDING_DIR": "x/landing", "VOC_DUCKDB_PATH": "x/wh/voc.duckdb"})
+    assert settings.landing_dir == REPO_ROOT / "x" / "landing"
+    assert settings.warehouse_path == REPO_ROOT / "x" / "wh" / "voc.duckdb"
+
+
+def test_the_folders_beside_the_warehouse(tmp_path):
+    settings = VocSettings.from_env({"VOC_DUCKDB_PATH": str(tmp_path / "data" / "warehouse" / "voc.duckdb")})
+    warehouse_dir = tmp_path / "data" / "warehouse"
+    assert settings.dagster_home == warehouse_dir / "dagster_home"
+    assert settings.reports_dir == tmp_path / "data" / "reports"
+    assert settings.quality_report_dir == warehouse_dir / "quality_report"
+    assert settings.dlt_pipelines_dir == warehouse_dir / ".dlt_pipelines"
+    configured = VocSettings.from_env(
+        {"VOC_DUCKDB_PATH": str(warehouse_dir / "voc.duckdb"), "DAGSTER_HOME": str(tmp_path / "dh"), "VOC_REPORTS_DIR": str(tmp_path / "r")}
+    )
+    assert (configured.dagster_home, configured.reports_dir) == (tmp_path / "dh", tmp_path / "r")
+
+
+def test_secrets_are_read_but_never_shown():
+    settings = VocSettings.from_env({
+        "VOC_OPS_WEBHOOK_URL": "https://ops.example/hook?key=s3cret",
+        "VOC_OPS_WEBHOOK_FORMAT": " WeCom ",
+        "VOC_ALERT_WEBHOOK_VIP_SERVICE": "https://vip.example/?key=s3cret",
+        "VOC_ALERT_WEBHOOK_EMPTY": "  ",
+        "VOC_SURVEYS_MODE": "api",
+        "VOC_SURVEYS_BASE_URL": "https://vendor.example/",
+        "VOC_SURVEYS_TOKEN": "s3cret",
+    })
+    assert settings.ops_webhook_format == "wecom"
+    assert dict(settings.alert_webhook_urls) == {"VOC_ALERT_WEBHOOK_VIP_SERVICE": "https://vip.example/?key=s3cret"}
+    assert settings.api.sources["surveys"].base_url == "https://vendor.example"
+    assert "s3cret" not in repr(settings)
+
+
+def test_nlp_configuration_is_read_here_and_handed_to_dbt():
+    settings = VocSettings.from_env({"VOC_SEGMENTER": "jieba", "VOC_SENTIMENT_MODEL": "off", "VOC_NLP_WORKERS": "3"})
+    assert settings.nlp == NlpConfig(segmenter="jieba", sentiment_model=False, workers=3)
+    assert settings.dbt_vars() == {
+        "voc_warehouse_path": str(DEFAULT_WAREHOUSE_PATH),
+        "voc_segmenter": "jieba",
+        "voc_sentiment_model": "off",
+        "voc_nlp_workers": "3",
+        "voc_nlp_cache_size": "50000",
+    }
+    with pytest.raises(ValueError):
+        VocSettings.from_env({"VOC_SEGMENTER": "thulac"})
+
+
+def test_a_bad_api_setting_is_refused_when_the_settings_are_read():
+    with pytest.raises(ApiConfigError, match="VOC_TICKETS_BASE_URL"):
+        VocSettings.from_env({"VOC_TICKETS_MODE": "api"})
+
+
+def test_child_env_is_built_without_touching_this_process(tmp_path):
+    before = dict(os.environ)
+    settings = VocSettings.from_env({"VOC_LANDING_DIR": str(tmp_path / "l"), "VOC_DUCKDB_PATH": str(tmp_path / "w.duckdb")})
+    env = settings.child_env({"PATH": "/usr/bin", "VOC_HASH_SALT": "pepper"})
+    assert dict(os.environ) == before
+    assert env["VOC_LANDING_DIR"] == str(tmp_path / "l") and env["VOC_DUCKDB_PATH"] == str(tmp_path / "w.duckdb")
+    assert env["DAGSTER_HOME"] == str(tmp_path / "dagster_home") and env["VOC_HASH_SALT"] == "pepper"
+    assert env["PATH"].split(os.pathsep)[-1] == "/usr/bin"
+    child = VocSettings.from_env(env)  # a child reads back the same settings
+    assert (child.landing_dir, child.warehouse_path, child.dagster_home, child.nlp) == (
+        settings.landing_dir, settings.warehouse_path, settings.dagster_home, settings.nlp
+    )
