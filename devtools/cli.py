@@ -67,7 +67,7 @@ def fake_api(landing: Path | None, port: int, token: str | None, page_size: int,
     While it runs, `curl -X POST 'http://127.0.0.1:8765/_fake/update?family=tickets&count=5'`
     gives five tickets a newer version, as if they were updated between two pipeline runs.
     """
-    from devtools.fake_api import API_FAMILIES, Fault, FakeVendorApi, VendorStore
+    from devtools.fake_api import API_FAMILIES, FakeVendorApi, Fault, VendorStore
 
     landing = landing or VocSettings.from_env().landing_dir
     server = FakeVendorApi(

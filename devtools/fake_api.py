@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from loaders.contracts import FAMILY_SPECS, RecordSpec
 from loaders.contracts.surveys import survey_csv_row_to_json_shape
+from loaders.families import API_FAMILIES
 from loaders.files.readers import (
     discover_files,
     is_csv_name,
@@ -43,7 +44,6 @@ from loaders.files.readers import (
     read_csv_rows,
     read_jsonl_lines,
 )
-from loaders.families import API_FAMILIES
 from loaders.timestamps import parse_vendor_timestamp
 
 LOOPBACK = "127.0.0.1"

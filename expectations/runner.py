@@ -18,7 +18,6 @@ from expectations.warehouse import (
     timed,
 )
 
-
 RULE_TAG = "voc_rule"
 """Meta key holding a rule's position in its suite."""
 

@@ -23,7 +23,7 @@ from .pii import mask_pii
 from .risk import RiskHit, detect_risks
 from .segmentation import segment
 from .sentiment import score_sentiment
-from .taxonomy import Taxonomy, TagMatch, primary_tag, tag_evidence_json, tag_text
+from .taxonomy import TagMatch, Taxonomy, primary_tag, tag_evidence_json, tag_text
 from .text_cleaning import clean_text
 
 __all__ = [

@@ -27,9 +27,9 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 from .config import DEFAULT_CACHE_SIZE, current  # noqa: F401 - DEFAULT_CACHE_SIZE re-exported
@@ -40,6 +40,8 @@ from .local import (  # noqa: F401 - re-exported
     cyclic_gc_paused,
     enrich_rows_local,
     taxonomy_from_json_cached,
+)
+from .local import (
     taxonomy_key as _taxonomy_key,
 )
 from .worker import read_frame, write_frame

@@ -21,7 +21,7 @@ import duckdb
 
 from expectations.report import report_dir_for, write_report
 from expectations.runner import SuiteOutcome, validate_suites
-from expectations.suites import ERROR, WARN, FEEDBACK_STAGING_MODELS, Suite, mart_suite, raw_suites, staging_suites
+from expectations.suites import ERROR, FEEDBACK_STAGING_MODELS, WARN, Suite, mart_suite, raw_suites, staging_suites
 from expectations.warehouse import ExpectationOutcome, varchar_columns
 from orchestration.assets.ingestion import RESOURCES_BY_FAMILY, raw_asset_key, resource_for_raw_table
 from orchestration.assets.transformation import voc_dbt_models

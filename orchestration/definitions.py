@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from orchestration.checks import freshness_checks, freshness_sensor, quality_checks
 from orchestration.alerts.assets import alert_deliveries
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.transformation import voc_dbt_models
+from orchestration.checks import freshness_checks, freshness_sensor, quality_checks
 from orchestration.project import voc_dbt_project
 from orchestration.reports.assets import scorecard_html
 from orchestration.resources import build_resources

@@ -15,46 +15,32 @@
     {{ return(adapter.dispatch('distinct_sorted_list', 'voc')(column)) }}
 {%- endmacro %}
 
-{% macro default__distinct_sorted_list(column) -%}
-    array_sort(collect_set({{ column }}))
-{%- endmacro %}
+{% macro default__distinct_sorted_list(column) -%} array_sort(collect_set({{ column }})) {%- endmacro %}
 
 {% macro duckdb__distinct_sorted_list(column) -%}
     list(distinct {{ column }} order by {{ column }}) filter (where {{ column }} is not null)
 {%- endmacro %}
 
-{% macro empty_string_list() -%}
-    {{ return(adapter.dispatch('empty_string_list', 'voc')()) }}
-{%- endmacro %}
+{% macro empty_string_list() -%} {{ return(adapter.dispatch('empty_string_list', 'voc')()) }} {%- endmacro %}
 
-{% macro default__empty_string_list() -%}
-    array()
-{%- endmacro %}
+{% macro default__empty_string_list() -%} array() {%- endmacro %}
 
-{% macro duckdb__empty_string_list() -%}
-    cast([] as varchar[])
-{%- endmacro %}
+{% macro duckdb__empty_string_list() -%} cast([] as varchar[]) {%- endmacro %}
 
 {#- One output row per element of a list column, in a select list. -#}
 {% macro explode_list(column) -%}
     {{ return(adapter.dispatch('explode_list', 'voc')(column)) }}
 {%- endmacro %}
 
-{% macro default__explode_list(column) -%}
-    explode({{ column }})
-{%- endmacro %}
+{% macro default__explode_list(column) -%} explode({{ column }}) {%- endmacro %}
 
-{% macro duckdb__explode_list(column) -%}
-    unnest({{ column }})
-{%- endmacro %}
+{% macro duckdb__explode_list(column) -%} unnest({{ column }}) {%- endmacro %}
 
 {% macro regex_contains(text, pattern) -%}
     {{ return(adapter.dispatch('regex_contains', 'voc')(text, pattern)) }}
 {%- endmacro %}
 
-{% macro default__regex_contains(text, pattern) -%}
-    ({{ text }} rlike {{ pattern }})
-{%- endmacro %}
+{% macro default__regex_contains(text, pattern) -%} ({{ text }} rlike {{ pattern }}) {%- endmacro %}
 
 {#- Our patterns come from seeds, and DuckDB compiles a non-literal pattern once per row (16 s of
     the priority engine at 1M rows); voc_regex_contains (nlp_udfs) compiles each distinct one once. -#}
@@ -66,13 +52,9 @@
     {{ return(adapter.dispatch('split_to_list', 'voc')(text, delimiter)) }}
 {%- endmacro %}
 
-{% macro default__split_to_list(text, delimiter) -%}
-    split({{ text }}, {{ delimiter }})
-{%- endmacro %}
+{% macro default__split_to_list(text, delimiter) -%} split({{ text }}, {{ delimiter }}) {%- endmacro %}
 
-{% macro duckdb__split_to_list(text, delimiter) -%}
-    string_split({{ text }}, {{ delimiter }})
-{%- endmacro %}
+{% macro duckdb__split_to_list(text, delimiter) -%} string_split({{ text }}, {{ delimiter }}) {%- endmacro %}
 
 {#- The distinct values of two lists, sorted (nulls dropped). -#}
 {% macro sorted_list_union(left_list, right_list) -%}

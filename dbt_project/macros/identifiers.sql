@@ -10,8 +10,14 @@
 {%- endmacro %}
 
 {% macro duckdb__normalize_phone(column) -%}
-    nullif(regexp_extract(regexp_replace(coalesce(cast({{ column }} as varchar), ''), '[^0-9]', '', 'g'),
-                          '^(?:0086|86)?(1[3-9][0-9]{9})$', 1), '')
+    nullif(
+        regexp_extract(
+            regexp_replace(coalesce(cast({{ column }} as varchar), ''), '[^0-9]', '', 'g'),
+            '^(?:0086|86)?(1[3-9][0-9]{9})$',
+            1
+        ),
+        ''
+    )
 {%- endmacro %}
 
 {#- Emails compare case-insensitively and without surrounding spaces. -#}

@@ -8,8 +8,13 @@
     {%- set keys = [partition_by] if partition_by is string else partition_by -%}
     select *
     from {{ relation }} as versions
-    qualify row_number() over (
-        partition by {{ keys | join(', ') }}
-        order by {% if version_column %}{{ version_column }} desc, {% endif %}_dlt_load_id desc, _voc_file desc, _voc_line desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by {{ keys | join(', ') }}
+            order by
+                {% if version_column %} {{ version_column }} desc, {% endif %} _dlt_load_id desc,
+                _voc_file desc,
+                _voc_line desc
+        )
+        = 1
 {%- endmacro %}

@@ -3,13 +3,9 @@
     the source's documented columns so the project builds on any landing folder. Callers alias it. -#}
 {% macro optional_source(source_name, table_name) -%}
     {%- set relation = source(source_name, table_name) -%}
-    {%- if not execute -%}
-        {{ return(relation) }}
-    {%- endif -%}
+    {%- if not execute -%} {{ return(relation) }} {%- endif -%}
     {%- set existing = adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
-    {%- if existing is not none -%}
-        {{ return(relation) }}
-    {%- endif -%}
+    {%- if existing is not none -%} {{ return(relation) }} {%- endif -%}
     {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', source_name) | selectattr('name', 'equalto', table_name) | first -%}
     {%- set typed_columns = node.columns.values() | selectattr('data_type') | list -%}
     {%- if typed_columns | length == 0 -%}

@@ -9,11 +9,25 @@
 {%- endmacro %}
 
 {% macro duckdb__taxonomy_json(taxonomy_relation) -%}
-    (select cast(to_json(list({
-        'tag': tag, 'l1': l1, 'l2': l2, 'keywords': keywords,
-        'negative_keywords': negative_keywords, 'is_complaint': is_complaint
-     } order by tag)) as varchar)
-     from {{ taxonomy_relation }})
+    (
+        select
+            cast(
+                to_json(
+                    list(
+                        {
+                            'tag':tag,
+                            'l1':l1,
+                            'l2':l2,
+                            'keywords':keywords,
+                            'negative_keywords':negative_keywords,
+                            'is_complaint':is_complaint
+                        }
+                        order by tag
+                    )
+                ) as varchar
+            )
+        from {{ taxonomy_relation }}
+    )
 {%- endmacro %}
 
 {#- The short handle voc_enrich takes instead of the document (the document is registered once per

@@ -1,11 +1,8 @@
 {#- Vendor timestamps are parsed once, by the loader (loaders/timestamps.py): the raw layer holds
     them as UTC timestamptz, so staging only selects them. These macros turn instants into
     calendar days and back in the business time zone, var('voc_timezone'). -#}
-
 {#- Calendar day of a timestamptz in the business time zone. -#}
-{% macro local_date(column) -%}
-    {{ return(adapter.dispatch('local_date', 'voc')(column)) }}
-{%- endmacro %}
+{% macro local_date(column) -%} {{ return(adapter.dispatch('local_date', 'voc')(column)) }} {%- endmacro %}
 
 {% macro default__local_date(column) -%}
     {{ exceptions.raise_compiler_error("local_date has no implementation for adapter " ~ adapter.type()) }}

@@ -298,8 +298,8 @@ def _stage_generate(workspace: Workspace, rows: int, seed: int) -> dict:
 
 def _stage_load(workspace: Workspace) -> dict:
     """load_all, then dlt's own step times and row counts from each family pipeline's last trace."""
-    from loaders.pipeline import load_all
     from loaders.contracts import FAMILY_SPECS
+    from loaders.pipeline import load_all
 
     infos = load_all(workspace.landing, workspace.warehouse)
     steps = {"extract": 0.0, "normalize": 0.0, "load": 0.0}

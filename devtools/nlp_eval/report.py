@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nlp_udfs.enrich import enrich
 from nlp_udfs.taxonomy import Taxonomy
+
 from .metrics import PRF, SentimentReport, TagReport, sentiment_report, set_report, tag_report
 
 DEFAULT_EVAL_PATH = Path(__file__).with_name("feedback_eval.csv")

@@ -30,7 +30,6 @@ Cursor styles:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -44,8 +43,8 @@ from dlt.sources.helpers.rest_client.paginators import (
 )
 from requests import Request, Response
 
-from loaders.timestamps import parse_vendor_timestamp
 from loaders.contracts.spec import VERSION_COLUMN
+from loaders.timestamps import parse_vendor_timestamp
 
 
 class CursorStyle(Enum):

@@ -9,8 +9,8 @@ from dlt.common.pipeline import LoadInfo
 
 from loaders.api.config import API_MODE, ApiConfig, ApiSourceConfig, HttpRetrySettings
 from loaders.api.sources import api_source
-from loaders.pipeline import PathLike, ensure_child_tables, make_pipeline
 from loaders.hints import RAW_DATASET
+from loaders.pipeline import PathLike, ensure_child_tables, make_pipeline
 from loaders.sources import SOURCES
 
 

@@ -209,7 +209,7 @@ def extract_api_pages(
         data_selector=endpoint.data_selector,
     )
     page_count = 0
-    for page_count, page in fetch_pages(family, pages):
+    for page_count, page in fetch_pages(family, pages):  # noqa: B007 - the last count is saved below
         now = datetime.now(timezone.utc)
         label = page_label(family, page.response.url)
         # a page fetched again (a retried run) replaces its earlier quarantine rows

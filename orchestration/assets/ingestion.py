@@ -16,6 +16,7 @@ from loaders.sources import SOURCES
 from orchestration.metadata import dlt_resource_metadata, raw_counts_before_load
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
+
 def raw_asset_key(resource_name: str) -> dg.AssetKey:
     """The asset key of a dlt resource; dbt sources are mapped onto the same keys."""
     return dg.AssetKey(["raw", resource_name])

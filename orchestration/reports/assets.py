@@ -2,10 +2,9 @@
 
 import dagster as dg
 
-from orchestration.resources import DUCKDB_WRITER_POOL
 from orchestration.reports.render import METRIC_LABELS, format_value, write_scorecard
 from orchestration.reports.scorecard_data import ScorecardData
-from orchestration.resources import SettingsResource, VocWarehouse
+from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
 SCORECARD_SOURCE_MARTS = (
     "kpi_scorecard",

@@ -11,41 +11,36 @@
     on_schema_change='fail'
 ) }}
 
-with feedback as (
-    select
-        feedback_id,
-        customer_text,
-        {{ dbt.hash("coalesce(customer_text, '')") }} as text_hash
-    from {{ ref('int_feedback__unioned') }}
-),
+with
+    feedback as (
+        select feedback_id, customer_text, {{ dbt.hash("coalesce(customer_text, '')") }} as text_hash
+        from {{ ref('int_feedback__unioned') }}
+    ),
 
-enrichment_version as (
-    select {{ taxonomy_handle(ref('taxonomy')) }} as enrichment_version
-),
+    enrichment_version as (select {{ taxonomy_handle(ref('taxonomy')) }} as enrichment_version),
 
-pending as (
-    select feedback.*, enrichment_version.enrichment_version
-    from feedback
-    cross join enrichment_version
-    {% if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as done
-        where done.feedback_id = feedback.feedback_id
-            and done.text_hash = feedback.text_hash
-            and done.enrichment_version = enrichment_version.enrichment_version
+    pending as (
+        select feedback.*, enrichment_version.enrichment_version
+        from feedback
+        cross join enrichment_version
+        {% if is_incremental() %}
+            where
+                not exists (
+                    select 1
+                    from {{ this }} as done
+                    where
+                        done.feedback_id = feedback.feedback_id
+                        and done.text_hash = feedback.text_hash
+                        and done.enrichment_version = enrichment_version.enrichment_version
+                )
+        {% endif %}
+    ),
+
+    enriched as (
+        select
+            feedback_id, text_hash, enrichment_version, voc_enrich(customer_text, enrichment_version) as nlp
+        from pending
     )
-    {% endif %}
-),
-
-enriched as (
-    select
-        feedback_id,
-        text_hash,
-        enrichment_version,
-        voc_enrich(customer_text, enrichment_version) as nlp
-    from pending
-)
 
 select
     feedback_id,

@@ -1,78 +1,87 @@
 {#- The priority rule engine: every rule of the priority_rules seed is evaluated against every
     feedback item; the highest priority among the rules that fire wins, and their reasons are
     listed. A new rule of an existing condition type is a seed edit only. -#}
-with feedback as (
-    select * from {{ ref('int_feedback__scored') }}
-),
+with
+    feedback as (select * from {{ ref('int_feedback__scored') }}),
 
-mentions as (
-    select * from {{ ref('int_feedback__tag_mentions') }}
-),
+    mentions as (select * from {{ ref('int_feedback__tag_mentions') }}),
 
-{#- Days since the same customer last spoke about the same topic. -#}
-repeat_gaps as (
-    select feedback_id, min(gap_days) as days_since_same_topic
-    from (
-        select
-            feedback_id,
-            {{ dbt.datediff(
+    {#- Days since the same customer last spoke about the same topic. -#}
+    repeat_gaps as (
+        select feedback_id, min(gap_days) as days_since_same_topic
+        from
+            (
+                select
+                    feedback_id,
+                    {{ dbt.datediff(
                 "lag(created_at) over (partition by one_id, tag order by created_at, feedback_id)",
                 'created_at', 'second') }} / 86400.0 as gap_days
+                from mentions
+                where one_id is not null
+            ) as gaps
+        where gap_days is not null
+        group by feedback_id
+    ),
+
+    spiking as (
+        select distinct mentions.feedback_id
         from mentions
-        where one_id is not null
-    ) as gaps
-    where gap_days is not null
-    group by feedback_id
-),
+        inner join
+            {{ ref('int_feedback__tag_trends') }} as trends
+            on trends.period_type = 'day'
+            and trends.tag = mentions.tag
+            and trends.period_start = mentions.created_date
+            and trends.is_spike
+    ),
 
-spiking as (
-    select distinct mentions.feedback_id
-    from mentions
-    inner join {{ ref('int_feedback__tag_trends') }} as trends
-        on trends.period_type = 'day'
-        and trends.tag = mentions.tag
-        and trends.period_start = mentions.created_date
-        and trends.is_spike
-),
+    facts as (
+        select
+            feedback.feedback_id,
+            feedback.risk_categories,
+            feedback.sentiment_score,
+            feedback.sentiment_label,
+            feedback.is_vip,
+            feedback.ticket_priority,
+            feedback.text_masked,
+            repeat_gaps.days_since_same_topic,
+            spiking.feedback_id is not null as is_spiking_topic
+        from feedback
+        left join repeat_gaps on feedback.feedback_id = repeat_gaps.feedback_id
+        left join spiking on feedback.feedback_id = spiking.feedback_id
+    ),
 
-facts as (
-    select
-        feedback.feedback_id,
-        feedback.risk_categories,
-        feedback.sentiment_score,
-        feedback.sentiment_label,
-        feedback.is_vip,
-        feedback.ticket_priority,
-        feedback.text_masked,
-        repeat_gaps.days_since_same_topic,
-        spiking.feedback_id is not null as is_spiking_topic
-    from feedback
-    left join repeat_gaps on feedback.feedback_id = repeat_gaps.feedback_id
-    left join spiking on feedback.feedback_id = spiking.feedback_id
-),
+    rules as (select * from {{ ref('priority_rules') }}),
 
-rules as (
-    select * from {{ ref('priority_rules') }}
-),
-
-fired as (
-    select facts.feedback_id, rules.rule_id, rules.priority, rules.reason
-    from facts
-    inner join rules on (
-        case rules.condition_type
-            when 'risk_category' then {{ array_contains('facts.risk_categories', 'rules.parameter') }}
-            when 'sentiment_at_most' then facts.sentiment_score <= rules.threshold
-            when 'vip_sentiment_at_most' then facts.is_vip and facts.sentiment_score <= rules.threshold
-            when 'sentiment_label' then facts.sentiment_label = rules.parameter
-            when 'ticket_priority' then facts.ticket_priority = rules.parameter
-            when 'repeat_contact_within_days' then facts.days_since_same_topic <= rules.threshold
-            when 'tag_spiking' then facts.is_spiking_topic
-            when 'suggestion' then facts.sentiment_label <> 'negative'
-                and {{ regex_contains('facts.text_masked', 'rules.parameter') }}
-            else false
-        end
+    fired as (
+        select facts.feedback_id, rules.rule_id, rules.priority, rules.reason
+        from facts
+        inner join
+            rules
+            on (
+                case
+                    rules.condition_type
+                    when 'risk_category'
+                    then {{ array_contains('facts.risk_categories', 'rules.parameter') }}
+                    when 'sentiment_at_most'
+                    then facts.sentiment_score <= rules.threshold
+                    when 'vip_sentiment_at_most'
+                    then facts.is_vip and facts.sentiment_score <= rules.threshold
+                    when 'sentiment_label'
+                    then facts.sentiment_label = rules.parameter
+                    when 'ticket_priority'
+                    then facts.ticket_priority = rules.parameter
+                    when 'repeat_contact_within_days'
+                    then facts.days_since_same_topic <= rules.threshold
+                    when 'tag_spiking'
+                    then facts.is_spiking_topic
+                    when 'suggestion'
+                    then
+                        facts.sentiment_label <> 'negative'
+                        and {{ regex_contains('facts.text_masked', 'rules.parameter') }}
+                    else false
+                end
+            )
     )
-)
 
 select
     feedback_id,

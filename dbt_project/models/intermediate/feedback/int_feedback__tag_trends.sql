@@ -2,100 +2,105 @@
     baseline), with share, change against the previous period and a z-score against the trailing
     baseline; lengths and thresholds come from the alert_settings seed. Published as the
     tag_trends mart; the priority engine reads the daily spikes from here. -#}
-with scored as (
-    select * from {{ ref('int_feedback__scored') }}
-),
+with
+    scored as (select * from {{ ref('int_feedback__scored') }}),
 
-mentions as (
-    select * from {{ ref('int_feedback__tag_mentions') }}
-),
+    mentions as (select * from {{ ref('int_feedback__tag_mentions') }}),
 
-tags as (
-    select tag from {{ ref('taxonomy') }}
-),
+    tags as (select tag from {{ ref('taxonomy') }}),
 
-{% for period_type, truncate, baseline_setting in [('day', 'created_date', 'tag_spike_baseline_days'), ('week', dbt.date_trunc('week', 'created_date'), 'tag_spike_baseline_weeks')] %}
-{{ period_type }}_totals as (
-    select cast({{ truncate }} as date) as period_start, count(*) as n_feedback
-    from scored
-    group by cast({{ truncate }} as date)
-),
+    {% for period_type, truncate, baseline_setting in [('day', 'created_date', 'tag_spike_baseline_days'), ('week', dbt.date_trunc('week', 'created_date'), 'tag_spike_baseline_weeks')] %}
+        {{ period_type }}_totals as (
+            select cast({{ truncate }} as date) as period_start, count(*) as n_feedback
+            from scored
+            group by cast({{ truncate }} as date)
+        ),
 
-{{ period_type }}_counts as (
-    select
-        tag,
-        cast({{ truncate }} as date) as period_start,
-        count(*) as volume,
-        sum(case when sentiment_label = 'negative' then 1 else 0 end) as n_negative
-    from mentions
-    group by tag, cast({{ truncate }} as date)
-),
+        {{ period_type }}_counts as (
+            select
+                tag,
+                cast({{ truncate }} as date) as period_start,
+                count(*) as volume,
+                sum(case when sentiment_label = 'negative' then 1 else 0 end) as n_negative
+            from mentions
+            group by tag, cast({{ truncate }} as date)
+        ),
 
-{{ period_type }}_grid as (
-    select
-        '{{ period_type }}' as period_type,
-        tags.tag,
-        totals.period_start,
-        row_number() over (partition by tags.tag order by totals.period_start) as period_index,
-        totals.n_feedback,
-        coalesce(counts.volume, 0) as volume,
-        coalesce(counts.n_negative, 0) as n_negative
-    from tags
-    cross join {{ period_type }}_totals as totals
-    left join {{ period_type }}_counts as counts
-        on counts.tag = tags.tag and counts.period_start = totals.period_start
-),
+        {{ period_type }}_grid as (
+            select
+                '{{ period_type }}' as period_type,
+                tags.tag,
+                totals.period_start,
+                row_number() over (partition by tags.tag order by totals.period_start) as period_index,
+                totals.n_feedback,
+                coalesce(counts.volume, 0) as volume,
+                coalesce(counts.n_negative, 0) as n_negative
+            from tags
+            cross join {{ period_type }}_totals as totals
+            left join
+                {{ period_type }}_counts as counts
+                on counts.tag = tags.tag
+                and counts.period_start = totals.period_start
+        ),
 
-{{ period_type }}_baseline as (
-    select
-        current_period.tag,
-        current_period.period_start,
-        avg(cast(baseline.volume as double)) as baseline_mean,
-        stddev_samp(cast(baseline.volume as double)) as baseline_stddev,
-        count(*) as baseline_periods
-    from {{ period_type }}_grid as current_period
-    inner join {{ period_type }}_grid as baseline
-        on baseline.tag = current_period.tag
-        and baseline.period_index < current_period.period_index
-        and baseline.period_index >= current_period.period_index - {{ setting_number(baseline_setting) }}
-    group by current_period.tag, current_period.period_start
-),
+        {{ period_type }}_baseline as (
+            select
+                current_period.tag,
+                current_period.period_start,
+                avg(cast(baseline.volume as double)) as baseline_mean,
+                stddev_samp(cast(baseline.volume as double)) as baseline_stddev,
+                count(*) as baseline_periods
+            from {{ period_type }}_grid as current_period
+            inner join
+                {{ period_type }}_grid as baseline
+                on baseline.tag = current_period.tag
+                and baseline.period_index < current_period.period_index
+                and baseline.period_index
+                >= current_period.period_index - {{ setting_number(baseline_setting) }}
+            group by current_period.tag, current_period.period_start
+        ),
 
-{{ period_type }}_trends as (
-    select
-        grid.period_type,
-        grid.tag,
-        grid.period_start,
-        grid.volume,
-        grid.n_negative,
-        grid.n_feedback,
-        lag(grid.volume) over (partition by grid.tag order by grid.period_start) as volume_prev,
-        baseline.baseline_mean,
-        baseline.baseline_stddev,
-        coalesce(baseline.baseline_periods, 0) as baseline_periods
-    from {{ period_type }}_grid as grid
-    left join {{ period_type }}_baseline as baseline
-        on baseline.tag = grid.tag and baseline.period_start = grid.period_start
-),
-{% endfor %}
+        {{ period_type }}_trends as (
+            select
+                grid.period_type,
+                grid.tag,
+                grid.period_start,
+                grid.volume,
+                grid.n_negative,
+                grid.n_feedback,
+                lag(grid.volume) over (partition by grid.tag order by grid.period_start) as volume_prev,
+                baseline.baseline_mean,
+                baseline.baseline_stddev,
+                coalesce(baseline.baseline_periods, 0) as baseline_periods
+            from {{ period_type }}_grid as grid
+            left join
+                {{ period_type }}_baseline as baseline
+                on baseline.tag = grid.tag
+                and baseline.period_start = grid.period_start
+        ),
+    {% endfor %}
 
-unioned as (
-    select * from day_trends
-    union all
-    select * from week_trends
-),
+    unioned as (
+        select *
+        from day_trends
+        union all
+        select *
+        from week_trends
+    ),
 
-scored_trends as (
-    select
-        unioned.*,
-        case
-            when baseline_stddev > 0 then (volume - baseline_mean) / baseline_stddev
-            -- no variance in the baseline: any rise is unbounded, capped so BI can plot it
-            when baseline_periods > 1 and volume > baseline_mean then 99.0
-            else 0.0
-        end as zscore
-    from unioned
-)
+    scored_trends as (
+        select
+            unioned.*,
+            case
+                when baseline_stddev > 0
+                then (volume - baseline_mean) / baseline_stddev
+                -- no variance in the baseline: any rise is unbounded, capped so BI can plot it
+                when baseline_periods > 1 and volume > baseline_mean
+                then 99.0
+                else 0.0
+            end as zscore
+        from unioned
+    )
 
 select
     cast(period_type as {{ dbt.type_string() }}) as period_type,

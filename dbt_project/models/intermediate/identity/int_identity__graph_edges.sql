@@ -7,6 +7,8 @@ select distinct
     links.id_value,
     links.seen_at
 from {{ ref('int_identity__links') }} as links
-left join {{ ref('int_identity__ambiguous_identifiers') }} as ambiguous
-    on links.id_type = ambiguous.id_type and links.id_value = ambiguous.id_value
+left join
+    {{ ref('int_identity__ambiguous_identifiers') }} as ambiguous
+    on links.id_type = ambiguous.id_type
+    and links.id_value = ambiguous.id_value
 where ambiguous.id_value is null

@@ -1,24 +1,21 @@
 {#- One row per resolved customer (one_id): members, and non-members known by a strong identifier. -#}
-with customers as (
-    select * from {{ ref('int_identity__customers') }}
-),
+with
+    customers as (select * from {{ ref('int_identity__customers') }}),
 
-members as (
-    select * from {{ ref('stg_members__members') }}
-),
+    members as (select * from {{ ref('stg_members__members') }}),
 
-feedback_stats as (
-    select
-        one_id,
-        min(created_at) as first_feedback_at,
-        max(created_at) as last_feedback_at,
-        count(*) as n_feedback,
-        sum(case when sentiment_label = 'negative' then 1 else 0 end) as n_negative,
-        {{ distinct_sorted_list('source') }} as sources
-    from {{ ref('fct_feedback') }}
-    where one_id is not null
-    group by one_id
-)
+    feedback_stats as (
+        select
+            one_id,
+            min(created_at) as first_feedback_at,
+            max(created_at) as last_feedback_at,
+            count(*) as n_feedback,
+            sum(case when sentiment_label = 'negative' then 1 else 0 end) as n_negative,
+            {{ distinct_sorted_list('source') }} as sources
+        from {{ ref('fct_feedback') }}
+        where one_id is not null
+        group by one_id
+    )
 
 select
     customers.one_id,

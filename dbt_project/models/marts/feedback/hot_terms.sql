@@ -1,58 +1,61 @@
 {#- Per ISO week: the terms customers use most and the ones rising fastest against the week
     before (count = feedback items using the term; stop words and the brand's own name are
     removed by the segmenter). -#}
-with term_uses as (
-    select
-        cast({{ dbt.date_trunc('week', 'scored.created_date') }} as date) as period_start,
-        term
-    from (
-        select feedback_id, {{ explode_list('terms') }} as term
-        from {{ ref('int_feedback__enriched') }}
-    ) as terms
-    inner join {{ ref('int_feedback__scored') }} as scored on terms.feedback_id = scored.feedback_id
-),
+with
+    term_uses as (
+        select cast({{ dbt.date_trunc('week', 'scored.created_date') }} as date) as period_start, term
+        from
+            (
+                select feedback_id, {{ explode_list('terms') }} as term
+                from {{ ref('int_feedback__enriched') }}
+            ) as terms
+        inner join {{ ref('int_feedback__scored') }} as scored on terms.feedback_id = scored.feedback_id
+    ),
 
-weeks as (
-    select distinct period_start from term_uses
-),
+    weeks as (select distinct period_start from term_uses),
 
-counts as (
-    select period_start, term, count(*) as term_count
-    from term_uses
-    group by period_start, term
-),
+    counts as (select period_start, term, count(*) as term_count from term_uses group by period_start, term),
 
-with_previous as (
-    select
-        weeks.period_start,
-        terms.term,
-        coalesce(current_week.term_count, 0) as term_count,
-        coalesce(previous_week.term_count, 0) as count_prev
-    from weeks
-    cross join (select distinct term from counts) as terms
-    left join counts as current_week
-        on current_week.period_start = weeks.period_start and current_week.term = terms.term
-    left join counts as previous_week
-        on previous_week.period_start = {{ dbt.dateadd('week', -1, 'weeks.period_start') }}
-        and previous_week.term = terms.term
-    where current_week.term_count is not null
-),
+    with_previous as (
+        select
+            weeks.period_start,
+            terms.term,
+            coalesce(current_week.term_count, 0) as term_count,
+            coalesce(previous_week.term_count, 0) as count_prev
+        from weeks
+        cross join (select distinct term from counts) as terms
+        left join
+            counts as current_week
+            on current_week.period_start = weeks.period_start
+            and current_week.term = terms.term
+        left join
+            counts as previous_week
+            on previous_week.period_start = {{ dbt.dateadd('week', -1, 'weeks.period_start') }}
+            and previous_week.term = terms.term
+        where current_week.term_count is not null
+    ),
 
-ranked as (
-    select
-        *,
-        -- add-one smoothing, so a term going from 0 to 1 is not an infinite rise
-        (term_count + 1.0) / (count_prev + 1.0) as lift,
-        row_number() over (partition by period_start order by term_count desc, term) as top_rank,
-        row_number() over (
-            partition by period_start
-            order by case when term_count >= 3 then (term_count + 1.0) / (count_prev + 1.0) end desc nulls last, term_count desc, term
-        ) as rising_rank
-    from with_previous
-)
+    ranked as (
+        select
+            *,
+            -- add-one smoothing, so a term going from 0 to 1 is not an infinite rise
+            (term_count + 1.0) / (count_prev + 1.0) as lift,
+            row_number() over (partition by period_start order by term_count desc, term) as top_rank,
+            row_number() over (
+                partition by period_start
+                order by
+                    case
+                        when term_count >= 3 then (term_count + 1.0) / (count_prev + 1.0)
+                    end desc nulls last,
+                    term_count desc,
+                    term
+            ) as rising_rank
+        from with_previous
+    )
 
 select
-    {{ dbt.hash(dbt.concat(["cast(period_start as " ~ dbt.type_string() ~ ")", "'|'", "term"])) }} as term_key,
+    {{ dbt.hash(dbt.concat(["cast(period_start as " ~ dbt.type_string() ~ ")", "'|'", "term"])) }}
+    as term_key,
     'week' as period_type,
     period_start,
     cast(term as {{ dbt.type_string() }}) as term,

@@ -5,8 +5,11 @@ select
     interventions.intervention_id,
     interventions.name,
     interventions.tag,
-    case when interventions.scope_type = 'all' then 'all'
-         else interventions.scope_type || ':' || interventions.scope_value end as scope,
+    case
+        when interventions.scope_type = 'all'
+        then 'all'
+        else interventions.scope_type || ':' || interventions.scope_value
+    end as scope,
     interventions.effective_date,
     cast(interventions.window_days as integer) as window_days,
     cast(tests.metric as {{ dbt.type_string() }}) as metric,
@@ -23,7 +26,10 @@ select
     cast(tests.control_value_after as double) as control_value_after,
     cast(tests.control_value_after - tests.control_value_before as double) as control_delta,
     cast(tests.control_p_value as double) as control_p_value,
-    cast((tests.value_after - tests.value_before) - (tests.control_value_after - tests.control_value_before) as double)
-        as diff_in_diff
+    cast(
+        (tests.value_after - tests.value_before)
+        - (tests.control_value_after - tests.control_value_before) as double
+    ) as diff_in_diff
 from {{ ref('int_improvement__tests') }} as tests
-inner join {{ ref('interventions') }} as interventions on tests.intervention_id = interventions.intervention_id
+inner join
+    {{ ref('interventions') }} as interventions on tests.intervention_id = interventions.intervention_id

@@ -10,46 +10,51 @@
     social.author.nickname), so the value of those keys is replaced. -#}
 {%- set name_re = '"(name|nickname|buyer_nick|assignee)"(\\s*):(\\s*)"[^"]*"' -%}
 {%- set name_mask = '"\\1"\\2:\\3"[NAME]"' -%}
-with quarantined as (
-    select
-        source_family,
-        reason,
-        count(*) as n_quarantined,
-        min(quarantined_at) as first_quarantined_at,
-        max(quarantined_at) as last_quarantined_at,
-        -- the earliest line in file order stands for the reason
-        arg_min(record_id, source_file || ':' || lpad(cast(source_line as varchar), 12, '0')) as sample_record_id,
-        arg_min(raw_payload, source_file || ':' || lpad(cast(source_line as varchar), 12, '0')) as sample_payload
-    from {{ ref('stg_loader__quarantine') }}
-    group by source_family, reason
-),
+with
+    quarantined as (
+        select
+            source_family,
+            reason,
+            count(*) as n_quarantined,
+            min(quarantined_at) as first_quarantined_at,
+            max(quarantined_at) as last_quarantined_at,
+            -- the earliest line in file order stands for the reason
+            arg_min(
+                record_id, source_file || ':' || lpad(cast(source_line as varchar), 12, '0')
+            ) as sample_record_id,
+            arg_min(
+                raw_payload, source_file || ':' || lpad(cast(source_line as varchar), 12, '0')
+            ) as sample_payload
+        from {{ ref('stg_loader__quarantine') }}
+        group by source_family, reason
+    ),
 
-read_per_family as (
-    select
-        source_family,
-        cast(sum(records_read) as bigint) as n_records_read,
-        cast(sum(records_quarantined) as bigint) as n_family_quarantined
-    from {{ ref('stg_loader__files') }}
-    group by source_family
-),
+    read_per_family as (
+        select
+            source_family,
+            cast(sum(records_read) as bigint) as n_records_read,
+            cast(sum(records_quarantined) as bigint) as n_family_quarantined
+        from {{ ref('stg_loader__files') }}
+        group by source_family
+    ),
 
-joined as (
-    select
-        q.source_family,
-        q.reason,
-        q.n_quarantined,
-        coalesce(r.n_records_read, 0) as n_records_read,
-        q.n_quarantined / nullif(r.n_records_read, 0) as reason_rate,
-        coalesce(r.n_family_quarantined, 0) / nullif(r.n_records_read, 0) as source_quarantine_rate,
-        t.max_quarantine_rate,
-        q.first_quarantined_at,
-        q.last_quarantined_at,
-        q.sample_record_id,
-        q.sample_payload
-    from quarantined as q
-    left join read_per_family as r using (source_family)
-    left join {{ ref('quality_thresholds') }} as t using (source_family)
-)
+    joined as (
+        select
+            q.source_family,
+            q.reason,
+            q.n_quarantined,
+            coalesce(r.n_records_read, 0) as n_records_read,
+            q.n_quarantined / nullif(r.n_records_read, 0) as reason_rate,
+            coalesce(r.n_family_quarantined, 0) / nullif(r.n_records_read, 0) as source_quarantine_rate,
+            t.max_quarantine_rate,
+            q.first_quarantined_at,
+            q.last_quarantined_at,
+            q.sample_record_id,
+            q.sample_payload
+        from quarantined as q
+        left join read_per_family as r using (source_family)
+        left join {{ ref('quality_thresholds') }} as t using (source_family)
+    )
 
 select
     cast(source_family as varchar) as source_family,
@@ -63,6 +68,24 @@ select
     first_quarantined_at,
     last_quarantined_at,
     -- voc_mask_pii turns null into '', but an unreadable record id stays null
-    nullif(regexp_replace(regexp_replace(voc_mask_pii(sample_record_id), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'), '') as sample_record_id_masked,
-    regexp_replace(regexp_replace(voc_mask_pii(regexp_replace(left(sample_payload, 500), '{{ name_re }}', '{{ name_mask }}', 'g')), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'), '{{ unionid_re }}', '{{ unionid_mask }}', 'g') as sample_payload_masked
+    nullif(
+        regexp_replace(
+            regexp_replace(voc_mask_pii(sample_record_id), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'),
+            '{{ unionid_re }}',
+            '{{ unionid_mask }}',
+            'g'
+        ),
+        ''
+    ) as sample_record_id_masked,
+    regexp_replace(
+        regexp_replace(
+            voc_mask_pii(regexp_replace(left(sample_payload, 500), '{{ name_re }}', '{{ name_mask }}', 'g')),
+            '{{ unionid_re }}',
+            '{{ unionid_mask }}',
+            'g'
+        ),
+        '{{ unionid_re }}',
+        '{{ unionid_mask }}',
+        'g'
+    ) as sample_payload_masked
 from joined

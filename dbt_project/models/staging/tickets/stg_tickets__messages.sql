@@ -1,11 +1,8 @@
 {#- Messages of the newest version of each ticket; the helpdesk re-exports the whole conversation on every update. -#}
-with tickets as (
-    select ticket_id, raw_row_id from {{ ref('stg_tickets__tickets') }}
-),
+with
+    tickets as (select ticket_id, raw_row_id from {{ ref('stg_tickets__tickets') }}),
 
-messages as (
-    select * from {{ optional_source('tickets', 'tickets__messages') }} as raw_records
-)
+    messages as (select * from {{ optional_source('tickets', 'tickets__messages') }} as raw_records)
 
 select
     tickets.ticket_id,
