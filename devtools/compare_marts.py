@@ -41,6 +41,16 @@ def _columns(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     return [row[0] for row in conn.execute(f"describe select * from read_parquet('{path}')").fetchall()]
 
 
+def _comparable(conn: duckdb.DuckDBPyConnection, path: Path, columns: list[str]) -> str:
+    """Select list with floating-point columns printed to 10 significant digits: parallel sums
+    differ in the last bits from run to run."""
+    types = {name: kind for name, kind, *_ in conn.execute(f"describe select * from read_parquet('{path}')").fetchall()}
+    return ", ".join(
+        f"printf('%.10g', \"{c}\") as \"{c}\"" if types[c] in ("DOUBLE", "FLOAT") else f'"{c}"'
+        for c in columns
+    )
+
+
 def diff(before: Path, after: Path) -> list[str]:
     """Lines describing every difference: marts added or gone, columns added or gone, and per
     shared column the number of rows whose value differs (rows matched by position after sorting
@@ -67,22 +77,20 @@ def diff(before: Path, after: Path) -> list[str]:
         n_new = conn.execute(f"select count(*) from read_parquet('{new}')").fetchone()[0]
         if n_old != n_new:
             lines.append(f"{name}: {n_old} rows before, {n_new} after")
-        select = ", ".join(f'"{c}"' for c in shared)
+        sel_old, sel_new = _comparable(conn, old, shared), _comparable(conn, new, shared)
         only_old = conn.execute(
-            f"select count(*) from (select {select} from read_parquet('{old}') except all select {select} from read_parquet('{new}'))"
+            f"select count(*) from (select {sel_old} from read_parquet('{old}') except all select {sel_new} from read_parquet('{new}'))"
         ).fetchone()[0]
         if only_old:
-            changed = []
-            for col in shared:
-                others = [c for c in shared if c != col]
-                if not others:
-                    continue
-                key = ", ".join(f'"{c}"' for c in others)
-                still = conn.execute(
-                    f"select count(*) from (select {key} from read_parquet('{old}') except all select {key} from read_parquet('{new}'))"
+            # a column whose multiset of values changed; rows are not matched, so a change that
+            # only swaps values between rows goes unnamed
+            changed = [
+                col for col in shared
+                if conn.execute(
+                    f"select count(*) from (select {_comparable(conn, old, [col])} from read_parquet('{old}') "
+                    f"except all select {_comparable(conn, new, [col])} from read_parquet('{new}'))"
                 ).fetchone()[0]
-                if still < only_old:
-                    changed.append(col)
+            ]
             lines.append(f"{name}: {only_old} of {n_old} rows differ" + (f" (in {', '.join(changed)})" if changed else ""))
     return lines
 

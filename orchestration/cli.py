@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import time
@@ -45,8 +46,10 @@ def _exit_without_teardown(code: int) -> None:
     At interpreter exit DuckDB's nanobind bindings list every DuckDB object that module-level
     caches (GX's SQLAlchemy engine, dlt's destination clients) still hold: dozens of "leaked
     instance" lines that bury the summary. Nothing is left to flush or commit here, so the
-    teardown that prints them is skipped; errors raised during the run still surface before this.
+    teardown that prints them is skipped (the atexit handlers still run, so worker pools and
+    semaphores are released); errors raised during the run still surface before this.
     """
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
