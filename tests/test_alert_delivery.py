@@ -20,6 +20,8 @@ from orchestration.alert_delivery import (
 )
 from orchestration.resources import VocWarehouse
 
+pytestmark = pytest.mark.dagster
+
 ALERTS_DDL = """
 create schema marts;
 create table marts.alerts (

@@ -10,6 +10,8 @@ from devtools.fake_api import Fault, FakeVendorApi, VendorStore
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.resources import VocWarehouse
 
+pytestmark = pytest.mark.dagster
+
 
 def _asset(name: str) -> dg.AssetsDefinition:
     return next(a for a in ingestion_assets if a.node_def.name == name)

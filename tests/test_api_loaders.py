@@ -24,6 +24,8 @@ from devtools.demo.api import generate
 from devtools.fake_api import Fault, FakeVendorApi, VendorStore
 from loaders.pipeline import load_family, make_pipeline, pipelines_dir_for
 
+pytestmark = pytest.mark.dlt
+
 ROWS = 300
 SEED = 11
 TOKEN = "test-token-7f3a9c-do-not-log"

@@ -16,6 +16,8 @@ from expectations.report import render_report, write_report
 from expectations.runner import validate_suites
 from expectations.suites import ERROR, WARN, mart_suite, raw_suites, staging_suite
 
+pytestmark = pytest.mark.dbt
+
 PHONE = "13800138000"
 UNIONID = "ozbPj7faZ-yj6VjWR9ioBPJyEkBT"
 

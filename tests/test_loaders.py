@@ -43,6 +43,8 @@ from loaders.validation import (
     validate_ticket,
 )
 
+pytestmark = pytest.mark.dlt
+
 UTC = timezone.utc
 
 # --- validation unit tests ------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
 from orchestration.reports.render import change_is_good_label, format_delta, format_value, reports_dir_for
 from orchestration.reports.scorecard_data import HEADLINE_METRICS, change_arrow, change_is_good
 
+pytestmark = pytest.mark.dbt
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT_IN_REPO = REPO_ROOT / "orchestration" / "reports" / "screenshots" / "scorecard.png"
 SECTIONS = ("headline", "trends", "rising-tags", "p1-alerts", "ticket-sla", "improvements")

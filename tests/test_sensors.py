@@ -14,6 +14,8 @@ from orchestration.sensors import (
     run_failure_sensor,
 )
 
+pytestmark = pytest.mark.dagster
+
 
 @pytest.fixture
 def landing(tmp_path):
