@@ -8,16 +8,24 @@ warehouse with the loaders. Every other test is marked ``unit`` here: ``make tes
 dbt is parsed only when something needs the manifest: the first import of the dbt assets module
 (directly or through ``orchestration.checks``/``orchestration.definitions``), or the
 ``dbt_manifest`` fixture. Collecting an NLP test module runs no dbt.
+
+``demo_warehouse`` is one demo warehouse built by the whole pipeline once per session and shared
+by the end-to-end modules that only read it; a test that runs the pipeline again or changes the
+data takes a private copy (``demo_warehouse.copy_to``).
 """
 
 from __future__ import annotations
 
 import ast
+import csv
 import itertools
+import json
 import os
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +126,65 @@ def restore_environ():
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+# --- the shared demo warehouse ---------------------------------------------------------------------
+
+DEMO_ROWS = 2500
+DEMO_SEED = 11
+
+
+@dataclass(frozen=True)
+class DemoWarehouse:
+    """A demo landing folder and the warehouse one whole pipeline run built from it."""
+
+    root: Path
+    landing_dir: Path
+    duckdb_path: Path
+    truth: dict[str, dict[str, str]]  # the generator's ground truth per feedback_id
+    summary: dict  # the generator's counts per source family
+    instance: Any  # the ephemeral Dagster instance of that run: read its events, run nothing on it
+
+    @property
+    def settings(self):
+        from orchestration.settings import VocSettings
+
+        return VocSettings(landing_dir=self.landing_dir, duckdb_path=self.duckdb_path)
+
+    def copy_to(self, root: Path):
+        """Settings of a private copy (landing folder, warehouse, pipeline state) for a test that
+        runs the pipeline again or changes the data."""
+        shutil.copytree(self.root, root, dirs_exist_ok=True)
+        from orchestration.settings import VocSettings
+
+        return VocSettings(landing_dir=root / self.landing_dir.relative_to(self.root),
+                           duckdb_path=root / self.duckdb_path.relative_to(self.root))
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory, dbt_manifest) -> DemoWarehouse:
+    """2,500 demo rows (seed 11) through the whole pipeline (loads, checks, dbt build, reports),
+    once per session. Shared by several modules: READ ONLY. A test that runs the pipeline again
+    or changes the data works on ``demo_warehouse.copy_to(...)``."""
+    import dagster as dg
+
+    from devtools.demo.api import generate
+    from orchestration.pipeline_run import run_everything
+    from orchestration.settings import VocSettings
+
+    root = tmp_path_factory.mktemp("demo_warehouse")
+    settings = VocSettings(landing_dir=root / "landing", duckdb_path=root / "warehouse" / "voc.duckdb")
+    generate(settings.landing_dir, rows=DEMO_ROWS, seed=DEMO_SEED)
+    instance = dg.DagsterInstance.ephemeral()
+    saved = dict(os.environ)  # the run exports VOC_* paths for dbt
+    try:
+        result = run_everything(settings, instance=instance, log_level="WARNING")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert result.success, [e.message for e in result.all_events if e.is_step_failure]
+    truth_dir = settings.landing_dir / "_truth"
+    with open(truth_dir / "feedback_truth.csv", encoding="utf-8") as handle:
+        truth = {row["feedback_id"]: row for row in csv.DictReader(handle)}
+    summary = json.loads((truth_dir / "summary.json").read_text(encoding="utf-8"))
+    return DemoWarehouse(root, settings.landing_dir, settings.duckdb_path, truth, summary, instance)
