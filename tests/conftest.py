@@ -3,7 +3,8 @@
 Tiers (markers registered in pyproject.toml): a test marked ``e2e`` builds a warehouse with the
 pipeline or dbt; ``dbt`` needs dbt or its parsed manifest (the Dagster definitions); ``dagster``
 runs Dagster machinery in process (importing it pulls in dagster-dbt and dbt); ``dlt`` loads a
-warehouse with the loaders. Every other test is marked ``unit`` here: ``make test-fast`` runs ``pytest -m unit``, ``make test`` runs everything.
+warehouse with the loaders. Every other test is marked ``unit`` here: ``make test-fast`` runs
+``pytest -m unit``, ``make test`` runs everything.
 
 dbt is parsed only when something needs the manifest: the first import of the dbt assets module
 (directly or through ``orchestration.checks``/``orchestration.definitions``), or the
@@ -47,11 +48,12 @@ def _parse_dbt_once() -> None:
 
 class _ParseDbtBeforeImportingDbtAssets:
     """Import hook: parse the dbt project just before the dbt assets module is first imported,
-    whichever test module (at collection) or fixture imports it. Finds nothing itself."""
+    whichever test module (at collection) or fixture imports it. Finds nothing itself, and stays
+    in ``sys.meta_path`` (removing a finder while the import system walks the list would make it
+    skip the next one)."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname == _MODULE_NEEDING_MANIFEST:
-            sys.meta_path.remove(self)
             _parse_dbt_once()
         return None
 
