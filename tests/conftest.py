@@ -11,8 +11,8 @@ dbt is parsed only when something needs the manifest: the first import of the db
 ``dbt_manifest`` fixture. Collecting an NLP test module runs no dbt.
 
 ``demo_warehouse`` is one demo warehouse built by the whole pipeline once per session and shared
-by the end-to-end modules that only read it; a test that runs the pipeline again or changes the
-data takes a private copy (``demo_warehouse.copy_to``).
+by the end-to-end modules that only read it; ``demo_warehouse_to_rerun`` hands the build itself
+to the one module that runs the pipeline on it again.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -145,7 +144,6 @@ class DemoWarehouse:
     duckdb_path: Path
     truth: dict[str, dict[str, str]]  # the generator's ground truth per feedback_id
     summary: dict  # the generator's counts per source family
-    instance: Any  # the ephemeral Dagster instance of that run: read its events, run nothing on it
 
     @property
     def settings(self):
@@ -153,34 +151,23 @@ class DemoWarehouse:
 
         return VocSettings(landing_dir=self.landing_dir, duckdb_path=self.duckdb_path)
 
-    def copy_to(self, root: Path):
-        """Settings of a private copy (landing folder, warehouse, pipeline state) for a test that
-        runs the pipeline again or changes the data."""
-        shutil.copytree(self.root, root, dirs_exist_ok=True)
-        from orchestration.settings import VocSettings
-
-        return VocSettings(landing_dir=root / self.landing_dir.relative_to(self.root),
-                           duckdb_path=root / self.duckdb_path.relative_to(self.root))
-
 
 @pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory, dbt_manifest) -> DemoWarehouse:
+def _demo_build(tmp_path_factory, dbt_manifest) -> DemoWarehouse:
     """2,500 demo rows (seed 11) through the whole pipeline (loads, checks, dbt build, reports),
-    once per session. Shared by several modules: READ ONLY. A test that runs the pipeline again
-    or changes the data works on ``demo_warehouse.copy_to(...)``."""
+    once per session. Used through ``demo_warehouse`` and ``demo_warehouse_to_rerun``."""
     import dagster as dg
 
     from devtools.demo.api import generate
     from orchestration.pipeline_run import run_everything
     from orchestration.settings import VocSettings
 
-    root = tmp_path_factory.mktemp("demo_warehouse")
+    root = tmp_path_factory.mktemp("demo_build")
     settings = VocSettings(landing_dir=root / "landing", duckdb_path=root / "warehouse" / "voc.duckdb")
     generate(settings.landing_dir, rows=DEMO_ROWS, seed=DEMO_SEED)
-    instance = dg.DagsterInstance.ephemeral()
     saved = dict(os.environ)  # the run exports VOC_* paths for dbt
     try:
-        result = run_everything(settings, instance=instance, log_level="WARNING")
+        result = run_everything(settings, instance=dg.DagsterInstance.ephemeral(), log_level="WARNING")
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -189,4 +176,33 @@ def demo_warehouse(tmp_path_factory, dbt_manifest) -> DemoWarehouse:
     with open(truth_dir / "feedback_truth.csv", encoding="utf-8") as handle:
         truth = {row["feedback_id"]: row for row in csv.DictReader(handle)}
     summary = json.loads((truth_dir / "summary.json").read_text(encoding="utf-8"))
-    return DemoWarehouse(root, settings.landing_dir, settings.duckdb_path, truth, summary, instance)
+    return DemoWarehouse(root, settings.landing_dir, settings.duckdb_path, truth, summary)
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(_demo_build, tmp_path_factory) -> DemoWarehouse:
+    """The session's demo warehouse, shared by every module that only READS it (a byte copy of the
+    build, so that the one module re-running the pipeline on the build cannot change it)."""
+    root = tmp_path_factory.mktemp("demo_warehouse")
+    shutil.copytree(_demo_build.root, root, dirs_exist_ok=True)
+    return DemoWarehouse(root, root / _demo_build.landing_dir.relative_to(_demo_build.root),
+                         root / _demo_build.duckdb_path.relative_to(_demo_build.root),
+                         _demo_build.truth, _demo_build.summary)
+
+
+_rerun_taken_by: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse_to_rerun(_demo_build, demo_warehouse, request) -> DemoWarehouse:
+    """The demo build itself, where it was built, for ONE module that runs the pipeline on it again.
+
+    A copy will not do for a re-run: the loaders key their dlt state (which files were loaded) by
+    the absolute paths of the warehouse and landing folder, so at another path the next run would
+    start over and re-read every file. A second module asking for it fails: it would find the
+    first one's changes. It asks for ``demo_warehouse`` so that the readers' copy is taken before
+    any re-run, whatever the order of the tests."""
+    module = request.module.__name__
+    assert _rerun_taken_by in ([], [module]), f"demo_warehouse_to_rerun already used by {_rerun_taken_by}"
+    _rerun_taken_by[:] = [module]
+    return _demo_build

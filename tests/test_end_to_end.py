@@ -1,8 +1,8 @@
 """Materialize the whole job on a small generated data set and check the marts against the
-generator's ground truth. The first run is the session's shared demo warehouse (conftest:
-2,500 rows, seed 11), which most tests here only read; the tests that run the pipeline again (an
+generator's ground truth. The first run is the session's demo build (conftest: 2,500 rows,
+seed 11): most tests here read the shared copy of it; the tests that run the pipeline again (an
 identical re-run, a run after one new landing file arrives, an incremental run against a full
-refresh) work on a private copy of it."""
+refresh) work on the build itself, which no other module uses."""
 
 from __future__ import annotations
 
@@ -81,12 +81,13 @@ def warehouse(demo_warehouse):
 
 
 @pytest.fixture(scope="module")
-def pipeline(demo_warehouse, tmp_path_factory, restore_environ):
-    """A private copy of the shared warehouse, for the tests that run the pipeline again."""
-    settings = demo_warehouse.copy_to(tmp_path_factory.mktemp("voc_e2e"))
+def pipeline(demo_warehouse_to_rerun, restore_environ):
+    """The demo build itself (its dlt state included), for the tests that run the pipeline again."""
+    build = demo_warehouse_to_rerun
+    settings = build.settings
     settings.export()  # dbt run by the tests themselves uses this warehouse, as after a run
     first_run = {"marts": _mart_fingerprints(settings), "alerts": _alert_snapshot(settings)}
-    return settings, demo_warehouse.truth, demo_warehouse.summary, first_run
+    return settings, build.truth, build.summary, first_run
 
 
 def test_feedback_counts_per_source_without_duplicates(warehouse):
