@@ -70,18 +70,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.unit)
 
 
+def _is_mark(node: ast.AST) -> bool:
+    """``pytest.mark.NAME`` or ``mark.NAME`` (after ``from pytest import mark``)."""
+    if not isinstance(node, ast.Attribute):
+        return False
+    owner = node.value
+    return (isinstance(owner, ast.Attribute) and owner.attr == "mark") or (isinstance(owner, ast.Name) and owner.id == "mark")
+
+
 def _mark_names(tree: ast.Module) -> tuple[set[str], set[str]]:
-    """(marks of the module-level ``pytestmark``, every other ``...mark.NAME`` in the module)."""
+    """(marks of the module-level ``pytestmark``, every other mark named in the module)."""
     module_marks: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
-            for sub in ast.walk(node.value):
-                if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Attribute) and sub.value.attr == "mark":
-                    module_marks.add(sub.attr)
-    mentioned = {
-        node.attr for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "mark"
-    }
+            module_marks |= {sub.attr for sub in ast.walk(node.value) if _is_mark(sub)}
+    mentioned = {node.attr for node in ast.walk(tree) if _is_mark(node)}
     return module_marks, mentioned - module_marks
 
 
