@@ -6,7 +6,7 @@ VENV := .venv
 VOC := $(VENV)/bin/voc
 STAMP := $(VENV)/.voc-installed
 
-.PHONY: install run test ui generate clean eval bench bench-nlp train
+.PHONY: install run test test-fast ui generate clean eval bench bench-nlp train
 
 install: $(STAMP)
 
@@ -22,8 +22,11 @@ run: install  ## generate demo data if the landing folder is empty, then run the
 	$(VENV)/bin/python -m devtools ensure-demo
 	$(VOC) run
 
-test: install  ## the whole test suite
+test: install  ## the whole test suite: unit, Dagster, dbt and end-to-end tiers (10+ minutes)
 	$(VENV)/bin/python -m pytest
+
+test-fast: install  ## the unit tier only (no warehouse build, dbt or Dagster run): under a minute
+	$(VENV)/bin/python -m pytest -m unit
 
 ui: install  ## Dagster UI on http://127.0.0.1:3000
 	$(VOC) ui

@@ -14,6 +14,8 @@ from orchestration.alerts.routes import Webhook, load_routes, routes_from_rows, 
 from orchestration.alerts.senders import SendResult, make_http_sender
 from orchestration.resources import VocWarehouse
 
+pytestmark = pytest.mark.dagster
+
 ALERTS_DDL = """
 create schema marts;
 create table marts.alerts (

@@ -6,10 +6,12 @@ import pytest
 from dagster_dlt import DagsterDltResource
 
 from devtools.demo.api import generate
-from devtools.fake_api import Fault, FakeVendorApi, VendorStore
+from devtools.fake_api import FakeVendorApi, Fault, VendorStore
 from orchestration.assets.ingestion import ingestion_assets
 from orchestration.resources import VocWarehouse
 from orchestration.settings import VocSettings
+
+pytestmark = pytest.mark.dagster
 
 
 def _asset(name: str) -> dg.AssetsDefinition:

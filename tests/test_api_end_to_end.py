@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from devtools.demo.api import generate
-from devtools.fake_api import Fault, FakeVendorApi, VendorStore
+from devtools.fake_api import FakeVendorApi, Fault, VendorStore
 
 pytestmark = pytest.mark.e2e
 

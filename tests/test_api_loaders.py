@@ -18,12 +18,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devtools.demo.api import generate
+from devtools.fake_api import FakeVendorApi, Fault, VendorStore
 from loaders.api import ApiSourceConfig, HttpRetrySettings, load_family_from_api, source_for_family
 from loaders.api.config import API_FAMILIES
-from devtools.demo.api import generate
-from devtools.fake_api import Fault, FakeVendorApi, VendorStore
 from loaders.pipeline import load_family, make_pipeline, pipelines_dir_for
 from orchestration.settings import api_config_from_env
+
+pytestmark = pytest.mark.dlt
 
 ROWS = 300
 SEED = 11

@@ -14,6 +14,8 @@ import pytest
 from orchestration import metadata as md
 from orchestration.settings import VocSettings
 
+pytestmark = pytest.mark.dagster
+
 DEMO_ROWS = 1500
 DEMO_SEED = 23
 PHONE = "13812345678"
@@ -252,6 +254,7 @@ def _assert_no_personal_data(text: str) -> None:
     assert not RAW_EMAIL.search(text), text
 
 
+@pytest.mark.e2e
 def test_first_load_counts_every_row_as_new(runs):
     settings, _, first_run, _ = runs
     surveys = first_run[("raw", "surveys")]
@@ -265,6 +268,7 @@ def test_first_load_counts_every_row_as_new(runs):
     assert _value(feedback, "new_rows_this_run") == _value(feedback, md.ROW_COUNT_KEY)
 
 
+@pytest.mark.e2e
 def test_late_file_shows_new_updated_and_quarantined_surveys(runs):
     settings, instance, first_run, late = runs
     surveys = _latest_metadata(instance, "raw", "surveys")
@@ -285,6 +289,7 @@ def test_late_file_shows_new_updated_and_quarantined_surveys(runs):
     assert _value(tickets, md.ROW_COUNT_KEY) == _value(first_run[("raw", "tickets")], md.ROW_COUNT_KEY)
 
 
+@pytest.mark.e2e
 def test_no_raw_personal_data_in_any_raw_preview(runs):
     settings, instance, *_ = runs
     from orchestration.assets.ingestion import RESOURCES_BY_FAMILY
@@ -294,6 +299,7 @@ def test_no_raw_personal_data_in_any_raw_preview(runs):
             _assert_no_personal_data(_value(_latest_metadata(instance, "raw", resource), "preview"))
 
 
+@pytest.mark.e2e
 def test_fct_feedback_event_has_counts_tags_nps_and_a_masked_preview(runs):
     settings, instance, _, late = runs
     feedback = _latest_metadata(instance, "marts", "fct_feedback")
@@ -322,6 +328,7 @@ def test_fct_feedback_event_has_counts_tags_nps_and_a_masked_preview(runs):
     _assert_no_personal_data(preview)
 
 
+@pytest.mark.e2e
 def test_alerts_event_has_open_alerts_by_severity(runs):
     settings, instance, *_ = runs
     alerts = _latest_metadata(instance, "marts", "alerts")
@@ -333,6 +340,7 @@ def test_alerts_event_has_open_alerts_by_severity(runs):
     assert _value(alerts, "open_alerts_total") == sum(open_by_severity.values())
 
 
+@pytest.mark.e2e
 def test_dbt_tables_carry_row_counts_and_views_do_not(runs):
     settings, instance, *_ = runs
     kpi_daily = _latest_metadata(instance, "marts", "kpi_daily")
@@ -345,6 +353,7 @@ def test_dbt_tables_carry_row_counts_and_views_do_not(runs):
 # --- every asset explains itself -----------------------------------------------------------------
 
 
+@pytest.mark.dbt
 def test_every_asset_has_a_description_owner_and_kinds(dbt_manifest):
     from orchestration.definitions import defs
 

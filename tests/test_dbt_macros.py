@@ -11,6 +11,8 @@ import pytest
 
 from orchestration.project import voc_dbt_project
 
+pytestmark = pytest.mark.dbt
+
 PHONES = {
     "13800138000": "13800138000",
     "+86 138 0013 8000": "13800138000",

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
+
+pytestmark = pytest.mark.dbt
 
 
 def test_definitions_load_as_one_graph(dbt_manifest):

@@ -17,6 +17,8 @@ import pytest
 from devtools.demo.api import add_increment, generate
 from loaders.pipeline import load_all
 
+pytestmark = pytest.mark.dlt
+
 ROWS = 1500
 FAMILIES = ("surveys", "tickets", "reviews", "social")
 ID_COLUMN = {"surveys": "response_id", "tickets": "ticket_id", "reviews": "review_id", "social": "post_id"}

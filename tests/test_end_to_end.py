@@ -1,10 +1,11 @@
 """Materialize the whole job on a small generated data set and check the marts against the
-generator's ground truth. The pipeline runs three times: first load, an identical re-run, and
-a run after one new landing file arrives."""
+generator's ground truth. The first run is the session's demo build (conftest: 2,500 rows,
+seed 11): most tests here read the shared copy of it; the tests that run the pipeline again (an
+identical re-run, a run after one new landing file arrives, an incremental run against a full
+refresh) work on the build itself, which no other module uses."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
@@ -20,8 +21,6 @@ from orchestration.settings import VocSettings
 
 pytestmark = pytest.mark.e2e
 
-DEMO_ROWS = 2500
-DEMO_SEED = 11
 MARTS = ("fct_feedback", "dim_customer", "bridge_customer_identifier", "kpi_daily")
 FAMILY_OF_SOURCE = {"survey": "surveys", "ticket": "tickets", "review": "reviews", "social": "social"}
 # A phone-shaped token: not digits inside a longer alphanumeric token such as a hex hash.
@@ -75,23 +74,23 @@ def _alert_snapshot(settings: VocSettings) -> dict[str, tuple]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, dbt_manifest, restore_environ):
-    from devtools.demo.api import generate
+def warehouse(demo_warehouse):
+    """The session's shared demo warehouse (2,500 rows, seed 11), for the tests that only read it:
+    (settings, ground truth per feedback_id, generator summary)."""
+    return demo_warehouse.settings, demo_warehouse.truth, demo_warehouse.summary
 
-    root = tmp_path_factory.mktemp("voc_e2e")
-    settings = VocSettings(landing_dir=root / "landing", warehouse_path=root / "warehouse" / "voc.duckdb")
-    generate(settings.landing_dir, rows=DEMO_ROWS, seed=DEMO_SEED)
-    _run(settings)
-    truth_dir = settings.landing_dir / "_truth"
-    with open(truth_dir / "feedback_truth.csv", encoding="utf-8") as handle:
-        truth = {row["feedback_id"]: row for row in csv.DictReader(handle)}
-    summary = json.loads((truth_dir / "summary.json").read_text(encoding="utf-8"))
+
+@pytest.fixture(scope="module")
+def pipeline(demo_warehouse_to_rerun):
+    """The demo build itself (its dlt state included), for the tests that run the pipeline again."""
+    build = demo_warehouse_to_rerun
+    settings = build.settings
     first_run = {"marts": _mart_fingerprints(settings), "alerts": _alert_snapshot(settings)}
-    return settings, truth, summary, first_run
+    return settings, build.truth, build.summary, first_run
 
 
-def test_feedback_counts_per_source_without_duplicates(pipeline):
-    settings, truth, summary, _ = pipeline
+def test_feedback_counts_per_source_without_duplicates(warehouse):
+    settings, truth, summary = warehouse
     ids = [row[0] for row in _query(settings, "select feedback_id from marts.fct_feedback")]
     assert len(ids) == len(set(ids))
     assert set(ids) == set(truth)
@@ -100,8 +99,8 @@ def test_feedback_counts_per_source_without_duplicates(pipeline):
         assert counts[source] == summary[family]["feedback_items"]
 
 
-def test_nps_recomputed_independently_equals_the_mart(pipeline):
-    settings, truth, summary, _ = pipeline
+def test_nps_recomputed_independently_equals_the_mart(warehouse):
+    settings, truth, summary = warehouse
     scores = [int(row["nps"]) for row in truth.values() if row["nps"] not in ("", None)]
     expected = 100.0 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
     (mart_nps, responses), = _query(
@@ -113,8 +112,8 @@ def test_nps_recomputed_independently_equals_the_mart(pipeline):
     assert mart_nps == pytest.approx(summary["nps"], abs=0.05)
 
 
-def test_identity_resolution_against_ground_truth(pipeline):
-    settings, truth, _, _ = pipeline
+def test_identity_resolution_against_ground_truth(warehouse):
+    settings, truth, _ = warehouse
     one_ids = dict(_query(settings, "select feedback_id, one_id from marts.fct_feedback"))
     persons_per_customer: dict[str, set[str]] = {}
     customers_per_group: dict[str, set[str | None]] = {}
@@ -137,8 +136,8 @@ def test_identity_resolution_against_ground_truth(pipeline):
     assert len(customers_per_group) > 50
 
 
-def test_every_feedback_customer_is_in_dim_customer(pipeline):
-    settings, *_ = pipeline
+def test_every_feedback_customer_is_in_dim_customer(warehouse):
+    settings, *_ = warehouse
     (orphans,), = _query(
         settings,
         "select count(*) from marts.fct_feedback f left join marts.dim_customer d using (one_id) "
@@ -147,8 +146,8 @@ def test_every_feedback_customer_is_in_dim_customer(pipeline):
     assert orphans == 0
 
 
-def test_quarantine_and_load_log_reconcile(pipeline):
-    settings, _, summary, _ = pipeline
+def test_quarantine_and_load_log_reconcile(warehouse):
+    settings, _, summary = warehouse
     quarantined = dict(_query(settings, "select source_family, count(*) from staging.stg_loader__quarantine group by 1"))
     logged = {
         family: (read, loaded, bad)
@@ -165,8 +164,8 @@ def test_quarantine_and_load_log_reconcile(pipeline):
         assert read == summary[family]["lines_written"]
 
 
-def test_no_raw_personal_data_in_marts(pipeline):
-    settings, *_ = pipeline
+def test_no_raw_personal_data_in_marts(warehouse):
+    settings, *_ = warehouse
     columns = _query(
         settings,
         "select table_name, column_name from information_schema.columns "
@@ -181,8 +180,8 @@ def test_no_raw_personal_data_in_marts(pipeline):
                 assert not RAW_EMAIL.search(value), f"raw email in marts.{table}.{column}: {value[:80]}"
 
 
-def test_every_default_tag_is_found(pipeline):
-    settings, *_ = pipeline
+def test_every_default_tag_is_found(warehouse):
+    settings, *_ = warehouse
     found = {row[0] for row in _query(settings, "select distinct unnest(tags) from marts.fct_feedback")}
     expected = {row[0] for row in _query(settings, "select tag from seeds.taxonomy")}
     assert expected - found == set()
@@ -231,23 +230,23 @@ def _comparable(value):
     return float(f"{value:.10g}") if isinstance(value, float) else value
 
 
-def _full_refresh_dbt_build() -> None:
+def _full_refresh_dbt_build(settings: VocSettings) -> None:
     """``dbt build --full-refresh`` in its own process (dbt-duckdb keeps the database open in the
     process that ran it, which would block the read-only connections of this test)."""
-    completed = _dbt("build", "--full-refresh", "--quiet")
+    completed = _dbt(settings, "build", "--full-refresh", "--quiet")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
 
-def _dbt(*arguments: str) -> subprocess.CompletedProcess:
-    """dbt on the project in its own process, target and logs in a temp folder."""
-    from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
+def _dbt(settings: VocSettings, *arguments: str) -> subprocess.CompletedProcess:
+    """dbt on the settings' warehouse in its own process, target and logs in a temp folder."""
+    from orchestration.project import DBT_EXECUTABLE, dbt_vars_args, voc_dbt_project
 
     project = Path(voc_dbt_project.project_dir)
     with tempfile.TemporaryDirectory(prefix="voc-dbt-") as target:
         return subprocess.run(
-            [DBT_EXECUTABLE, *arguments, "--project-dir", str(project), "--profiles-dir", str(project),
-             "--target-path", target, "--log-path", target],
-            capture_output=True, text=True, check=False,
+            [DBT_EXECUTABLE, *arguments, *dbt_vars_args(settings.dbt_vars()), "--project-dir", str(project),
+             "--profiles-dir", str(project), "--target-path", target, "--log-path", target],
+            capture_output=True, text=True, check=False, env=settings.child_env(),
         )
 
 
@@ -257,10 +256,11 @@ def test_pipeline_runs_leave_dbt_unit_tests_to_ci_and_they_pass(pipeline):
     from orchestration.project import DBT_PIPELINE_BUILD_ARGS
 
     assert DBT_PIPELINE_BUILD_ARGS[:1] == ("build",) and "unit_test" in DBT_PIPELINE_BUILD_ARGS
-    listed = _dbt("ls", "--resource-type", "unit_test", "--output", "name", "--quiet")
+    settings = pipeline[0]
+    listed = _dbt(settings, "ls", "--resource-type", "unit_test", "--output", "name", "--quiet")
     unit_tests = [line for line in listed.stdout.splitlines() if line.strip()]
     assert listed.returncode == 0 and len(unit_tests) >= 8, listed.stdout[-2000:]
-    completed = _dbt("test", "--select", "test_type:unit")
+    completed = _dbt(settings, "test", "--select", "test_type:unit")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     passed = re.search(r"PASS=(\d+)", completed.stdout)
     assert passed and int(passed.group(1)) == len(unit_tests), completed.stdout[-2000:]
@@ -285,15 +285,15 @@ def test_incremental_runs_give_the_same_marts_as_a_full_refresh(pipeline):
     relations = [f"marts.{name}" for name in (*MARTS, *INSIGHT_MARTS)] + ["intermediate.int_feedback__enriched"]
     ignored = {"first_raised_at"}  # alerts keep the time they were first raised across incremental runs
     incremental = _relation_fingerprints(settings, relations, ignored)
-    _full_refresh_dbt_build()
+    _full_refresh_dbt_build(settings)
     assert _relation_fingerprints(settings, relations, ignored) == incremental
 
 
 INSIGHT_MARTS = ("tag_trends", "hot_terms", "alerts", "ticket_sla", "ticket_sla_by_team", "improvement_baseline", "kpi_scorecard")
 
 
-def test_insight_marts_are_built(pipeline):
-    settings, _, summary, _ = pipeline
+def test_insight_marts_are_built(warehouse):
+    settings, _, summary = warehouse
     for mart in INSIGHT_MARTS:
         (rows,), = _query(settings, f"select count(*) from marts.{mart}")
         assert rows > 0, mart
@@ -305,8 +305,8 @@ def test_insight_marts_are_built(pipeline):
     assert {"vip_negative", "safety_risk"} <= alert_types
 
 
-def test_kpi_daily_rolls_up_to_months_like_a_direct_computation(pipeline):
-    settings, *_ = pipeline
+def test_kpi_daily_rolls_up_to_months_like_a_direct_computation(warehouse):
+    settings, *_ = warehouse
     rolled = _query(
         settings,
         """select date_trunc('month', kpi_date) as month,
@@ -333,8 +333,8 @@ def test_kpi_daily_rolls_up_to_months_like_a_direct_computation(pipeline):
             assert rolled_value == pytest.approx(direct_value, abs=1e-9)
 
 
-def test_scorecard_nps_margin_of_error_matches_the_score_variance(pipeline):
-    settings, *_ = pipeline
+def test_scorecard_nps_margin_of_error_matches_the_score_variance(warehouse):
+    settings, *_ = warehouse
     for period_type, start, value, margin in _query(
         settings, "select period_type, period_start, value, margin_of_error from marts.kpi_scorecard where metric = 'nps' and value is not null"
     ):

@@ -10,11 +10,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.checks import ERROR_CHECK, WARN_CHECK, check_result
 from expectations.masking import mask_row, mask_unionids
 from expectations.report import render_report, write_report
 from expectations.runner import validate_suites
 from expectations.suites import ERROR, WARN, mart_suite, raw_suites, staging_suite
+from orchestration.checks import ERROR_CHECK, WARN_CHECK, check_result
+
+pytestmark = pytest.mark.dbt
 
 PHONE = "13800138000"
 UNIONID = "ozbPj7faZ-yj6VjWR9ioBPJyEkBT"

@@ -12,8 +12,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.checks import ERROR_CHECK, WARN_CHECK
 from expectations.report import report_dir_for
+from orchestration.checks import ERROR_CHECK, WARN_CHECK
 from orchestration.settings import REPO_ROOT, VocSettings
 
 pytestmark = pytest.mark.e2e

@@ -17,6 +17,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from loaders.contracts import MEMBER_SPEC, REVIEW_SPEC, SOCIAL_SPEC, SURVEY_SPEC, TICKET_SPEC
+from loaders.contracts.surveys import survey_csv_row_to_json_shape
+from loaders.families import FAMILIES
+from loaders.files.extract import classify_line
+from loaders.files.readers import discover_files, is_jsonl_name, read_csv_rows, read_jsonl_lines
 from loaders.pipeline import (
     load_all,
     load_family,
@@ -24,13 +29,10 @@ from loaders.pipeline import (
     pipeline_name,
     pipelines_dir_for,
 )
-from loaders.contracts import MEMBER_SPEC, REVIEW_SPEC, SOCIAL_SPEC, SURVEY_SPEC, TICKET_SPEC
-from loaders.contracts.surveys import survey_csv_row_to_json_shape
-from loaders.families import FAMILIES
-from loaders.files.extract import classify_line
-from loaders.files.readers import discover_files, is_jsonl_name, read_csv_rows, read_jsonl_lines
 from loaders.sources import SOURCES
 from loaders.validation import Rejected, validate_record, validate_survey_csv_row
+
+pytestmark = pytest.mark.dlt
 
 UTC = timezone.utc
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from nlp_udfs import config, local, parallel
+from nlp_udfs.config import NlpConfig
 from nlp_udfs.enrich import ENRICH_FIELDS, enrich
 from nlp_udfs.model import NgramModel, default_model, normalise_for_model
 from nlp_udfs.parallel import enrich_rows, enrich_rows_local
-from nlp_udfs.config import NlpConfig
-from nlp_udfs.segmentation import base_user_words, backend_name, ensure_taxonomy_words, new_tokenizer, segment
+from nlp_udfs.segmentation import backend_name, base_user_words, ensure_taxonomy_words, new_tokenizer, segment
 from nlp_udfs.taxonomy import Taxonomy
 from nlp_udfs.worker import read_frame, write_frame
 

@@ -18,6 +18,8 @@ import pytest
 
 from orchestration.project import voc_dbt_project
 
+pytestmark = pytest.mark.e2e
+
 POSTS = [
     ("weibo:1", "这个牌子的拍照功能糊成一片"),
     ("weibo:2", "物流太慢了，等了一周"),

@@ -13,8 +13,8 @@ from nlp_udfs.enrich import ENRICH_FIELDS, empty_result, enrich, extract_terms
 from nlp_udfs.segmentation import ensure_taxonomy_words, segment
 from nlp_udfs.taxonomy import (
     Keyword,
-    Taxonomy,
     TagMatch,
+    Taxonomy,
     primary_tag,
     tag_evidence_json,
     tag_text,

@@ -32,6 +32,7 @@ def run(tmp_path_factory):
     return json.loads(lines[-1]), bench.Workspace(workdir)
 
 
+@pytest.mark.e2e
 def test_every_stage_has_time_rows_and_memory(run):
     figures, _ = run
     assert list(figures["full"]) == list(bench.FULL_STAGES)
@@ -50,6 +51,7 @@ def test_every_stage_has_time_rows_and_memory(run):
         figures["incremental_total_s"] / figures["full_total_without_generate_s"], rel=1e-2)
 
 
+@pytest.mark.e2e
 def test_increment_reaches_the_marts(run):
     figures, workspace = run
     families = figures["increment"]["families"]

@@ -17,10 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
 from orchestration.reports.render import change_is_good_label, format_delta, format_value
-from orchestration.settings import VocSettings
 from orchestration.reports.scorecard_data import HEADLINE_METRICS, change_arrow, change_is_good
+from orchestration.settings import VocSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT_IN_REPO = REPO_ROOT / "orchestration" / "reports" / "screenshots" / "scorecard.png"
@@ -82,37 +81,23 @@ def test_reports_folder_is_beside_the_warehouse_folder_unless_configured(tmp_pat
 # ---------------------------------------------------------------- rendered from demo data
 
 @pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory, dbt_manifest) -> Path:
-    from devtools.demo.api import generate
-    from loaders.pipeline import load_all
-
-    root = tmp_path_factory.mktemp("scorecard")
-    landing, warehouse = root / "landing", root / "warehouse" / "voc.duckdb"
-    warehouse.parent.mkdir(parents=True)
-    generate(landing, rows=2500, seed=11)
-    load_all(landing, warehouse)
-    # a subprocess, so that dbt's DuckDB connection is closed before the report reads the file
-    result = subprocess.run(
-        [DBT_EXECUTABLE, "build", "--quiet",
-         "--project-dir", str(voc_dbt_project.project_dir), "--profiles-dir", str(voc_dbt_project.profiles_dir),
-         "--target-path", str(root / "target")],
-        env={**os.environ, "VOC_DUCKDB_PATH": str(warehouse)}, capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return warehouse
+def warehouse(demo_warehouse) -> Path:
+    """The session's shared demo warehouse (conftest: 2,500 rows, seed 11, the whole pipeline),
+    read only."""
+    return demo_warehouse.warehouse_path
 
 
 @pytest.fixture(scope="module")
-def rendered(demo_warehouse, tmp_path_factory):
+def rendered(warehouse, tmp_path_factory):
     from orchestration.reports.render import write_scorecard
 
-    files, data = write_scorecard(demo_warehouse, tmp_path_factory.mktemp("reports"), with_pdf=False)
+    files, data = write_scorecard(warehouse, tmp_path_factory.mktemp("reports"), with_pdf=False)
     return files, files.latest_html.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def marts(demo_warehouse):
-    with duckdb.connect(str(demo_warehouse), read_only=True) as conn:
+def marts(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
         def frame(sql, params=None):
             return conn.execute(sql, params or []).df()
 
@@ -235,14 +220,14 @@ def test_ticket_sla_and_improvement_baselines_match_their_marts(rendered, marts)
 
 
 @pytest.mark.e2e
-def test_the_dagster_asset_writes_latest_html_with_metadata(demo_warehouse, tmp_path):
+def test_the_dagster_asset_writes_latest_html_with_metadata(warehouse, tmp_path):
     import dagster as dg
 
     from orchestration.reports.assets import scorecard_html
     from orchestration.resources import VocWarehouse
 
     settings = VocSettings.from_env(
-        {"VOC_LANDING_DIR": str(tmp_path), "VOC_DUCKDB_PATH": str(demo_warehouse), "VOC_REPORTS_DIR": str(tmp_path / "reports")}
+        {"VOC_LANDING_DIR": str(tmp_path), "VOC_DUCKDB_PATH": str(warehouse), "VOC_REPORTS_DIR": str(tmp_path / "reports")}
     )
     result = dg.materialize(
         [scorecard_html],
@@ -267,10 +252,10 @@ def weasyprint_unusable() -> str | None:
 
 @pytest.mark.e2e
 @pytest.mark.skipif(weasyprint_unusable() is not None, reason=str(weasyprint_unusable()))
-def test_the_pdf_version_is_printed_beside_the_html(demo_warehouse, tmp_path):
+def test_the_pdf_version_is_printed_beside_the_html(warehouse, tmp_path):
     from orchestration.reports.render import write_scorecard
 
-    files, data = write_scorecard(demo_warehouse, tmp_path)
+    files, data = write_scorecard(warehouse, tmp_path)
     assert files.pdf == tmp_path / f"scorecard_{data.as_of_date.isoformat()}.pdf"
     content = files.pdf.read_bytes()
     assert content.startswith(b"%PDF") and content.rstrip().endswith(b"%%EOF")

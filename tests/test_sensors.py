@@ -7,13 +7,15 @@ import pytest
 from webhook_receiver import WebhookReceiver
 
 from orchestration.resources import VocWarehouse
-from orchestration.settings import VocSettings
 from orchestration.sensors import (
     describe_failed_run,
     landing_files_sensor,
     new_or_changed,
     run_failure_sensor,
 )
+from orchestration.settings import VocSettings
+
+pytestmark = pytest.mark.dagster
 
 
 @pytest.fixture

@@ -2,10 +2,7 @@
 
 import gzip
 
-from nlp_udfs.clauses import split_clauses
 from devtools.nlp_eval.report import DEFAULT_EVAL_PATH, read_labelled
-from nlp_udfs.model import DEFAULT_GATE_PATH, NgramModel, char_ngrams, normalise_for_model
-from nlp_udfs.text_cleaning import clean_text
 from devtools.training.train import (
     NEUTRAL_DATA_PATH,
     gate_corpus,
@@ -13,6 +10,9 @@ from devtools.training.train import (
     handwritten_polar_corpus,
     write_weights,
 )
+from nlp_udfs.clauses import split_clauses
+from nlp_udfs.model import DEFAULT_GATE_PATH, NgramModel, char_ngrams, normalise_for_model
+from nlp_udfs.text_cleaning import clean_text
 
 
 def _texts_and_clauses(path):
