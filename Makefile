@@ -6,7 +6,7 @@ VENV := .venv
 VOC := $(VENV)/bin/voc
 STAMP := $(VENV)/.voc-installed
 
-.PHONY: install run test test-fast ui generate clean eval bench bench-nlp train
+.PHONY: install run test test-fast lint format ui generate clean eval bench bench-nlp train
 
 install: $(STAMP)
 
@@ -22,8 +22,16 @@ run: install  ## generate demo data if the landing folder is empty, then run the
 	$(VENV)/bin/python -m devtools ensure-demo
 	$(VOC) run
 
-test: install  ## the whole test suite: unit, Dagster, dbt and end-to-end tiers (10+ minutes)
+test: install lint  ## the linters, then the whole test suite: unit, Dagster, dbt and end-to-end tiers
 	$(VENV)/bin/python -m pytest
+
+lint: install  ## ruff on the Python, sqlfmt on the dbt SQL (check only; `make format` fixes both)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfmt --check --quiet dbt_project
+
+format: install  ## apply ruff's fixes and sqlfmt's layout
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/sqlfmt --quiet dbt_project
 
 test-fast: install  ## the unit tier only (no warehouse build, dbt or Dagster run): under a minute
 	$(VENV)/bin/python -m pytest -m unit
