@@ -40,7 +40,7 @@ def _load_raw_posts(database: Path) -> None:
         conn.execute(
             """create table raw.social (post_id varchar, platform varchar, author__uid varchar,
             author__nickname varchar, author__followers bigint, author__verified boolean, text varchar,
-            published_at varchar, url varchar, likes bigint, comments bigint, reposts bigint,
+            published_at timestamptz, url varchar, likes bigint, comments bigint, reposts bigint,
             is_repost boolean, _voc_file varchar, _voc_line bigint, _voc_updated_at timestamptz,
             _dlt_load_id varchar, _dlt_id varchar)"""
         )
