@@ -23,7 +23,7 @@ run: install  ## generate demo data if the landing folder is empty, then run the
 	$(VOC) run
 
 test: install lint  ## the linters, then the whole test suite: unit, Dagster, dbt and end-to-end tiers
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 lint: install  ## ruff on the Python, sqlfmt on the dbt SQL (check only; `make format` fixes both)
 	$(VENV)/bin/ruff check .

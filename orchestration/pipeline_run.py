@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from pathlib import Path
+
 import dagster as dg
 
 from orchestration.project import DBT_EXECUTABLE, dbt_vars_args, voc_dbt_project
@@ -18,7 +21,13 @@ def prepare_dbt_manifest(settings: VocSettings | None = None) -> None:
 
     dbt = DbtCliResource(project_dir=voc_dbt_project, dbt_executable=DBT_EXECUTABLE)
     args = ["parse", "--quiet", *(dbt_vars_args(settings.dbt_vars()) if settings else ())]
-    dbt.cli(args, target_path=voc_dbt_project.target_path).wait()
+    target = Path(voc_dbt_project.target_path)
+    target.mkdir(parents=True, exist_ok=True)
+    # dbt writes manifest.json in place: two processes parsing at once (two `voc` commands, or
+    # test workers) would leave a torn file for the one that reads it next
+    with open(target / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        dbt.cli(args, target_path=target).wait()
 
 
 def run_everything(
