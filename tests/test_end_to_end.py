@@ -350,3 +350,40 @@ def test_scorecard_nps_margin_of_error_matches_the_score_variance(warehouse):
         variance = sum((x - mean) ** 2 for x in scores) / len(scores)
         assert value == pytest.approx(100 * mean)
         assert margin == pytest.approx(100 * 1.96 * (variance / len(scores)) ** 0.5)
+
+
+def test_a_date_only_registration_is_shanghai_midnight_in_dim_customer(warehouse):
+    """The contract reads a time without a zone as Asia/Shanghai: a member registered on
+    ``2021-02-14`` joined at 2021-02-14 00:00 +08:00, parsed once by the loader (staging used to
+    parse it again as UTC midnight, 8 hours late)."""
+    import gzip
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    settings, _, _ = warehouse
+    registered: dict[str, set] = {}
+    for path in sorted((settings.landing_dir / "members").iterdir()):
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # the demo's planted bad lines: quarantined
+                if isinstance(record, dict) and record.get("member_id"):
+                    registered.setdefault(record["member_id"], set()).add(record.get("registered_at"))
+    date_only = {
+        member: value
+        for member, values in registered.items()
+        if len(values) == 1 and isinstance(value := next(iter(values)), str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+    }
+    since = dict(_query(settings, "select member_id, member_since from marts.dim_customer where member_id is not null"))
+    checked = [member for member in date_only if member in since]
+    assert len(checked) >= 50
+    shanghai = ZoneInfo("Asia/Shanghai")
+    wrong = {
+        member: (date_only[member], since[member])
+        for member in checked
+        if since[member] != datetime.combine(date.fromisoformat(date_only[member]), datetime.min.time(), shanghai)
+    }
+    assert not wrong, list(wrong.items())[:5]
