@@ -60,12 +60,7 @@ DEFAULT_WAREHOUSE_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
 DEFAULT_STEP_RETRIES = 2
 DEFAULT_STEP_RETRY_SECONDS = 60
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
-_DBT_VAR_OF = {
-    "segmenter": "voc_segmenter",
-    "sentiment_model": "voc_sentiment_model",
-    "workers": "voc_nlp_workers",
-    "cache_size": "voc_nlp_cache_size",
-}
+# NlpConfig field -> its environment variable; dbt's var of the same setting is the lower-cased name
 NLP_VARIABLES = {
     "segmenter": "VOC_SEGMENTER",
     "sentiment_model": "VOC_SENTIMENT_MODEL",
@@ -155,9 +150,9 @@ class VocSettings:
         env["DAGSTER_HOME"] = str(self.dagster_home)
         if self.reports_dir_setting is not None:
             env["VOC_REPORTS_DIR"] = str(self.reports_dir_setting)
-        dbt_vars = self.dbt_vars()
+        nlp = self._nlp_strings()
         for key, name in NLP_VARIABLES.items():
-            env[name] = dbt_vars[_DBT_VAR_OF[key]]
+            env[name] = nlp[key]
         bin_dir = str(Path(sys.executable).parent)
         if bin_dir not in env.get("PATH", "").split(os.pathsep):
             env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
@@ -166,13 +161,20 @@ class VocSettings:
     def dbt_vars(self) -> dict[str, str]:
         """What dbt is told by ``--vars``: the warehouse and the NLP plugin's configuration
         (``profiles.yml``; dbt run by hand falls back to the environment there)."""
-        nlp = self.nlp
+        nlp = self._nlp_strings()
         return {
             "voc_warehouse_path": str(self.warehouse_path),
-            "voc_segmenter": nlp.segmenter,
-            "voc_sentiment_model": "on" if nlp.sentiment_model else "off",
-            "voc_nlp_workers": "" if nlp.workers is None else str(nlp.workers),
-            "voc_nlp_cache_size": str(nlp.cache_size),
+            **{name.lower(): nlp[key] for key, name in NLP_VARIABLES.items()},
+        }
+
+    def _nlp_strings(self) -> dict[str, str]:
+        """The NLP configuration as the text a variable carries, per ``NlpConfig`` field."""
+        nlp = self.nlp
+        return {
+            "segmenter": nlp.segmenter,
+            "sentiment_model": "on" if nlp.sentiment_model else "off",
+            "workers": "" if nlp.workers is None else str(nlp.workers),
+            "cache_size": str(nlp.cache_size),
         }
 
     def landing_has_source_files(self) -> bool:
