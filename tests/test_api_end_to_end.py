@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from float_noise import comparable
 
 from devtools.demo.api import generate
 from devtools.fake_api import FakeVendorApi, Fault, VendorStore
@@ -46,8 +47,7 @@ def _marts(warehouse: Path) -> dict[str, list[tuple]]:
             rows = con.execute(
                 f"select {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} from marts.{table} order by all"
             ).fetchall()
-            # DuckDB sums doubles in parallel: the last bits of an aggregate differ between builds
-            marts[table] = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
+            marts[table] = [tuple(map(comparable, row)) for row in rows]
     return marts
 
 

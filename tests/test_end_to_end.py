@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from float_noise import comparable
 
 from orchestration.settings import VocSettings
 
@@ -218,16 +219,10 @@ def _relation_fingerprints(settings: VocSettings, relations: list[str], ignored_
                     "order by ordinal_position", [schema, table]).fetchall()
                 if name not in ignored_columns
             ]
-            rows = [tuple(map(_comparable, row)) for row in conn.execute(f"select {', '.join(columns)} from {relation}").fetchall()]
+            rows = [tuple(map(comparable, row)) for row in conn.execute(f"select {', '.join(columns)} from {relation}").fetchall()]
             digest = hashlib.sha256("\n".join(sorted(map(repr, rows))).encode()).hexdigest()
             fingerprints[relation] = f"{len(rows)}:{digest}"
     return fingerprints
-
-
-def _comparable(value):
-    """Floats to 10 significant digits: DuckDB sums doubles in parallel, so the last bits of an
-    aggregate (and of statistics computed from it) may differ between two builds of the same data."""
-    return float(f"{value:.10g}") if isinstance(value, float) else value
 
 
 def _full_refresh_dbt_build(settings: VocSettings) -> None:
