@@ -295,10 +295,19 @@ def test_a_table_made_by_the_previous_version_keeps_working(warehouse, environ, 
                 status varchar not null, attempts integer not null, http_status integer, last_error varchar,
                 first_attempt_at timestamptz, last_attempt_at timestamptz, delivered_at timestamptz,
                 primary key (alert_id, webhook));
-            insert into ops.alert_deliveries values ('a1', 'vip_service', '大客户服务部', 'wecom', 'failed', 4, 500, 'old', now(), now(), null);
+            insert into ops.alert_deliveries values
+                ('a1', 'vip_service', '大客户服务部', 'wecom', 'failed', 4, 500, 'old', now(), now(), null),
+                ('a2', 'quality', '质量部', 'dingtalk', 'failed', 4, null,
+                 'ConnectionError: HTTPSConnectionPool(host=''oapi.dingtalk.com'', port=443): Max retries exceeded with url: /robot/send?access_token=old-secret-77', now(), now(), null);
         """)
-    assert sorted(_deliver(warehouse, environ).delivered) == ["a1", "a2", "a3"]
+    receiver.robot_error["/dingtalk"] = 93000  # a2 stays failed: its old error text is rewritten all the same
+    assert sorted(_deliver(warehouse, environ).delivered) == ["a1", "a3"]
     assert _log(warehouse)["a1"] == ("vip_service", "delivered", 5)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update ops.alert_deliveries set last_error = 'see https://oapi.dingtalk.com/robot/send?access_token=old-secret-77' where alert_id = 'a2'")
+        deliver_new_alerts(con, {}, Poster(FAST))  # no routes: nothing is posted, the table is still cleaned
+        (error,) = con.execute("select last_error from ops.alert_deliveries where alert_id = 'a2'").fetchone()
+    assert "old-secret-77" not in error and error == "see https://oapi.dingtalk.com/…"
 
 
 def test_every_host_down_leaves_the_alerts_pending_within_the_deadline(tmp_path):

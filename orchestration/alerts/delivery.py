@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
+from loaders.api.safe_errors import redact_urls
 from orchestration.alerts.messages import webhook_payload
 from orchestration.alerts.routes import Webhook, webhook_for
 from orchestration.alerts.senders import DELIVERED, NOT_DELIVERED, REJECTED, ROBOT_FORMATS, Poster, SendResult
@@ -257,8 +258,17 @@ def open_unknown(con) -> list[tuple[str, str, str]]:
 
 
 def ensure_delivery_table(con) -> None:
-    """Create ``ops.alert_deliveries`` when missing (no column was added since the first version)."""
+    """Create ``ops.alert_deliveries`` when missing (no column was added since the first version),
+    and cut the URLs that earlier versions wrote into ``last_error`` (with their keys) to their host."""
     con.execute(DELIVERY_DDL)
+    leaked = con.execute(
+        f"select alert_id, webhook, last_error from {DELIVERY_SCHEMA}.{DELIVERY_TABLE} where last_error like '%://%'"
+    ).fetchall()
+    for alert_id, webhook, error in leaked:
+        con.execute(
+            f"update {DELIVERY_SCHEMA}.{DELIVERY_TABLE} set last_error = ? where alert_id = ? and webhook = ?",
+            [redact_urls(error), alert_id, webhook],
+        )
 
 
 def deliver_new_alerts(
