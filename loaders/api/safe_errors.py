@@ -68,9 +68,14 @@ def describe_http_failure(
     return " ".join(parts)
 
 
+# a path with a query on its own, as requests writes it: "Max retries exceeded with url: /send?key=..."
+_PATH_WITH_QUERY = re.compile(r"""(?<![\w/.:])/[^\s'"<>?]*\?[^\s'"<>)]+""")
+
+
 def redact_urls(text: str) -> str:
-    """``text`` with every URL cut to ``scheme://host[:port]/…``."""
-    return _URL.sub(lambda match: safe_origin(match.group(0)), text)
+    """``text`` with every URL cut to ``scheme://host[:port]/…`` and every bare path with a
+    query (``/send?key=...``) to ``/…``."""
+    return _PATH_WITH_QUERY.sub("/…", _URL.sub(lambda match: safe_origin(match.group(0)), text))
 
 
 def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:

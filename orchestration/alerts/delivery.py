@@ -262,7 +262,7 @@ def ensure_delivery_table(con) -> None:
     and cut the URLs that earlier versions wrote into ``last_error`` (with their keys) to their host."""
     con.execute(DELIVERY_DDL)
     leaked = con.execute(
-        f"select alert_id, webhook, last_error from {DELIVERY_SCHEMA}.{DELIVERY_TABLE} where last_error like '%://%'"
+        f"select alert_id, webhook, last_error from {DELIVERY_SCHEMA}.{DELIVERY_TABLE} where last_error like '%://%' or last_error like '%/%?%'"
     ).fetchall()
     for alert_id, webhook, error in leaked:
         con.execute(
