@@ -1,4 +1,4 @@
-"""`voc`: run the pipeline, open the Dagster UI, print the warehouse summary."""
+"""`voc`: run the pipeline, open the Dagster UI, print the warehouse summary, resolve alert deliveries."""
 
 from __future__ import annotations
 
@@ -77,6 +77,91 @@ def summary() -> None:
     from orchestration.summary import summarize_warehouse
 
     click.echo(summarize_warehouse(VocSettings.from_env().warehouse_path).render())
+
+
+# --- voc alerts: deliveries an operator resolves ---------------------------------------------
+
+
+@main.group()
+def alerts() -> None:
+    """Alert deliveries: list the open ones, resend one, or settle one as delivered."""
+
+
+def _open_warehouse(settings: VocSettings, read_only: bool = False):
+    import duckdb
+
+    if not settings.warehouse_path.exists():
+        click.echo(f"No warehouse at {settings.warehouse_path}: run `voc run` first", err=True)
+        sys.exit(2)
+    try:
+        return duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+    except duckdb.IOException as exc:
+        # DuckDB's lock error names the file and the other process, never a secret
+        click.echo(f"The warehouse is in use by another process (a run?); try again when it ends: {exc}", err=True)
+        sys.exit(3)
+
+
+@alerts.command("list")
+def alerts_list() -> None:
+    """Alerts not delivered yet: unknown outcomes first, then in-flight, pending and failed."""
+    from orchestration.alerts.delivery import open_deliveries
+
+    with _open_warehouse(VocSettings.from_env(), read_only=True) as con:
+        rows = open_deliveries(con)
+    if not rows:
+        click.echo("Every alert is delivered.")
+        return
+    for row in rows:
+        when = row["last_attempt_at"].isoformat(timespec="seconds") if row["last_attempt_at"] else "-"
+        click.echo(
+            f"{row['status']:<8} {row['alert_id']}  webhook={row['webhook'] or '-'}  route={row['route_to'] or '-'}  "
+            f"attempts={row['attempts']}  last={when}  {row['last_error'] or ''}"
+        )
+    unknown = sum(1 for row in rows if row["status"] == "unknown")
+    if unknown:
+        click.echo(
+            f"{unknown} with an unknown outcome: check the chat group, then `voc alerts mark-delivered ALERT_ID` "
+            "if it arrived, or `voc alerts resend ALERT_ID` if it did not."
+        )
+
+
+@alerts.command("resend")
+@click.argument("alert_id")
+@click.option("--webhook", default=None, help="the webhook name, when the alert has deliveries to several")
+def alerts_resend(alert_id: str, webhook: str | None) -> None:
+    """Post ALERT_ID again now (after checking that the receiver does not have it)."""
+    from orchestration.alerts.delivery import OperatorError, resend
+    from orchestration.alerts.routes import load_routes
+    from orchestration.alerts.senders import Poster
+
+    settings = VocSettings.from_env()
+    with _open_warehouse(settings) as con:
+        try:
+            hook, result = resend(con, alert_id, webhook, load_routes(con, settings.alert_webhook_urls), Poster(settings.alert_delivery))
+        except OperatorError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+    if result.ok:
+        click.echo(f"{alert_id} delivered to {hook}")
+        return
+    click.echo(f"{alert_id} to {hook}: {result.outcome}: {result.error}", err=True)
+    sys.exit(1)
+
+
+@alerts.command("mark-delivered")
+@click.argument("alert_id")
+@click.option("--webhook", default=None, help="the webhook name, when the alert has deliveries to several")
+def alerts_mark_delivered(alert_id: str, webhook: str | None) -> None:
+    """Record ALERT_ID as delivered (the receiver has it); it is never posted again."""
+    from orchestration.alerts.delivery import OperatorError, mark_delivered
+
+    with _open_warehouse(VocSettings.from_env()) as con:
+        try:
+            hook = mark_delivered(con, alert_id, webhook)
+        except OperatorError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+    click.echo(f"{alert_id} to {hook} marked delivered")
 
 
 if __name__ == "__main__":

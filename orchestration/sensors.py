@@ -9,6 +9,7 @@ from typing import Mapping
 import dagster as dg
 
 from loaders.api.config import API_MODE, ApiConfig
+from loaders.api.safe_errors import redact_secrets
 from loaders.families import FAMILIES
 from loaders.files.readers import discover_files, is_csv_name, is_jsonl_name
 from orchestration.resources import SettingsResource, VocWarehouse
@@ -86,6 +87,13 @@ def describe_failed_run(job_name: str, run_id: str, reason: str | None, step_err
     return "\n".join(lines)
 
 
+def settings_secrets(settings) -> list[str]:
+    """Every secret the settings hold: webhook URLs and vendor tokens (to scrub them from text)."""
+    secrets = [settings.ops_webhook_url, *settings.alert_webhook_urls.values()]
+    secrets += [source.token for source in settings.api.sources.values()]
+    return [s for s in secrets if s]
+
+
 @dg.run_failure_sensor(
     name="voc_run_failure_sensor",
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -99,13 +107,25 @@ def run_failure_sensor(context: dg.RunFailureSensorContext, settings: SettingsRe
     text = describe_failed_run(
         context.dagster_run.job_name, context.dagster_run.run_id, context.failure_event.message, step_errors
     )
+    # an upstream error may quote a URL: cut every URL to its host and drop every known secret
+    text = redact_secrets(text, settings_secrets(settings))
     context.log.error(text)
     if settings.ops_webhook_url:
-        from orchestration.alerts.senders import make_http_sender
+        post_to_ops_webhook(context.log, settings, text, context.dagster_run.run_id)
 
-        result = make_http_sender()(settings.ops_webhook_url, ops_payload(settings.ops_webhook_format, text))
-        if not result.ok:
-            context.log.error(f"could not post the failure to VOC_OPS_WEBHOOK_URL: {result.error}")
+
+def post_to_ops_webhook(log, settings, text: str, run_id: str) -> None:
+    """One delivery of ``text`` to ``VOC_OPS_WEBHOOK_URL`` with alert delivery's rules (a chat
+    robot is not posted twice when the outcome is unknown; a JSON webhook gets the run id as
+    ``Idempotency-Key``); a failure is logged by host, status and exception type only."""
+    from orchestration.alerts.senders import ROBOT_FORMATS, Poster
+
+    message_format = settings.ops_webhook_format
+    poster = Poster(settings.alert_delivery)
+    key = None if message_format in ROBOT_FORMATS else f"voc-run-failed-{run_id}"
+    result = poster.deliver(settings.ops_webhook_url, ops_payload(message_format, text), message_format, key)
+    if not result.ok:
+        log.error(f"could not post the failure to VOC_OPS_WEBHOOK_URL ({result.outcome}): {result.error}")
 
 
 def ops_payload(message_format: str, text: str) -> dict:

@@ -20,6 +20,8 @@ Variables (relative paths are taken from the repository root):
 ``VOC_API_STEP_RETRIES`` / ``_SECONDS``   retries of a load step whose vendor page failed (2, 60 s)
 ``VOC_OPS_WEBHOOK_URL`` / ``_FORMAT``     where failed runs are posted (unset; ``json``)
 ``VOC_ALERT_WEBHOOK_<NAME>``              URL of the alert webhook ``<name>`` (alert_webhooks seed)
+``VOC_ALERT_DELIVERY_DEADLINE_SECONDS``   delivery budgets, see ``orchestration.alerts.policy``
+  and the other ``VOC_ALERT_*_SECONDS`` / ``VOC_ALERT_MAX_ATTEMPTS`` / ``VOC_ALERT_HOST_FAILURE_LIMIT``
 ``VOC_SEGMENTER``, ``VOC_SENTIMENT_MODEL``,
 ``VOC_NLP_WORKERS``, ``VOC_NLP_CACHE_SIZE``  ``nlp_udfs.config.NlpConfig``, handed to dbt's NLP plugin
 ========================================  ====================================================
@@ -51,6 +53,7 @@ from loaders.api.config import (
 from loaders.families import FAMILIES
 from loaders.pipeline import pipelines_dir_for
 from nlp_udfs.config import NlpConfig
+from orchestration.alerts.policy import DeliveryPolicy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -83,6 +86,7 @@ class VocSettings:
     ops_webhook_url: str | None = field(default=None, repr=False)
     ops_webhook_format: str = "json"
     alert_webhook_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
+    alert_delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -109,6 +113,7 @@ class VocSettings:
                 for name, value in environ.items()
                 if name.startswith(ALERT_WEBHOOK_PREFIX) and value.strip()
             }),
+            alert_delivery=delivery_policy_from_env(environ),
         )
 
     # --- the folders beside the warehouse ----------------------------------------------------
@@ -185,6 +190,23 @@ class VocSettings:
             if (self.landing_dir / family).is_dir()
             for path in (self.landing_dir / family).iterdir()
         )
+
+
+def delivery_policy_from_env(environ: Mapping[str, str]) -> DeliveryPolicy:
+    """Timeouts, attempts, circuit breaker and deadline of alert delivery (``VOC_ALERT_*``)."""
+    default = DeliveryPolicy()
+    return DeliveryPolicy(
+        connect_timeout_seconds=_positive_float(
+            environ, "VOC_ALERT_CONNECT_TIMEOUT_SECONDS", default.connect_timeout_seconds
+        ),
+        read_timeout_seconds=_positive_float(environ, "VOC_ALERT_READ_TIMEOUT_SECONDS", default.read_timeout_seconds),
+        max_attempts=_positive_int(environ, "VOC_ALERT_MAX_ATTEMPTS", default.max_attempts),
+        host_failure_limit=_positive_int(environ, "VOC_ALERT_HOST_FAILURE_LIMIT", default.host_failure_limit),
+        deadline_seconds=_positive_float(environ, "VOC_ALERT_DELIVERY_DEADLINE_SECONDS", default.deadline_seconds),
+        sending_stale_seconds=_positive_float(
+            environ, "VOC_ALERT_SENDING_STALE_SECONDS", default.sending_stale_seconds
+        ),
+    )
 
 
 def env_prefix(family: str) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from loaders.api.safe_errors import safe_origin
 from loaders.families import API_FAMILIES  # noqa: F401 - re-exported
 
 FILE_MODE = "file"
@@ -44,7 +45,8 @@ class ApiSourceConfig:
     def describe(self) -> str:
         """A log line that says where the data comes from and whether a token is set."""
         token_note = "bearer token set" if self.token else "no token"
-        return f"{self.family}: vendor API at {self.base_url} ({token_note})"
+        # scheme, host and port only: a base URL may carry a key in its path or query
+        return f"{self.family}: vendor API at {safe_origin(self.base_url)} ({token_note})"
 
 
 @dataclass(frozen=True)

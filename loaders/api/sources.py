@@ -46,6 +46,7 @@ from requests import RequestException
 
 from loaders.api.config import ApiSourceConfig, HttpRetrySettings
 from loaders.api.endpoints import ENDPOINTS, ApiEndpoint, advance_cursor
+from loaders.api.safe_errors import install_log_redaction, redact_urls, safe_host
 from loaders.contracts import FAMILY_SPECS, RecordSpec
 from loaders.dispatch import TableDispatcher
 from loaders.hints import (  # the file loaders' table layout is the contract api mode must match
@@ -64,22 +65,28 @@ STATE_KEY = "api_streams"
 
 
 class ApiPageError(RuntimeError):
-    """A page of a vendor API that kept failing after every retry."""
+    """A page of a vendor API that kept failing after every retry.
+
+    The message names the host, the status and the exception type only (``safe_errors``): the
+    URL's path and query, the bearer token and the server's answer never appear in it, and it
+    is raised without the ``requests`` exception behind it (whose message holds the full URL).
+    """
 
     def __init__(self, family: str, page_number: int, url: str | None, reason: str) -> None:
         self.family = family
         self.page_number = page_number
-        self.url = url
-        where = f" ({url})" if url else ""
+        self.host = safe_host(url) if url else None
+        where = f" (host {self.host})" if self.host else ""
         super().__init__(
             f"{family} API: page {page_number} of this run failed after all retries{where}: "
-            f"{reason}. Nothing of this run was committed; the next run resumes from the last "
-            "committed cursor."
+            f"{redact_urls(reason)}. Nothing of this run was committed; the next run resumes "
+            "from the last committed cursor."
         )
 
 
 def make_rest_client(config: ApiSourceConfig, http: HttpRetrySettings) -> RESTClient:
     """dlt's RESTClient on a retrying session, with bearer auth when a token is configured."""
+    install_log_redaction()  # urllib3 and dlt log request URLs (path and query) at DEBUG
     session = Client(
         request_timeout=http.timeout_seconds,
         raise_for_status=False,  # RESTClient's response hook raises, inside the retry loop
@@ -100,8 +107,15 @@ def page_label(family: str, url: str) -> str:
 def _failed_url(exc: BaseException) -> str | None:
     request = getattr(exc, "request", None)
     response = getattr(exc, "response", None)
-    url = getattr(request, "url", None) or getattr(response, "url", None)
-    return sanitize_url(url) if url else None
+    return getattr(request, "url", None) or getattr(response, "url", None)
+
+
+def _failure_reason(exc: RequestException) -> str:
+    """``HTTP 500 (HTTPError)`` or ``ReadTimeout``: the status and the exception type only."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    kind = type(exc).__name__
+    return f"HTTP {status} ({kind})" if status is not None else kind
 
 
 def fetch_pages(family: str, pages: Iterator[PageData]) -> Iterator[tuple[int, PageData]]:
@@ -117,11 +131,12 @@ def fetch_pages(family: str, pages: Iterator[PageData]) -> Iterator[tuple[int, P
         except StopIteration:
             return
         except RequestException as exc:
-            raise ApiPageError(family, number + 1, _failed_url(exc), str(exc)) from exc
+            # "from None": the requests exception's message holds the full URL with its query
+            raise ApiPageError(family, number + 1, _failed_url(exc), _failure_reason(exc)) from None
         except ValueError as exc:
             raise ApiPageError(
-                family, number + 1, None, f"response is not the expected JSON ({exc})"
-            ) from exc
+                family, number + 1, None, f"response is not the expected JSON ({type(exc).__name__})"
+            ) from None
         number += 1
         yield number, page
 

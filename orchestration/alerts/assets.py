@@ -4,13 +4,12 @@ import dagster as dg
 
 from orchestration.alerts.delivery import ALERTS_TABLE, DELIVERY_SCHEMA, DELIVERY_TABLE, deliver_new_alerts
 from orchestration.alerts.routes import ROUTES_TABLE, load_routes
-from orchestration.alerts.senders import make_http_sender
+from orchestration.alerts.senders import Poster
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
-DELIVERY_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)
-"""A failed delivery fails the step; Dagster retries it (delivered alerts are not sent again)."""
 
-
+# No Dagster retry policy: a delivery pass is bounded by its deadline (VOC_ALERT_DELIVERY_DEADLINE_SECONDS),
+# and what it could not deliver is tried by the next run, so a down receiver never lengthens the night.
 @dg.asset(
     key=dg.AssetKey([DELIVERY_SCHEMA, DELIVERY_TABLE]),
     deps=[dg.AssetKey(list(ALERTS_TABLE)), dg.AssetKey(list(ROUTES_TABLE))],
@@ -19,11 +18,11 @@ DELIVERY_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backo
     # the data team runs the delivery; the receiving teams own the routes (alert_webhooks seed)
     owners=["team:data-engineering"],
     pool=DUCKDB_WRITER_POOL,
-    retry_policy=DELIVERY_RETRY_POLICY,
     description=(
-        "Posts every new row of marts.alerts once to its team's webhook (WeCom / DingTalk robot "
-        "or plain JSON, routes in the alert_webhooks seed, URLs in VOC_ALERT_WEBHOOK_<NAME>) and "
-        "records each delivery in ops.alert_deliveries."
+        "Posts every new row of marts.alerts to its team's webhook (WeCom / DingTalk robot or "
+        "plain JSON, routes in the alert_webhooks seed, URLs in VOC_ALERT_WEBHOOK_<NAME>) and "
+        "records each delivery in ops.alert_deliveries. A chat robot's alert whose outcome is "
+        "unknown is never resent automatically: see `voc alerts`."
     ),
 )
 def alert_deliveries(
@@ -33,7 +32,7 @@ def alert_deliveries(
 
     with duckdb.connect(str(warehouse.warehouse_path)) as con:
         routes = load_routes(con, settings.alert_webhook_urls)
-        report = deliver_new_alerts(con, routes, make_http_sender())
+        report = deliver_new_alerts(con, routes, Poster(settings.alert_delivery))
     if report.skipped_reason:
         context.log.warning(f"Alert delivery skipped: {report.skipped_reason}")
     if report.waiting:
@@ -42,17 +41,21 @@ def alert_deliveries(
             f"Alerts waiting for a webhook URL ({waiting}); set the VOC_ALERT_WEBHOOK_<NAME> "
             "variable of their route (see the alert_webhooks seed)"
         )
-    if report.interrupted:
+    if report.unknown_open:
+        shown = "; ".join(f"{alert_id} -> {hook}: {error}" for alert_id, hook, error in report.unknown_open[:10])
         context.log.warning(
-            f"{report.interrupted} deliveries were interrupted mid-send earlier and are not resent "
-            f"automatically: check the receiver, then set their status to 'failed' in "
-            f"{DELIVERY_SCHEMA}.{DELIVERY_TABLE} to resend"
+            f"{len(report.unknown_open)} alert deliveries have an UNKNOWN outcome and are not resent "
+            f"automatically (the chat group may have them): {shown}. Check the group, then run "
+            "`voc alerts mark-delivered ALERT_ID` or `voc alerts resend ALERT_ID` (`voc alerts list` shows them)."
         )
-    context.log.info(f"Delivered {len(report.delivered)} alerts")
-    if report.failed:
-        details = "; ".join(f"{alert_id} -> {hook}: {error}" for alert_id, hook, error in report.failed[:10])
-        raise dg.Failure(
-            description=f"{len(report.failed)} alert deliveries failed (they are retried): {details}",
-            metadata=report.metadata(),
+    if report.in_flight:
+        context.log.warning(
+            f"{report.in_flight} deliveries are in 'sending' from a pass that has not recorded its answer; "
+            f"after {settings.alert_delivery.sending_stale_seconds:g} s they become 'unknown'"
         )
+    summary = report.summary()
+    if report.trouble:
+        context.log.error(summary)
+        raise dg.Failure(description=summary, metadata=report.metadata())
+    context.log.info(summary)
     return dg.MaterializeResult(metadata=report.metadata())
