@@ -50,6 +50,7 @@ from loaders.api.config import (
 )
 from loaders.families import FAMILIES
 from loaders.pipeline import pipelines_dir_for
+from loaders.privacy import RecordGuard, keyed_pseudonymizer
 from nlp_udfs.config import NlpConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,7 @@ DEFAULT_WAREHOUSE_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
 DEFAULT_STEP_RETRIES = 2
 DEFAULT_STEP_RETRY_SECONDS = 60
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
+DEMO_HASH_KEY = b"voc-demo-salt"
 # NlpConfig field -> its environment variable; dbt's var of the same setting is the lower-cased name
 NLP_VARIABLES = {
     "segmenter": "VOC_SEGMENTER",
@@ -83,6 +85,7 @@ class VocSettings:
     ops_webhook_url: str | None = field(default=None, repr=False)
     ops_webhook_format: str = "json"
     alert_webhook_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
+    hash_key: bytes = field(default=DEMO_HASH_KEY, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -104,12 +107,17 @@ class VocSettings:
             nlp=NlpConfig.from_strings({key: environ.get(name) for key, name in NLP_VARIABLES.items()}),
             ops_webhook_url=_text(environ, "VOC_OPS_WEBHOOK_URL") or None,
             ops_webhook_format=ops_format,
+            hash_key=_hash_key(environ),
             alert_webhook_urls=MappingProxyType({
                 name: value.strip()
                 for name, value in environ.items()
                 if name.startswith(ALERT_WEBHOOK_PREFIX) and value.strip()
             }),
         )
+
+    def record_guard(self) -> RecordGuard:
+        """How the loaders protect personal data: pseudonyms under this deployment's key."""
+        return RecordGuard(keyed_pseudonymizer(self.hash_key))
 
     # --- the folders beside the warehouse ----------------------------------------------------
 
@@ -185,6 +193,12 @@ class VocSettings:
             if (self.landing_dir / family).is_dir()
             for path in (self.landing_dir / family).iterdir()
         )
+
+
+def _hash_key(environ: Mapping[str, str]) -> bytes:
+    """``VOC_HASH_SALT`` as bytes (any text; undecodable bytes of the environment kept as they were)."""
+    value = environ.get("VOC_HASH_SALT")
+    return os.fsencode(value) if value else DEMO_HASH_KEY
 
 
 def env_prefix(family: str) -> str:
