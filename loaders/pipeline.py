@@ -22,6 +22,7 @@ from dlt.common.pipeline import LoadInfo
 from loaders.contracts import FAMILY_SPECS
 from loaders.families import FAMILIES
 from loaders.hints import RAW_DATASET, raw_table_columns
+from loaders.privacy import RecordGuard
 from loaders.sources import SOURCES
 from loaders.upgrade import upgrade_text_timestamps
 
@@ -147,10 +148,11 @@ def load_family(
     family: str,
     landing_dir: PathLike,
     warehouse_path: PathLike,
+    guard: RecordGuard,
 ) -> LoadInfo:
     """Load new or changed files of one family; raises if any load job failed."""
     pipeline = make_pipeline(family, warehouse_path, landing_dir)
-    source = SOURCES[family](str(Path(landing_dir).resolve()))
+    source = SOURCES[family](str(Path(landing_dir).resolve()), guard)
     info = pipeline.run(source)
     info.raise_on_failed_jobs()
     ensure_child_tables(pipeline, family)
@@ -160,6 +162,7 @@ def load_family(
 def load_all(
     landing_dir: PathLike,
     warehouse_path: PathLike,
+    guard: RecordGuard,
 ) -> dict[str, LoadInfo]:
     """Load every family, one after the other (DuckDB allows one writing process at a time)."""
-    return {family: load_family(family, landing_dir, warehouse_path) for family in FAMILIES}
+    return {family: load_family(family, landing_dir, warehouse_path, guard) for family in FAMILIES}

@@ -35,7 +35,8 @@ from loaders.hints import (
     disable_timestamp_detection,
     raw_write_disposition,
 )
-from loaders.validation import validate_record, validate_survey_csv_row
+from loaders.privacy import RecordGuard, protect_payload, protect_record
+from loaders.validation import Rejected, validate_record, validate_survey_csv_row
 
 
 def _file_resource(
@@ -44,16 +45,31 @@ def _file_resource(
     landing_dir: str | os.PathLike[str],
     dataset_name: str,
     accepts_name: Callable[[str], bool],
+    guard: RecordGuard,
     validate_csv_row: Callable[[Any], Any] | None = None,
 ) -> DltResource:
-    """A dlt resource named after the raw table that reads the family's landing files."""
+    """A dlt resource named after the raw table that reads the family's landing files.
 
-    def validate(value: Any) -> Any:
-        return validate_record(spec, value)
+    Records are protected (``loaders.privacy``) as they are validated, before dlt sees them.
+    """
+
+    def protected(validator: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def validate(value: Any) -> Any:
+            result = validator(value)
+            return result if isinstance(result, Rejected) else protect_record(spec, result, guard)
+
+        return validate
 
     def read_landing_files() -> Iterator[Any]:
         yield from extract_family_files(
-            family, spec, landing_dir, dataset_name, accepts_name, validate, validate_csv_row
+            family,
+            spec,
+            landing_dir,
+            dataset_name,
+            accepts_name,
+            protected(lambda value: validate_record(spec, value)),
+            protected(validate_csv_row) if validate_csv_row else None,
+            protect_quarantined=lambda raw: protect_payload(spec, raw, guard),
         )
 
     # No `columns` here: the resource's hints are the template of its table variants (see
@@ -68,7 +84,7 @@ def _file_resource(
 
 
 @dlt.source(name="surveys")
-def surveys_source(landing_dir: str, dataset_name: str = RAW_DATASET) -> Any:
+def surveys_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
     """Survey responses from ``<landing>/surveys/*.jsonl[.gz]`` and ``*.csv[.gz]``."""
     disable_timestamp_detection()
     return _file_resource(
@@ -77,36 +93,37 @@ def surveys_source(landing_dir: str, dataset_name: str = RAW_DATASET) -> Any:
         landing_dir,
         dataset_name,
         lambda name: is_jsonl_name(name) or is_csv_name(name),
+        guard,
         validate_survey_csv_row,
     )
 
 
 @dlt.source(name="tickets")
-def tickets_source(landing_dir: str, dataset_name: str = RAW_DATASET) -> Any:
+def tickets_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
     """Helpdesk tickets (with messages) from ``<landing>/tickets/*.jsonl[.gz]``."""
     disable_timestamp_detection()
-    return _file_resource("tickets", TICKET_SPEC, landing_dir, dataset_name, is_jsonl_name)
+    return _file_resource("tickets", TICKET_SPEC, landing_dir, dataset_name, is_jsonl_name, guard)
 
 
 @dlt.source(name="reviews")
-def reviews_source(landing_dir: str, dataset_name: str = RAW_DATASET) -> Any:
+def reviews_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
     """E-commerce and app-store reviews from ``<landing>/reviews/*.jsonl[.gz]``."""
     disable_timestamp_detection()
-    return _file_resource("reviews", REVIEW_SPEC, landing_dir, dataset_name, is_jsonl_name)
+    return _file_resource("reviews", REVIEW_SPEC, landing_dir, dataset_name, is_jsonl_name, guard)
 
 
 @dlt.source(name="social")
-def social_source(landing_dir: str, dataset_name: str = RAW_DATASET) -> Any:
+def social_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
     """Social-listening posts from ``<landing>/social/*.jsonl[.gz]``."""
     disable_timestamp_detection()
-    return _file_resource("social", SOCIAL_SPEC, landing_dir, dataset_name, is_jsonl_name)
+    return _file_resource("social", SOCIAL_SPEC, landing_dir, dataset_name, is_jsonl_name, guard)
 
 
 @dlt.source(name="members")
-def members_source(landing_dir: str, dataset_name: str = RAW_DATASET) -> Any:
+def members_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
     """CRM member versions from ``<landing>/members/*.jsonl[.gz]`` (every version is kept)."""
     disable_timestamp_detection()
-    return _file_resource("members", MEMBER_SPEC, landing_dir, dataset_name, is_jsonl_name)
+    return _file_resource("members", MEMBER_SPEC, landing_dir, dataset_name, is_jsonl_name, guard)
 
 
 def _reference_name_filter(prefix: str) -> Callable[[str], bool]:
@@ -114,7 +131,7 @@ def _reference_name_filter(prefix: str) -> Callable[[str], bool]:
 
 
 @dlt.source(name="reference")
-def reference_source(landing_dir: str, dataset_name: str = RAW_DATASET) -> Any:
+def reference_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
     """Stores and products from ``<landing>/reference/stores*.jsonl[.gz]`` / ``products*...``.
 
     Both resources share ``reference_quarantine`` and ``reference_files``; other files in the
@@ -123,10 +140,10 @@ def reference_source(landing_dir: str, dataset_name: str = RAW_DATASET) -> Any:
     disable_timestamp_detection()
     return (
         _file_resource(
-            "reference", STORE_SPEC, landing_dir, dataset_name, _reference_name_filter("stores")
+            "reference", STORE_SPEC, landing_dir, dataset_name, _reference_name_filter("stores"), guard
         ),
         _file_resource(
-            "reference", PRODUCT_SPEC, landing_dir, dataset_name, _reference_name_filter("products")
+            "reference", PRODUCT_SPEC, landing_dir, dataset_name, _reference_name_filter("products"), guard
         ),
     )
 
@@ -139,4 +156,4 @@ SOURCES: dict[str, Callable[..., Any]] = {
     "members": members_source,
     "reference": reference_source,
 }
-"""Source factory per family: ``SOURCES[family](landing_dir)`` returns a dlt source."""
+"""Source factory per family: ``SOURCES[family](landing_dir, guard)`` returns a dlt source."""

@@ -52,6 +52,7 @@ from loaders.api.config import (
 )
 from loaders.families import FAMILIES
 from loaders.pipeline import pipelines_dir_for
+from loaders.privacy import RecordGuard, keyed_pseudonymizer
 from nlp_udfs.config import NlpConfig
 from orchestration.alerts.policy import DeliveryPolicy
 
@@ -63,6 +64,7 @@ DEFAULT_WAREHOUSE_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
 DEFAULT_STEP_RETRIES = 2
 DEFAULT_STEP_RETRY_SECONDS = 60
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
+DEMO_HASH_KEY = b"voc-demo-salt"
 # NlpConfig field -> its environment variable; dbt's var of the same setting is the lower-cased name
 NLP_VARIABLES = {
     "segmenter": "VOC_SEGMENTER",
@@ -87,6 +89,7 @@ class VocSettings:
     ops_webhook_format: str = "json"
     alert_webhook_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
     alert_delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    hash_key: bytes = field(default=DEMO_HASH_KEY, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -108,6 +111,7 @@ class VocSettings:
             nlp=NlpConfig.from_strings({key: environ.get(name) for key, name in NLP_VARIABLES.items()}),
             ops_webhook_url=_text(environ, "VOC_OPS_WEBHOOK_URL") or None,
             ops_webhook_format=ops_format,
+            hash_key=_hash_key(environ),
             alert_webhook_urls=MappingProxyType({
                 name: value.strip()
                 for name, value in environ.items()
@@ -115,6 +119,10 @@ class VocSettings:
             }),
             alert_delivery=delivery_policy_from_env(environ),
         )
+
+    def record_guard(self) -> RecordGuard:
+        """How the loaders protect personal data: pseudonyms under this deployment's key."""
+        return RecordGuard(keyed_pseudonymizer(self.hash_key))
 
     # --- the folders beside the warehouse ----------------------------------------------------
 
@@ -207,6 +215,12 @@ def delivery_policy_from_env(environ: Mapping[str, str]) -> DeliveryPolicy:
             environ, "VOC_ALERT_SENDING_STALE_SECONDS", default.sending_stale_seconds
         ),
     )
+
+
+def _hash_key(environ: Mapping[str, str]) -> bytes:
+    """``VOC_HASH_SALT`` as bytes (any text; undecodable bytes of the environment kept as they were)."""
+    value = environ.get("VOC_HASH_SALT")
+    return os.fsencode(value) if value else DEMO_HASH_KEY
 
 
 def env_prefix(family: str) -> str:

@@ -4,6 +4,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from record_guard import TEST_GUARD
 from requests import Request, Response
 
 from loaders.api.config import ApiConfig, ApiConfigError, ApiSourceConfig, HttpRetrySettings
@@ -114,7 +115,7 @@ def test_a_page_splits_into_raw_rows_and_quarantine_rows_named_after_the_page():
     assert label == "api:surveys?page=3&page_size=2"
     good = {"response_id": "R1", "submitted_at": "2026-01-01 10:00:00", "answers": {"nps": 9}}
     now = datetime(2026, 1, 2, tzinfo=timezone.utc)
-    valid, rejected = split_page([good, {"answers": {"nps": 11}}, "garbage"], SURVEY_SPEC, "surveys", label, now)
+    valid, rejected = split_page([good, {"answers": {"nps": 11}}, "garbage"], SURVEY_SPEC, "surveys", label, now, TEST_GUARD)
     assert [(r["response_id"], r["_voc_file"], r["_voc_line"]) for r in valid] == [("R1", label, 1)]
     assert [(q["line"], q["reason"], q["raw_payload"]) for q in rejected] == [
         (2, "missing_id", '{"answers": {"nps": 11}}'),

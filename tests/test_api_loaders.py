@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from record_guard import TEST_GUARD, TEST_KEY
 
 from devtools.demo.api import generate
 from devtools.fake_api import FakeVendorApi, Fault, VendorStore
@@ -56,14 +57,14 @@ def landing(tmp_path_factory) -> Path:
 def file_warehouse(landing, tmp_path_factory) -> Path:
     warehouse = tmp_path_factory.mktemp("file_wh") / "voc.duckdb"
     for family in API_FAMILIES:
-        load_family(family, landing, warehouse)
+        load_family(family, landing, warehouse, TEST_GUARD)
     return warehouse
 
 
 def _load_api(server: FakeVendorApi, warehouse: Path, landing: Path, families=API_FAMILIES, token=TOKEN):
     for family in families:
         config = ApiSourceConfig(family, server.base_url, token, page_size=PAGE_SIZES[family])
-        load_family_from_api(config, warehouse, landing, FAST_RETRIES)
+        load_family_from_api(config, warehouse, landing, TEST_GUARD, FAST_RETRIES)
 
 
 def _columns(con, table: str) -> list[str]:
@@ -221,7 +222,7 @@ def test_a_vendor_that_caps_the_page_size_is_still_read_completely(landing, file
     warehouse = tmp_path / "voc.duckdb"
     with server:
         for family in API_FAMILIES:
-            load_family_from_api(ApiSourceConfig(family, server.base_url, page_size=100), warehouse, landing, FAST_RETRIES)
+            load_family_from_api(ApiSourceConfig(family, server.base_url, page_size=100), warehouse, landing, TEST_GUARD, FAST_RETRIES)
     _assert_same_raw(file_warehouse, warehouse)
 
 
@@ -281,8 +282,8 @@ def test_wrong_token_is_refused_and_never_shown(landing, tmp_path, caplog):
 
 def test_source_choice_follows_the_environment_at_run_time(landing, tmp_path):
     down = {"VOC_SURVEYS_MODE": "api", "VOC_SURVEYS_BASE_URL": "http://127.0.0.1:9", "VOC_API_MAX_ATTEMPTS": "1"}
-    api = source_for_family("surveys", landing, api_config_from_env(down))
-    files = source_for_family("surveys", landing, api_config_from_env({}))
+    api = source_for_family("surveys", landing, TEST_GUARD, api_config_from_env(down))
+    files = source_for_family("surveys", landing, TEST_GUARD, api_config_from_env({}))
     assert api.name == files.name == "surveys" and list(api.resources) == list(files.resources)
     pipeline = make_pipeline("surveys", tmp_path / "voc.duckdb", landing)
     with pytest.raises(Exception) as failure:
@@ -294,18 +295,20 @@ def test_source_choice_follows_the_environment_at_run_time(landing, tmp_path):
 KILLABLE_LOAD = """
 import sys
 from loaders.api import ApiSourceConfig, HttpRetrySettings, load_family_from_api
+from loaders.privacy import RecordGuard, keyed_pseudonymizer
+TEST_GUARD = RecordGuard(keyed_pseudonymizer({key!r}))
 base_url, warehouse, landing, token = sys.argv[1:5]
 sizes = {sizes!r}
 for family in ("surveys", "tickets", "reviews", "social", "members"):
     config = ApiSourceConfig(family, base_url, token, page_size=sizes[family])
-    load_family_from_api(config, warehouse, landing, HttpRetrySettings(timeout_seconds=60, max_attempts=2))
+    load_family_from_api(config, warehouse, landing, TEST_GUARD, HttpRetrySettings(timeout_seconds=60, max_attempts=2))
 """
 
 
 def test_a_run_killed_midway_and_restarted_ends_like_an_uninterrupted_one(landing, file_warehouse, tmp_path):
     # the loader process hangs on tickets page 3 (surveys are loaded by then) and is killed there
     server, warehouse = _fresh_api_load(landing, tmp_path, faults=[Fault("tickets", 3, "hang", times=1)])
-    script = KILLABLE_LOAD.format(sizes=PAGE_SIZES)
+    script = KILLABLE_LOAD.format(sizes=PAGE_SIZES, key=TEST_KEY)
     repo = Path(__file__).resolve().parents[1]
     with server:
         process = subprocess.Popen(

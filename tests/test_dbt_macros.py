@@ -1,4 +1,4 @@
-"""The normalizing macros of the dbt project, compiled by dbt and run in DuckDB on every format
+"""The macros of the dbt project, compiled by dbt and run in DuckDB on every format
 the source contract lists."""
 
 from __future__ import annotations
@@ -12,20 +12,6 @@ import pytest
 from orchestration.project import voc_dbt_project
 
 pytestmark = pytest.mark.dbt
-
-PHONES = {
-    "13800138000": "13800138000",
-    "+86 138 0013 8000": "13800138000",
-    "86-13800138000": "13800138000",
-    "138-0013-8000": "13800138000",
-    "(+86)13800138000": "13800138000",
-    "未提供": None,
-    "12345": None,
-    "0755-12345678": None,
-    "": None,
-}
-EMAILS = {"Zhang.San@Example.com ": "zhang.san@example.com", "  a@b.cn": "a@b.cn", "not an email": None, "": None}
-
 
 def _compile(sql: str, tmp_path) -> str:
     """Render Jinja SQL with the project's macros (dbt compile --inline)."""
@@ -61,14 +47,6 @@ def run_macro(tmp_path_factory, dbt_manifest, restore_environ):
             return dict(conn.execute(compiled).fetchall())
 
     return run
-
-
-def test_every_contract_phone_format_normalizes_to_one_number(run_macro):
-    assert run_macro("{{ normalize_phone('raw') }}", PHONES) == PHONES
-
-
-def test_emails_are_trimmed_and_case_folded(run_macro):
-    assert run_macro("{{ normalize_email('raw') }}", EMAILS) == EMAILS
 
 
 def test_local_dates_are_calendar_days_in_shanghai(run_macro):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from record_guard import TEST_GUARD
 
 from devtools.demo.api import add_increment, generate
 from loaders.pipeline import load_all
@@ -45,11 +46,11 @@ def loaded(tmp_path_factory):
     root = tmp_path_factory.mktemp("increment")
     landing, warehouse = root / "landing", root / "warehouse" / "voc.duckdb"
     generate(landing, rows=ROWS, seed=11, end_date=END_DATE)
-    load_all(landing, warehouse)
+    load_all(landing, warehouse, TEST_GUARD)
     before_counts = _raw_counts(warehouse)
     before_files = _digests(landing)
     result = add_increment(landing, share=0.01)
-    infos = load_all(landing, warehouse)
+    infos = load_all(landing, warehouse, TEST_GUARD)
     return {"landing": landing, "warehouse": warehouse, "before_counts": before_counts,
             "before_files": before_files, "result": result, "infos": infos}
 

@@ -11,6 +11,7 @@ import subprocess
 
 import duckdb
 import pytest
+from record_guard import TEST_GUARD
 from scipy import stats
 
 from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
@@ -26,7 +27,7 @@ def baseline(tmp_path_factory, dbt_manifest):
     root = tmp_path_factory.mktemp("baseline")
     landing, warehouse = root / "landing", root / "voc.duckdb"
     generate(landing, rows=6000, seed=11)
-    load_all(landing, warehouse)
+    load_all(landing, warehouse, TEST_GUARD)
     # a subprocess, so that dbt's DuckDB connection is closed before the test reads the file
     result = subprocess.run(
         [DBT_EXECUTABLE, "build", "--quiet", "--select", "+improvement_baseline",

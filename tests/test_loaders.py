@@ -16,8 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from record_guard import TEST_GUARD, pseudonym
 
-from loaders.contracts import MEMBER_SPEC, REVIEW_SPEC, SOCIAL_SPEC, SURVEY_SPEC, TICKET_SPEC
+from loaders.contracts import FAMILY_SPECS, MEMBER_SPEC, REVIEW_SPEC, SOCIAL_SPEC, SURVEY_SPEC, TICKET_SPEC
 from loaders.contracts.surveys import survey_csv_row_to_json_shape
 from loaders.families import FAMILIES
 from loaders.files.extract import classify_line
@@ -29,6 +30,7 @@ from loaders.pipeline import (
     pipeline_name,
     pipelines_dir_for,
 )
+from loaders.privacy import protect_payload
 from loaders.sources import SOURCES
 from loaders.validation import Rejected, validate_record, validate_survey_csv_row
 
@@ -470,7 +472,7 @@ def loaded(tmp_path_factory):
     root = tmp_path_factory.mktemp("voc")
     landing = build_landing(root)
     db = root / "warehouse" / "voc.duckdb"
-    infos = load_all(landing, db)
+    infos = load_all(landing, db, TEST_GUARD)
     return landing, db, infos
 
 
@@ -556,8 +558,8 @@ def test_members_keep_every_version(loaded):
     _, db, _ = loaded
     rows = query(db, "SELECT member_id, phone, tier, _voc_updated_at FROM raw.members ORDER BY member_id, _voc_updated_at")
     assert rows == [
-        ("M1", "138-0013-8000", "金卡", datetime(2025, 4, 30, 16, 0, tzinfo=UTC)),
-        ("M1", "13900139000", "黑金", datetime(2025, 5, 31, 16, 0, tzinfo=UTC)),
+        ("M1", pseudonym("phone", "13800138000"), "金卡", datetime(2025, 4, 30, 16, 0, tzinfo=UTC)),
+        ("M1", pseudonym("phone", "13900139000"), "黑金", datetime(2025, 5, 31, 16, 0, tzinfo=UTC)),
         ("M2", None, None, datetime(2023, 12, 31, 16, 0, tzinfo=UTC)),
     ]
     accounts = query(
@@ -565,8 +567,9 @@ def test_members_keep_every_version(loaded):
         "SELECT m.phone, b.platform, b.account_id FROM raw.members__bound_accounts b "
         "JOIN raw.members m ON b._dlt_root_id = m._dlt_id ORDER BY 1, 2, 3",
     )
-    assert accounts == [("138-0013-8000", "jd", "jd_7f3a9c"), ("138-0013-8000", "weibo", "5566778899"),
-                        ("13900139000", "jd", "jd_7f3a9c")]
+    old_phone, new_phone = pseudonym("phone", "13800138000"), pseudonym("phone", "13900139000")
+    jd, weibo = pseudonym("account", "jd_7f3a9c"), pseudonym("account", "5566778899")
+    assert sorted(accounts) == sorted([(old_phone, "jd", jd), (old_phone, "weibo", weibo), (new_phone, "jd", jd)])
 
 
 def test_reference_tables(loaded):
@@ -623,7 +626,9 @@ def test_quarantine_rows_carry_file_line_payload_and_reason(loaded, family):
             lines = gzip.decompress(path.read_bytes()).decode("utf-8").split("\n")
         else:
             lines = path.read_text(encoding="utf-8-sig").split("\n")
-        assert raw_payload == lines[line - 1].rstrip("\r")  # csv.writer ends rows with \r\n
+        # what the quarantine keeps of the line (csv.writer ends rows with \r\n)
+        as_read = lines[line - 1].rstrip("\r")
+        assert raw_payload in {protect_payload(spec, as_read, TEST_GUARD) for spec in FAMILY_SPECS[family]}
 
 
 # --- end-to-end: reruns and isolation -------------------------------------------------------------
@@ -636,17 +641,17 @@ def _loads(db: Path) -> int:
 def test_reruns_are_idempotent_and_state_survives_losing_the_working_dir(tmp_path):
     landing = build_landing(tmp_path)
     db = tmp_path / "wh" / "voc.duckdb"
-    load_all(landing, db)
+    load_all(landing, db, TEST_GUARD)
     counts, loads = table_counts(db), _loads(db)
 
     # second run: every file is known and unchanged
-    infos = load_all(landing, db)
+    infos = load_all(landing, db, TEST_GUARD)
     assert all(info.loads_ids == [] for info in infos.values())
     assert table_counts(db) == counts and _loads(db) == loads
 
     # the working dirs are gone: dlt restores the state from the warehouse, still nothing new
     shutil.rmtree(pipelines_dir_for(db))
-    infos = load_all(landing, db)
+    infos = load_all(landing, db, TEST_GUARD)
     assert all(info.loads_ids == [] for info in infos.values())
     assert table_counts(db) == counts and _loads(db) == loads
 
@@ -658,7 +663,7 @@ def test_reruns_are_idempotent_and_state_survives_losing_the_working_dir(tmp_pat
          "answers": {"nps": 1}},
         {"response_id": "R-102", "submitted_at": "never"},
     ])
-    info = load_family("surveys", landing, db)
+    info = load_family("surveys", landing, db, TEST_GUARD)
     assert len(info.loads_ids) == 1
     after = table_counts(db)
     assert after["surveys"] == counts["surveys"] + 2
@@ -679,7 +684,7 @@ def test_reruns_are_idempotent_and_state_survives_losing_the_working_dir(tmp_pat
         {"ticket_id": 10027, "created_at": "2025-06-05 08:00:00",
          "messages": [{"at": "2025-06-05 08:00:00", "author_role": "customer", "body": "新"}]},
     ])
-    load_family("tickets", landing, db)
+    load_family("tickets", landing, db, TEST_GUARD)
     assert query(db, "SELECT ticket_id, status FROM raw.tickets ORDER BY 1") == [
         ("10023", "solved"), ("10026", None), ("10027", None)
     ]
@@ -692,7 +697,7 @@ def test_reruns_are_idempotent_and_state_survives_losing_the_working_dir(tmp_pat
          "answers": {"nps": 3}},
         {"response_id": "R-102", "submitted_at": "2025-06-09 13:00:00"},
     ])
-    load_family("surveys", landing, db)
+    load_family("surveys", landing, db, TEST_GUARD)
     assert query(db, "SELECT count(*) FROM raw.surveys_quarantine WHERE file = 'surveys/2025-06-09.jsonl'") == [(0,)]
     assert query(db, "SELECT records_read, records_loaded, records_quarantined FROM raw.surveys_files "
                      "WHERE file = 'surveys/2025-06-09.jsonl'") == [(3, 3, 0)]
@@ -705,7 +710,7 @@ def test_second_warehouse_loads_everything_independently(loaded, tmp_path):
     second_db = tmp_path / "other" / "voc.duckdb"
     assert pipeline_name("surveys", first_db, landing) != pipeline_name("surveys", second_db, landing)
     assert pipeline_name("surveys", first_db, landing) == pipeline_name("surveys", first_db, landing)
-    infos = load_all(landing, second_db)
+    infos = load_all(landing, second_db, TEST_GUARD)
     assert all(len(info.loads_ids) == 1 for info in infos.values())
 
     def data_counts(db: Path) -> dict[str, int]:
@@ -719,7 +724,7 @@ def test_second_warehouse_loads_everything_independently(loaded, tmp_path):
 def test_sources_are_cheap_to_build_and_pipelines_stay_beside_the_warehouse(tmp_path):
     missing = tmp_path / "does-not-exist"
     for family, make_source in SOURCES.items():
-        source = make_source(str(missing))  # no filesystem access until iterated
+        source = make_source(str(missing), TEST_GUARD)  # no filesystem access until iterated
         assert source.name == family and source.resources
     assert not missing.exists()
     pipeline = make_pipeline("tickets", tmp_path / "wh" / "voc.duckdb", missing)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from record_guard import TEST_GUARD
 
 from loaders.pipeline import load_family
 from loaders.upgrade import upgrade_text_timestamps
@@ -70,7 +71,7 @@ def _raw_values(warehouse: Path) -> dict[str, object]:
 def file_warehouse(landing, tmp_path_factory) -> Path:
     warehouse = tmp_path_factory.mktemp("ts_file") / "voc.duckdb"
     for family in ("members", "tickets"):
-        load_family(family, landing, warehouse)
+        load_family(family, landing, warehouse, TEST_GUARD)
     return warehouse
 
 
@@ -90,7 +91,7 @@ def test_api_mode_writes_the_same_typed_values(landing, file_warehouse, tmp_path
     fast = HttpRetrySettings(timeout_seconds=2.0, max_attempts=2, backoff_seconds=0.05, max_retry_delay_seconds=1)
     with FakeVendorApi(VendorStore.from_landing(landing), token="t") as server:
         for family in ("members", "tickets"):
-            load_family_from_api(ApiSourceConfig(family, server.base_url, "t", page_size=10), warehouse, landing, fast)
+            load_family_from_api(ApiSourceConfig(family, server.base_url, "t", page_size=10), warehouse, landing, TEST_GUARD, fast)
     assert _raw_values(warehouse) == _raw_values(file_warehouse)
 
 

@@ -301,7 +301,8 @@ def _stage_load(workspace: Workspace) -> dict:
     from loaders.contracts import FAMILY_SPECS
     from loaders.pipeline import load_all
 
-    infos = load_all(workspace.landing, workspace.warehouse)
+    # the key dbt is told too (VOC_HASH_SALT of this environment, else the demo key)
+    infos = load_all(workspace.landing, workspace.warehouse, VocSettings.from_env(workspace.env()).record_guard())
     steps = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
     rows = 0
     for family, info in infos.items():

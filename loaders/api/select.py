@@ -11,12 +11,14 @@ from loaders.api.config import API_MODE, ApiConfig, ApiSourceConfig, HttpRetrySe
 from loaders.api.sources import api_source
 from loaders.hints import RAW_DATASET
 from loaders.pipeline import PathLike, ensure_child_tables, make_pipeline
+from loaders.privacy import RecordGuard
 from loaders.sources import SOURCES
 
 
 def source_for_family(
     family: str,
     landing_dir: PathLike,
+    guard: RecordGuard,
     api: ApiConfig | None = None,
     dataset_name: str = RAW_DATASET,
 ) -> Any:
@@ -28,8 +30,8 @@ def source_for_family(
     """
     api = api or ApiConfig()
     if api.mode(family) == API_MODE:
-        return api_source(api.sources[family], api.http, dataset_name)
-    return SOURCES[family](str(Path(landing_dir).resolve()), dataset_name)
+        return api_source(api.sources[family], guard, api.http, dataset_name)
+    return SOURCES[family](str(Path(landing_dir).resolve()), guard, dataset_name)
 
 
 def describe_source_choice(family: str, landing_dir: PathLike, api: ApiConfig | None = None) -> str:
@@ -44,6 +46,7 @@ def load_family_from_api(
     config: ApiSourceConfig,
     warehouse_path: PathLike,
     landing_dir: PathLike,
+    guard: RecordGuard,
     http: HttpRetrySettings | None = None,
 ) -> LoadInfo:
     """Load the changes of one family from its API into the warehouse; raises on failure.
@@ -52,7 +55,7 @@ def load_family_from_api(
     between modes keeps both cursors and never redeclares its tables.
     """
     pipeline = make_pipeline(config.family, warehouse_path, landing_dir)
-    info = pipeline.run(api_source(config, http))
+    info = pipeline.run(api_source(config, guard, http))
     info.raise_on_failed_jobs()
     ensure_child_tables(pipeline, config.family)
     return info

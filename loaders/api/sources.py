@@ -59,6 +59,7 @@ from loaders.hints import (  # the file loaders' table layout is the contract ap
     raw_write_disposition,
     table_hints,
 )
+from loaders.privacy import RecordGuard, protect_payload, protect_record
 from loaders.validation import Rejected, validate_record
 
 STATE_KEY = "api_streams"
@@ -149,9 +150,9 @@ def raw_payload(item: Any) -> str:
 
 
 def split_page(
-    items: list[Any], spec: RecordSpec, family: str, label: str, now: datetime
+    items: list[Any], spec: RecordSpec, family: str, label: str, now: datetime, guard: RecordGuard
 ) -> tuple[list[dict], list[dict]]:
-    """Validate the records of one page: ``(raw rows, quarantine rows)``.
+    """Validate and protect (``loaders.privacy``) the records of one page: ``(raw rows, quarantine rows)``.
 
     ``_voc_line`` / quarantine ``line`` is the 1-based position of the record on the page.
     """
@@ -167,11 +168,12 @@ def split_page(
                     "line": position,
                     "record_id": result.record_id,
                     "reason": result.reason,
-                    "raw_payload": raw_payload(item),
+                    "raw_payload": protect_payload(spec, raw_payload(item), guard),
                     "quarantined_at": now,
                 }
             )
             continue
+        result = protect_record(spec, result, guard)
         result["_voc_file"] = label
         result["_voc_line"] = position
         valid.append(result)
@@ -200,6 +202,7 @@ def extract_api_pages(
     config: ApiSourceConfig,
     client: RESTClient,
     dataset_name: str,
+    guard: RecordGuard,
 ) -> Iterator[Any]:
     """Body of every API resource: yields marked lists for the raw, quarantine and files tables.
 
@@ -230,7 +233,7 @@ def extract_api_pages(
         # a page fetched again (a retried run) replaces its earlier quarantine rows
         marker = {"source": family, "file": label, "line": 0, HARD_DELETE_COLUMN: True}
         yield dispatcher.mark(quarantine_table, [marker])
-        valid, rejected = split_page(list(page), spec, family, label, now)
+        valid, rejected = split_page(list(page), spec, family, label, now, guard)
         if valid:
             yield dispatcher.mark(spec.table, valid)
             if history_table(spec):
@@ -251,7 +254,7 @@ def extract_api_pages(
 
 
 def _api_resource(
-    family: str, config: ApiSourceConfig, http: HttpRetrySettings, dataset_name: str
+    family: str, config: ApiSourceConfig, http: HttpRetrySettings, dataset_name: str, guard: RecordGuard
 ) -> DltResource:
     """A dlt resource named after the family's raw table that walks the family's vendor API."""
     endpoint = ENDPOINTS[family]
@@ -259,7 +262,7 @@ def _api_resource(
 
     def read_vendor_api() -> Iterator[Any]:
         client = make_rest_client(config, http)
-        yield from extract_api_pages(endpoint, spec, config, client, dataset_name)
+        yield from extract_api_pages(endpoint, spec, config, client, dataset_name, guard)
 
     return dlt.resource(
         read_vendor_api,
@@ -271,10 +274,10 @@ def _api_resource(
 
 
 def _make_api_source(family: str):
-    def vendor_api(config, http, dataset_name=RAW_DATASET):
+    def vendor_api(config, http, guard, dataset_name=RAW_DATASET):
         # unknown (drifted) fields keep their JSON type, exactly as in file mode
         disable_timestamp_detection()
-        return _api_resource(family, config, http, dataset_name)
+        return _api_resource(family, config, http, dataset_name, guard)
 
     vendor_api.__doc__ = f"{family} from the vendor API (see loaders.api.endpoints)."
     return dlt.source(vendor_api, name=family)
@@ -285,12 +288,13 @@ API_SOURCES = {family: _make_api_source(family) for family in ENDPOINTS}
 
 def api_source(
     config: ApiSourceConfig,
+    guard: RecordGuard,
     http: HttpRetrySettings | None = None,
     dataset_name: str = RAW_DATASET,
 ) -> Any:
     """The dlt source reading ``config.family`` from its vendor API. Cheap: nothing is fetched
     until the pipeline iterates it."""
-    return API_SOURCES[config.family](config, http or HttpRetrySettings(), dataset_name)
+    return API_SOURCES[config.family](config, http or HttpRetrySettings(), guard, dataset_name)
 
 
 def find_api_page_error(exc: BaseException | None) -> ApiPageError | None:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from loaders.contracts.spec import VERSION_COLUMN, FieldSpec, Kind, RecordSpec, text, ts
+from loaders.contracts.spec import VERSION_COLUMN, FieldSpec, Kind, Personal, RecordSpec, personal, text, ts
 
 MEMBER_SPEC = RecordSpec(
     table="members",
     id_field="member_id",
     fields=(
-        text("name"),
-        text("phone"),
-        text("email"),
-        text("unionid"),
+        personal("name", Personal.NAME),
+        personal("phone", Personal.PHONE),
+        personal("email", Personal.EMAIL),
+        personal("unionid", Personal.UNIONID),
         text("tier"),
         text("city"),
         text("home_store_id"),
         ts("registered_at"),
         ts("updated_at"),
-        FieldSpec("bound_accounts", Kind.LIST, (text("platform"), text("account_id"))),
+        FieldSpec("bound_accounts", Kind.LIST, (text("platform"), personal("account_id", Personal.ACCOUNT))),
         FieldSpec("consent_analytics", Kind.BOOLEAN),
     ),
     version_fields=("updated_at", "registered_at"),

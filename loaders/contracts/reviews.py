@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loaders.contracts.spec import FieldSpec, Kind, RecordSpec, text, ts
+from loaders.contracts.spec import FieldSpec, Kind, Personal, RecordSpec, personal, text, ts
 
 REVIEW_SPEC = RecordSpec(
     table="reviews",
@@ -13,15 +13,15 @@ REVIEW_SPEC = RecordSpec(
         text("product_sku"),
         text("order_id"),
         text("buyer_nick"),
-        text("buyer_open_id"),
+        personal("buyer_open_id", Personal.ACCOUNT),
         FieldSpec("rating", Kind.SCORE, low=1, high=5),
-        text("content"),
+        personal("content", Personal.FREE_TEXT),
         ts("created_at"),
         ts("modified_at"),
-        text("append_content"),
+        personal("append_content", Personal.FREE_TEXT),
         ts("append_at"),
         FieldSpec("has_images", Kind.BOOLEAN),
-        text("seller_reply"),
+        personal("seller_reply", Personal.FREE_TEXT),
     ),
     version_fields=("modified_at", "created_at"),
 )

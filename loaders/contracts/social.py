@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loaders.contracts.spec import FieldSpec, Kind, RecordSpec, text, ts
+from loaders.contracts.spec import FieldSpec, Kind, Personal, RecordSpec, personal, text, ts
 
 SOCIAL_SPEC = RecordSpec(
     table="social",
@@ -13,13 +13,13 @@ SOCIAL_SPEC = RecordSpec(
             "author",
             Kind.OBJECT,
             (
-                text("uid"),
+                personal("uid", Personal.ACCOUNT),
                 text("nickname"),
                 FieldSpec("followers", Kind.INTEGER),
                 FieldSpec("verified", Kind.BOOLEAN),
             ),
         ),
-        text("text"),
+        personal("text", Personal.FREE_TEXT),
         ts("published_at"),
         text("url"),
         FieldSpec("likes", Kind.INTEGER),

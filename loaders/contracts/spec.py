@@ -26,15 +26,28 @@ class Kind(Enum):
     LIST = "list"  # list of dicts, becomes a dlt child table
 
 
+class Personal(Enum):
+    """What personal data a text field holds; ``loaders.privacy`` protects it before storage."""
+
+    PHONE = "phone"  # a mainland mobile: pseudonym of the normalized number
+    EMAIL = "email"  # pseudonym of the normalized address
+    UNIONID = "unionid"  # WeChat UnionID: pseudonym of the exact value
+    ACCOUNT = "account"  # a platform account id (open id, uid): pseudonym of the exact value
+    NAME = "name"  # a person's name: pseudonym
+    FREE_TEXT = "free_text"  # what the customer wrote: personal data inside it is masked
+
+
 @dataclass(frozen=True)
 class FieldSpec:
-    """One known vendor field. ``children`` describe OBJECT members or LIST item members."""
+    """One known vendor field. ``children`` describe OBJECT members or LIST item members;
+    ``personal`` says what personal data a text field holds."""
 
     name: str
     kind: Kind = Kind.TEXT
     children: tuple["FieldSpec", ...] = ()
     low: int | None = None
     high: int | None = None
+    personal: Personal | None = None
 
 
 @dataclass(frozen=True)
@@ -74,3 +87,8 @@ def text(name: str) -> FieldSpec:
 def ts(name: str) -> FieldSpec:
     """A vendor timestamp field."""
     return FieldSpec(name, Kind.TIMESTAMP)
+
+
+def personal(name: str, kind: Personal) -> FieldSpec:
+    """A text field holding personal data of the given kind."""
+    return FieldSpec(name, Kind.TEXT, personal=kind)

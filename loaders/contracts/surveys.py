@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from loaders.contracts.spec import FieldSpec, Kind, RecordSpec, text, ts
+from loaders.contracts.spec import FieldSpec, Kind, Personal, RecordSpec, personal, text, ts
 
 SURVEY_SPEC = RecordSpec(
     table="surveys",
@@ -18,7 +18,7 @@ SURVEY_SPEC = RecordSpec(
         FieldSpec(
             "respondent",
             Kind.OBJECT,
-            (text("member_id"), text("phone"), text("unionid"), text("email")),
+            (text("member_id"), personal("phone", Personal.PHONE), personal("unionid", Personal.UNIONID), personal("email", Personal.EMAIL)),
         ),
         FieldSpec(
             "answers",
@@ -27,7 +27,7 @@ SURVEY_SPEC = RecordSpec(
                 FieldSpec("nps", Kind.SCORE, low=0, high=10),
                 FieldSpec("csat", Kind.SCORE, low=1, high=5),
                 FieldSpec("ces", Kind.SCORE, low=1, high=7),
-                text("comment"),
+                personal("comment", Personal.FREE_TEXT),
             ),
         ),
         text("store_id"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loaders.contracts.spec import FieldSpec, Kind, RecordSpec, text, ts
+from loaders.contracts.spec import FieldSpec, Kind, Personal, RecordSpec, personal, text, ts
 
 TICKET_SPEC = RecordSpec(
     table="tickets",
@@ -17,14 +17,14 @@ TICKET_SPEC = RecordSpec(
         FieldSpec(
             "requester",
             Kind.OBJECT,
-            (text("name"), text("phone"), text("email"), text("member_id")),
+            (personal("name", Personal.NAME), personal("phone", Personal.PHONE), personal("email", Personal.EMAIL), text("member_id")),
         ),
         text("assignee_team"),
         text("assignee"),
         text("store_id"),
         text("product_sku"),
-        text("subject"),
-        FieldSpec("messages", Kind.LIST, (ts("at"), text("author_role"), text("body"))),
+        personal("subject", Personal.FREE_TEXT),
+        FieldSpec("messages", Kind.LIST, (ts("at"), text("author_role"), personal("body", Personal.FREE_TEXT))),
         ts("first_response_at"),
         ts("solved_at"),
         text("satisfaction_rating"),

@@ -77,6 +77,7 @@ def file_batches(
     validate: Callable[[Any], Any],
     counts: FileCounts,
     now: datetime,
+    protect_quarantined: Callable[[str], str],
 ) -> Iterator[tuple[bool, list[dict]]]:
     """Stream one file as ``(is_valid, batch)`` lists of raw records or quarantine rows.
 
@@ -96,7 +97,7 @@ def file_batches(
                     "line": line.number,
                     "record_id": result.record_id,
                     "reason": result.reason,
-                    "raw_payload": line.raw,
+                    "raw_payload": protect_quarantined(line.raw),
                     "quarantined_at": now,
                 }
             )
@@ -125,6 +126,8 @@ def extract_family_files(
     accepts_name: Callable[[str], bool],
     validate: Callable[[Any], Any],
     validate_csv_row: Callable[[Any], Any] | None = None,
+    *,
+    protect_quarantined: Callable[[str], str],
 ) -> Iterator[Any]:
     """Body of every file resource: yields marked lists for the raw, quarantine and files tables.
 
@@ -154,7 +157,7 @@ def extract_family_files(
         counts = FileCounts()
         use_csv = validate_csv_row is not None and is_csv_name(path.name)
         row_validator = validate_csv_row if use_csv else validate
-        for is_valid, batch in file_batches(path, rel, family, row_validator, counts, now):
+        for is_valid, batch in file_batches(path, rel, family, row_validator, counts, now, protect_quarantined):
             yield dispatcher.mark(spec.table if is_valid else quarantine_table, batch)
             if is_valid and history_table(spec):
                 yield dispatcher.mark(history_table(spec), history_rows(spec, batch))

@@ -12,9 +12,18 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from loaders.api import describe_source_choice, find_api_page_error, source_for_family
 from loaders.pipeline import ensure_child_tables, make_pipeline
+from loaders.privacy import RecordGuard
 from loaders.sources import SOURCES
 from orchestration.metadata import dlt_resource_metadata, raw_counts_before_load
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
+
+
+def _no_pseudonyms_at_definition_time(kind: str, value: str) -> str:
+    raise RuntimeError("the asset-spec source is never iterated; a run builds its own with the run's key")
+
+
+# dagster-dlt reads the resources of a source when the definitions load; it never iterates it
+SPEC_ONLY_GUARD = RecordGuard(_no_pseudonyms_at_definition_time)
 
 
 def raw_asset_key(resource_name: str) -> dg.AssetKey:
@@ -52,7 +61,7 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
     source_factory = SOURCES[family]
 
     @dlt_assets(
-        dlt_source=source_factory(landing_dir="."),
+        dlt_source=source_factory(landing_dir=".", guard=SPEC_ONLY_GUARD),
         dlt_pipeline=_asset_spec_pipeline(family),
         name=f"load_{family}",
         dagster_dlt_translator=VocDltTranslator(),
@@ -72,7 +81,7 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
             events = list(
                 dlt.run(
                     context=context,
-                    dlt_source=source_for_family(family, warehouse.landing_path, settings.api),
+                    dlt_source=source_for_family(family, warehouse.landing_path, settings.record_guard(), settings.api),
                     dlt_pipeline=pipeline,
                     dagster_dlt_translator=VocDltTranslator(),
                 )

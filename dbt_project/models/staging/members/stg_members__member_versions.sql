@@ -9,8 +9,8 @@ with
     typed as (
         select
             {{ blank_to_null('member_id') }} as member_id,
-            {{ normalize_phone('phone') }} as phone,
-            {{ normalize_email('email') }} as email,
+            {{ blank_to_null('phone') }} as phone,
+            {{ blank_to_null('email') }} as email,
             {{ blank_to_null('unionid') }} as unionid,
             tier,
             city,
