@@ -249,8 +249,8 @@ def api_config_from_env(environ: Mapping[str, str]) -> ApiConfig:
                 environ, "VOC_API_MAX_RETRY_DELAY_SECONDS", default.max_retry_delay_seconds
             ),
         ),
-        step_retries=max(int(_text(environ, "VOC_API_STEP_RETRIES") or DEFAULT_STEP_RETRIES), 0),
-        step_retry_seconds=max(int(_text(environ, "VOC_API_STEP_RETRY_SECONDS") or DEFAULT_STEP_RETRY_SECONDS), 0),
+        step_retries=_non_negative_int(environ, "VOC_API_STEP_RETRIES", DEFAULT_STEP_RETRIES),
+        step_retry_seconds=_non_negative_int(environ, "VOC_API_STEP_RETRY_SECONDS", DEFAULT_STEP_RETRY_SECONDS),
     )
 
 
@@ -290,6 +290,19 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ApiConfigError(f"{name} must be a positive integer, got {text!r}") from None
     if value < 1:
         raise ApiConfigError(f"{name} must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    text = _text(environ, name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiConfigError(f"{name} must be a whole number of 0 or more, got {text!r}") from None
+    if value < 0:
+        raise ApiConfigError(f"{name} must be a whole number of 0 or more, got {text!r}")
     return value
 
 

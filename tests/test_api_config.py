@@ -58,6 +58,10 @@ def test_retry_settings_come_from_the_environment_and_are_checked():
     budget = api_config_from_env({"VOC_API_STEP_RETRIES": "5", "VOC_API_STEP_RETRY_SECONDS": "1"})
     assert (budget.step_retries, budget.step_retry_seconds) == (5, 1)
     assert (ApiConfig().step_retries, ApiConfig().step_retry_seconds) == (2, 60)
+    assert api_config_from_env({"VOC_API_STEP_RETRIES": "0"}).step_retries == 0
+    for bad in ("two", "-1", "1.5"):
+        with pytest.raises(ApiConfigError, match="VOC_API_STEP_RETRIES"):
+            api_config_from_env({"VOC_API_STEP_RETRIES": bad})
 
 
 def test_first_request_parameters_follow_the_contract():
