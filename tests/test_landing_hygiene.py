@@ -19,7 +19,7 @@ import pytest
 
 from devtools.demo.api import generate
 from loaders.contracts import FAMILY_SPECS, REVIEW_SPEC, SURVEY_SPEC, TICKET_SPEC
-from loaders.contracts.drift import FieldsSeen, contract_paths, field_drift
+from loaders.contracts.drift import MAX_UNKNOWN_PATHS, FieldsSeen, contract_paths, field_drift
 from loaders.contracts.surveys import survey_csv_row_to_json_shape
 from loaders.files.readers import SYMLINK_OUTSIDE_LANDING, discover_files, is_csv_name, is_jsonl_name, scan_files
 from loaders.pipeline import load_family
@@ -126,7 +126,7 @@ def _fields_seen(spec, records: list[dict]) -> str | None:
         validated = validate_record(spec, record)
         assert isinstance(validated, dict)
         seen.observe(validated)
-    return seen.to_json(spec)
+    return seen.to_json()
 
 
 def _review(**overrides) -> dict:
@@ -179,6 +179,16 @@ def test_two_table_family_is_compared_with_the_table_of_its_id_field():
     assert field_drift("reference/products.jsonl", FAMILY_SPECS["reference"], products).table == "products"
     assert field_drift("api:surveys?page=1", FAMILY_SPECS["surveys"], None) is None
     assert contract_paths(SURVEY_SPEC) >= {"response_id", "respondent.phone", "answers.nps"}
+
+
+def test_a_vendor_sending_data_as_keys_keeps_the_evidence_bounded():
+    seen = FieldsSeen(REVIEW_SPEC)
+    for n in range(3000):
+        seen.observe({**_review(review_id=f"JD-{n}"), f"attr_{n:05d}": n})
+    paths = seen.paths()
+    assert paths - contract_paths(REVIEW_SPEC) == {f"attr_{n:05d}" for n in range(MAX_UNKNOWN_PATHS)}
+    assert contract_paths(REVIEW_SPEC) <= paths
+    assert all(len(shapes) <= 1000 for shapes in seen._keysets.values())
 
 
 def test_rename_check_warns_naming_both_fields_and_passes_on_extra_fields_only():

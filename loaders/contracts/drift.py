@@ -27,6 +27,8 @@ from loaders.contracts.spec import VERSION_COLUMN, FieldSpec, Kind, RecordSpec
 
 MAX_UNKNOWN_PATHS = 50
 """Unknown paths kept per file: a vendor that sends data as keys must not bloat the load log."""
+_MAX_SHAPES = 1000
+"""Distinct key tuples held per path before they are folded into paths (bounds the memory)."""
 
 
 def contract_paths(spec: RecordSpec) -> set[str]:
@@ -49,14 +51,19 @@ class FieldsSeen:
     distinct shape (a file's records mostly share a few), expanded to paths at the end."""
 
     def __init__(self, spec: RecordSpec) -> None:
+        self._known = contract_paths(spec)
         self._plan = _member_plan(spec.fields, "")
         self._keysets: dict[str, set[tuple]] = {"": set()}
         for path in _plan_paths(self._plan):
             self._keysets[path] = set()
+        self._folded: set[str] = set()
 
     def observe(self, record: Mapping[str, Any]) -> None:
-        self._keysets[""].add(tuple(record))
+        top = self._keysets[""]
+        top.add(tuple(record))
         self._observe_members(self._plan, record)
+        if len(top) > _MAX_SHAPES:
+            self._fold()
 
     def _observe_members(self, plan: list[tuple], container: Mapping[str, Any]) -> None:
         for name, path, is_list, children in plan:
@@ -69,31 +76,39 @@ class FieldsSeen:
                     for item in value:
                         if isinstance(item, dict):
                             keysets.add(tuple(item))
+                            if len(keysets) > _MAX_SHAPES:
+                                self._fold()
                             if children:
                                 self._observe_members(children, item)
             elif isinstance(value, dict):
                 keysets.add(tuple(value))
+                if len(keysets) > _MAX_SHAPES:
+                    self._fold()
                 if children:
                     self._observe_members(children, value)
 
-    def paths(self) -> set[str]:
-        found: set[str] = set()
+    def _fold(self) -> None:
+        """Turn the key tuples held into paths, keeping every known and the first unknown ones."""
+        found = set(self._folded)
         for parent, keysets in self._keysets.items():
             prefix = f"{parent}." if parent else ""
             for keys in keysets:
                 found.update(f"{prefix}{key}" for key in keys if isinstance(key, str))
+            keysets.clear()
         found.discard(VERSION_COLUMN)
-        return found
+        unknown = sorted(found - self._known)[:MAX_UNKNOWN_PATHS]
+        self._folded = (found & self._known) | set(unknown)
 
-    def to_json(self, spec: RecordSpec) -> str | None:
-        """The ledger value: sorted JSON list, every known path and at most ``MAX_UNKNOWN_PATHS``
-        unknown ones; ``None`` when no valid record was seen (nothing to compare)."""
+    def paths(self) -> set[str]:
+        """Every known path carried, and the first ``MAX_UNKNOWN_PATHS`` unknown ones (sorted)."""
+        self._fold()
+        return set(self._folded)
+
+    def to_json(self) -> str | None:
+        """The load-log value: :meth:`paths` as a sorted JSON list; ``None`` when no valid
+        record was seen (nothing to compare)."""
         seen = self.paths()
-        if not seen:
-            return None
-        known = contract_paths(spec)
-        unknown = sorted(seen - known)[:MAX_UNKNOWN_PATHS]
-        return json.dumps(sorted((seen & known) | set(unknown)), ensure_ascii=False)
+        return json.dumps(sorted(seen), ensure_ascii=False) if seen else None
 
 
 def _member_plan(fields: Iterable[FieldSpec], prefix: str) -> list[tuple]:

@@ -208,7 +208,7 @@ def extract_family_files(
             "records_loaded": counts.loaded,
             "records_quarantined": counts.quarantined,
             "loaded_at": now,
-            "fields_seen": counts.fields.to_json(spec) if counts.fields is not None else None,
+            "fields_seen": counts.fields.to_json() if counts.fields is not None else None,
             "refused_reason": None,
         }
         yield dispatcher.mark(files_table, [log_row])
