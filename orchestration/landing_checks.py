@@ -16,7 +16,7 @@ from typing import Any
 import dagster as dg
 
 from loaders.contracts import FAMILY_SPECS
-from loaders.contracts.drift import FieldDrift, field_drift
+from loaders.contracts.drift import FieldDrift, family_drift
 from orchestration.assets.ingestion import RESOURCES_BY_FAMILY, raw_asset_key, resource_for_raw_table
 from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
 
@@ -47,10 +47,11 @@ def _load_log_rows(warehouse: VocWarehouse, family: str, columns: list[str]) -> 
 def rename_check_result(asset_key: dg.AssetKey, family: str, rows: list[tuple] | None) -> dg.AssetCheckResult:
     """WARN when a file of ``family`` lost a known field while carrying an unknown one.
 
-    ``rows`` are ``(file, fields_seen)`` of the load log; rows without ``fields_seen`` (api pages,
+    ``rows`` are ``(file, fields_seen)`` of the load log; each file is judged against the
+    family's other files (``loaders.contracts.drift``). Rows without ``fields_seen`` (api pages,
     refused paths, files loaded before it was recorded) are no evidence.
     """
-    drifts = [drift for file, seen in rows or [] if (drift := field_drift(file, FAMILY_SPECS[family], seen))]
+    drifts = family_drift(FAMILY_SPECS[family], rows or [])
     renames: list[FieldDrift] = [drift for drift in drifts if drift.suspected_rename]
     metadata: dict[str, Any] = {
         "files_compared": len(drifts),

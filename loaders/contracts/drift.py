@@ -1,25 +1,31 @@
 """Field drift between a record contract and what a landing file actually carried.
 
-The file loader notes, per file, the field paths its valid records carried
-(:class:`FieldsSeen`, stored as ``fields_seen`` in ``raw.<family>_files``). Against the current
-contract that gives:
+The file loader counts, per file, how many valid records carried each field path
+(:class:`FieldsSeen`, stored as JSON in ``fields_seen`` of ``raw.<family>_files``). Against the
+current contract and the family's other files that gives:
 
 * **unknown** paths: carried, but not in the contract (schema drift, kept by the loader);
-* **missing** known paths: in the contract, carried by no record of the file.
+* **missing** known paths: carried by no record of the file, although the family's other files
+  carry them so often that their absence from this file is no chance: with a share ``p`` of
+  records (or objects, for a member) carrying the field elsewhere and ``n`` records here,
+  ``(1 - p) ** n < UNLIKELY``. An optional field a vendor leaves out when it has no value
+  (``updated_at`` only on a later crawl, a member without e-mail) is no such field.
 
 A file with both is a *suspected rename* (a vendor renamed ``rating`` to ``score``): the
-Dagster check ``landing_field_renames`` warns about it. An unknown field alone is ordinary drift
-and a missing field alone is an optional field the vendor left out, so neither warns.
+Dagster check ``landing_field_renames`` warns about it. An unknown field alone is ordinary
+drift and a missing field alone is no rename, so neither warns. The first file of a family has
+nothing to be compared with.
 
 Paths use dots for nesting: ``respondent.phone``, ``messages.body``. Below a known object or
-list only one level of members is noted; an unknown field is noted by its own name only.
-A known member is reported missing only when its parent was carried and at least one of its
-siblings was: a parent that was always ``null`` or an empty list says nothing about members.
+list only its members are noted (one level per known level); an unknown field is noted by its
+own name only. ``*`` counts the records, ``<path>.*`` the objects (or list items) observed at
+``path``: the denominators of the shares. Of a list, the first and the last item are observed.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -27,8 +33,10 @@ from loaders.contracts.spec import VERSION_COLUMN, FieldSpec, Kind, RecordSpec
 
 MAX_UNKNOWN_PATHS = 50
 """Unknown paths kept per file: a vendor that sends data as keys must not bloat the load log."""
+UNLIKELY = 1e-3
+"""A known field counts as missing when chance alone would leave it out less often than this."""
 _MAX_SHAPES = 1000
-"""Distinct key tuples held per path before they are folded into paths (bounds the memory)."""
+"""Distinct key tuples held per path before they are folded into counts (bounds the memory)."""
 
 
 def contract_paths(spec: RecordSpec) -> set[str]:
@@ -46,21 +54,30 @@ def contract_paths(spec: RecordSpec) -> set[str]:
     return paths
 
 
+def container_key(parent: str) -> str:
+    """The evidence key counting the records (``*``) or the objects at ``parent`` (``parent.*``)."""
+    return f"{parent}.*" if parent else "*"
+
+
+def _is_count_key(path: str) -> bool:
+    return path == "*" or path.endswith(".*")
+
+
 class FieldsSeen:
-    """Collects the field paths of the valid records of one file, cheaply: one key tuple per
+    """Counts the field paths of the valid records of one file, cheaply: one key tuple per
     distinct shape (a file's records mostly share a few), expanded to paths at the end."""
 
     def __init__(self, spec: RecordSpec) -> None:
         self._known = contract_paths(spec)
         self._plan = _member_plan(spec.fields, "")
-        self._keysets: dict[str, set[tuple]] = {"": set()}
+        self._shapes: dict[str, Counter[tuple]] = {"": Counter()}
         for path in _plan_paths(self._plan):
-            self._keysets[path] = set()
-        self._folded: set[str] = set()
+            self._shapes[path] = Counter()
+        self._folded: Counter[str] = Counter()
 
     def observe(self, record: Mapping[str, Any]) -> None:
-        top = self._keysets[""]
-        top.add(tuple(record))
+        top = self._shapes[""]
+        top[tuple(record)] += 1
         self._observe_members(self._plan, record)
         if len(top) > _MAX_SHAPES:
             self._fold()
@@ -70,45 +87,46 @@ class FieldsSeen:
             value = container.get(name)
             if not value:
                 continue
-            keysets = self._keysets[path]
+            shapes = self._shapes[path]
             if is_list:
-                if isinstance(value, list):
-                    for item in value:
-                        if isinstance(item, dict):
-                            keysets.add(tuple(item))
-                            if len(keysets) > _MAX_SHAPES:
-                                self._fold()
-                            if children:
-                                self._observe_members(children, item)
-            elif isinstance(value, dict):
-                keysets.add(tuple(value))
-                if len(keysets) > _MAX_SHAPES:
-                    self._fold()
-                if children:
-                    self._observe_members(children, value)
+                # the first and the last item stand for the list: a renamed member is in every item
+                items = (value if len(value) <= 2 else (value[0], value[-1])) if isinstance(value, list) else ()
+            else:
+                items = [value]
+            for item in items:
+                if isinstance(item, dict):
+                    shapes[tuple(item)] += 1
+                    if children:
+                        self._observe_members(children, item)
+            if len(shapes) > _MAX_SHAPES:
+                self._fold()
 
     def _fold(self) -> None:
-        """Turn the key tuples held into paths, keeping every known and the first unknown ones."""
-        found = set(self._folded)
-        for parent, keysets in self._keysets.items():
+        """Turn the key tuples held into path counts; keep every known and the first unknown paths."""
+        folded = self._folded
+        for parent, shapes in self._shapes.items():
             prefix = f"{parent}." if parent else ""
-            for keys in keysets:
-                found.update(f"{prefix}{key}" for key in keys if isinstance(key, str))
-            keysets.clear()
-        found.discard(VERSION_COLUMN)
-        unknown = sorted(found - self._known)[:MAX_UNKNOWN_PATHS]
-        self._folded = (found & self._known) | set(unknown)
+            for keys, count in shapes.items():
+                folded[container_key(parent)] += count
+                for key in keys:
+                    if isinstance(key, str):
+                        folded[f"{prefix}{key}"] += count
+            shapes.clear()
+        folded.pop(VERSION_COLUMN, None)
+        unknown = sorted(p for p in folded if p not in self._known and not _is_count_key(p))
+        for path in unknown[MAX_UNKNOWN_PATHS:]:
+            del folded[path]
 
-    def paths(self) -> set[str]:
-        """Every known path carried, and the first ``MAX_UNKNOWN_PATHS`` unknown ones (sorted)."""
+    def counts(self) -> dict[str, int]:
+        """Records (or objects) carrying each path, with the ``*`` denominators."""
         self._fold()
-        return set(self._folded)
+        return dict(self._folded)
 
     def to_json(self) -> str | None:
-        """The load-log value: :meth:`paths` as a sorted JSON list; ``None`` when no valid
-        record was seen (nothing to compare)."""
-        seen = self.paths()
-        return json.dumps(sorted(seen), ensure_ascii=False) if seen else None
+        """The load-log value: :meth:`counts` as a JSON object with sorted keys; ``None`` when no
+        valid record was seen (nothing to compare)."""
+        counts = self.counts()
+        return json.dumps(counts, sort_keys=True, ensure_ascii=False) if counts.get("*") else None
 
 
 def _member_plan(fields: Iterable[FieldSpec], prefix: str) -> list[tuple]:
@@ -128,7 +146,7 @@ def _plan_paths(plan: list[tuple]) -> Iterable[str]:
 
 @dataclass(frozen=True)
 class FieldDrift:
-    """How the fields one file carried differ from its contract."""
+    """How the fields one file carried differ from its contract and its family's other files."""
 
     file: str
     table: str
@@ -146,33 +164,53 @@ class FieldDrift:
         )
 
 
-def spec_for_fields(specs: Iterable[RecordSpec], seen: set[str]) -> RecordSpec | None:
+def spec_for_fields(specs: Iterable[RecordSpec], seen: Iterable[str]) -> RecordSpec | None:
     """The spec of a family whose records carried ``seen`` (families with two tables share one
     load log; a valid record always carries its table's id field)."""
     specs = list(specs)
     if len(specs) == 1:
         return specs[0]
+    seen = set(seen)
     matching = [spec for spec in specs if spec.id_field in seen]
     return matching[0] if len(matching) == 1 else None
 
 
-def field_drift(file: str, specs: Iterable[RecordSpec], fields_seen_json: str | None) -> FieldDrift | None:
-    """Missing known and unknown paths of one load-log row; ``None`` when it holds no evidence."""
+def parse_evidence(fields_seen_json: str | None) -> dict[str, int] | None:
+    """A ``fields_seen`` value as counts; ``None`` for no evidence (api pages, refused paths)."""
     if not fields_seen_json:
         return None
-    seen = set(json.loads(fields_seen_json))
-    spec = spec_for_fields(specs, seen)
-    if spec is None or not seen:
-        return None
+    value = json.loads(fields_seen_json)
+    return value if isinstance(value, dict) and value.get("*") else None
+
+
+def family_drift(specs: Iterable[RecordSpec], rows: Iterable[tuple[str, str | None]]) -> list[FieldDrift]:
+    """The drift of every load-log row ``(file, fields_seen)`` with evidence, each file judged
+    against the family's other files of the same table."""
+    specs = list(specs)
+    evidence = []
+    for file, text in rows:
+        counts = parse_evidence(text)
+        spec = spec_for_fields(specs, counts) if counts else None
+        if spec is not None:
+            evidence.append((file, spec, counts))
+    totals: dict[str, Counter[str]] = {}
+    for _, spec, counts in evidence:
+        totals.setdefault(spec.table, Counter()).update(counts)
+    return [_drift(file, spec, counts, totals[spec.table]) for file, spec, counts in evidence]
+
+
+def _drift(file: str, spec: RecordSpec, counts: dict[str, int], totals: Counter[str]) -> FieldDrift:
     known = contract_paths(spec)
     missing = []
-    for path in sorted(known - seen):
-        parent, _, _ = path.rpartition(".")
-        if not parent:
-            missing.append(path)
+    for path in sorted(known - set(counts)):
+        parent = path.rpartition(".")[0]
+        here = counts.get(container_key(parent), 0)
+        elsewhere = totals[container_key(parent)] - here
+        carried_elsewhere = totals[path]  # this file carried it 0 times
+        if here == 0 or elsewhere <= 0 or carried_elsewhere == 0:
             continue
-        siblings = {p for p in known if p.rpartition(".")[0] == parent}
-        if parent in seen and siblings & seen:
+        share = min(carried_elsewhere / elsewhere, 1.0)
+        if (1.0 - share) ** here < UNLIKELY:
             missing.append(path)
-    unknown = sorted(seen - known)
+    unknown = sorted(p for p in counts if p not in known and not _is_count_key(p))
     return FieldDrift(file, spec.table, tuple(missing), tuple(unknown))

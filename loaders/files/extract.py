@@ -7,7 +7,8 @@ Every record is validated (``loaders.validation``); from the same resource
   record id so the newest version (``_voc_updated_at``) wins,
 * rejected lines go to ``<family>_quarantine`` (one row per file line, with the raw payload),
 * one load-log row per file goes to ``<family>_files`` (sha256, size, read/loaded/quarantined,
-  and ``fields_seen``: the field paths its valid records carried, see ``loaders.contracts.drift``).
+  and ``fields_seen``: how many valid records carried each field path, see
+  ``loaders.contracts.drift``).
 
 Files are read only from inside the landing folder (``loaders.files.readers.scan_files``): a
 symbolic link whose target leaves it is not read; it gets a load-log row with
