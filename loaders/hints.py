@@ -54,6 +54,12 @@ FILES_COLUMNS: dict[str, dict[str, Any]] = {
     "records_loaded": {"data_type": "bigint"},
     "records_quarantined": {"data_type": "bigint"},
     "loaded_at": dict(TIMESTAMPTZ),
+    # file mode only: how many valid records carried each field path (JSON object), see
+    # loaders.contracts.drift; why a path was not read (e.g. symlink_outside_landing), else null
+    "fields_seen": {"data_type": "text"},
+    "refused_reason": {"data_type": "text"},
+    # a refused link that is gone again: its row is deleted, not kept
+    HARD_DELETE_COLUMN: {"data_type": "bool", "hard_delete": True},
 }
 
 

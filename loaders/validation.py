@@ -8,8 +8,8 @@ the shared spec:
 ``invalid_json``, ``not_an_object``, ``missing_id``, ``bad_timestamp:<field>``,
 ``out_of_range:<field>``, ``wrong_type:<field>``, plus three loader-level codes that the file
 readers (``loaders.files``) produce for damage below the record level: ``malformed_csv_row`` (a
-CSV row with more or fewer cells than the header), ``invalid_utf8`` (a CSV row with bytes that
-are not UTF-8) and ``unreadable_file`` (a truncated or corrupt gzip).
+CSV row with more or fewer cells than the header), ``invalid_utf8`` (a CSV row or JSONL line
+with bytes that are not UTF-8) and ``unreadable_file`` (a truncated or corrupt gzip).
 
 Normalization is deliberately light, because renaming and most typing belong to dbt staging:
 

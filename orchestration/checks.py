@@ -10,6 +10,9 @@ Every guarded asset gets two checks:
 One ``@multi_asset_check`` per source family (raw) and one per layer (staging, marts) runs all
 its suites in a single read-only GX validation. The checks run in the DuckDB writer pool, so
 they never overlap a dlt or dbt step that holds the write lock.
+
+Beside them, ``landing_<family>`` (``orchestration.landing_checks``) warns about renamed vendor
+fields and refused landing paths.
 """
 
 
@@ -25,6 +28,7 @@ from expectations.suites import ERROR, FEEDBACK_STAGING_MODELS, WARN, Suite, mar
 from expectations.warehouse import ExpectationOutcome, varchar_columns
 from orchestration.assets.ingestion import RESOURCES_BY_FAMILY, raw_asset_key, resource_for_raw_table
 from orchestration.assets.transformation import voc_dbt_models
+from orchestration.landing_checks import build_landing_checks
 from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
 
 ERROR_CHECK = "gx_errors"
@@ -209,7 +213,7 @@ def build_freshness_checks() -> list[dg.AssetChecksDefinition]:
     return checks
 
 
-quality_checks = build_quality_checks()
+quality_checks = [*build_quality_checks(), *build_landing_checks()]
 freshness_checks = build_freshness_checks()
 freshness_sensor = dg.build_sensor_for_freshness_checks(
     freshness_checks=freshness_checks,

@@ -30,7 +30,7 @@ def landing_fingerprints(landing_dir: Path, api: ApiConfig | None = None) -> dic
     for family in FAMILIES:
         if api is not None and api.mode(family) == API_MODE:
             continue
-        for path in discover_files(landing_dir / family, _loadable_name):
+        for path in discover_files(landing_dir / family, _loadable_name, root=landing_dir):
             stat = path.stat()
             fingerprints[path.relative_to(landing_dir).as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
     return fingerprints

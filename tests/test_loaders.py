@@ -168,10 +168,10 @@ def test_jsonl_reader_handles_bom_crlf_bad_utf8_and_truncated_gzip(tmp_path):
     plain.write_bytes(b'\xef\xbb\xbf{"a": 1}\r\n\r\n{"b": NaN}\n\xff\xfe{"c": 2}\n{"d": 3}')
     lines = list(read_jsonl_lines(plain))
     assert [(line.number, line.raw) for line in lines] == [
-        (1, '{"a": 1}'), (3, '{"b": NaN}'), (4, "\ufffd\ufffd{\"c\": 2}"), (5, '{"d": 3}'),
+        (1, '{"a": 1}'), (3, '{"b": NaN}'), (4, '\\xff\\xfe{"c": 2}'), (5, '{"d": 3}'),
     ]
     assert lines[0].value == {"a": 1} and lines[3].value == {"d": 3}
-    assert [classify_line(line, lambda v: v) for line in lines[1:3]] == [Rejected("invalid_json")] * 2
+    assert [classify_line(line, lambda v: v) for line in lines[1:3]] == [Rejected("invalid_json"), Rejected("invalid_utf8")]
 
     truncated = tmp_path / "b.jsonl.gz"
     payload = "".join(json.dumps({"n": n, "square": n * n}) + "\n" for n in range(5000)).encode()
@@ -191,7 +191,7 @@ def test_csv_rows_that_are_not_utf8_are_quarantined_not_mangled(tmp_path):
     )
     lines = list(read_csv_rows(path))
     assert [(line.number, line.raw) for line in lines] == [
-        (2, "R-1,好"), (3, "R-2,bad \ufffd\ufffd here"), (4, 'R-3,"two\nlines \ufffd"'), (6, "R-4,ok"),
+        (2, "R-1,好"), (3, "R-2,bad \\xff\\xfe here"), (4, 'R-3,"two\nlines \\xc3"'), (6, "R-4,ok"),
     ]
     results = [classify_line(line, lambda v: v) for line in lines]
     assert results[1:3] == [Rejected("invalid_utf8")] * 2
@@ -202,7 +202,7 @@ def test_hidden_files_and_other_extensions_are_not_discovered(tmp_path):
     for name in ("b.jsonl", "a.jsonl.gz", "c.csv", "notes.txt", ".tmp.jsonl", "sub/d.jsonl", ".git/e.jsonl"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("", encoding="utf-8")
-    found = discover_files(tmp_path, is_jsonl_name)
+    found = discover_files(tmp_path, is_jsonl_name, root=tmp_path)
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.jsonl.gz", "b.jsonl", "sub/d.jsonl"]
 
 
@@ -434,7 +434,7 @@ for _family in FAMILIES:
     }
     SPEC_COLUMNS[f"{_family}_files"] = {
         "source": T, "file": T, "sha256": T, "size_bytes": B, "records_read": B,
-        "records_loaded": B, "records_quarantined": B, "loaded_at": TS,
+        "records_loaded": B, "records_quarantined": B, "loaded_at": TS, "fields_seen": T, "refused_reason": T,
     }
 
 

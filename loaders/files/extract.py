@@ -6,7 +6,14 @@ Every record is validated (``loaders.validation``); from the same resource
 * valid records go to the family's raw table (``surveys``, ``tickets`` ...), merged on the
   record id so the newest version (``_voc_updated_at``) wins,
 * rejected lines go to ``<family>_quarantine`` (one row per file line, with the raw payload),
-* one load-log row per file goes to ``<family>_files`` (sha256, size, read/loaded/quarantined).
+* one load-log row per file goes to ``<family>_files`` (sha256, size, read/loaded/quarantined,
+  and ``fields_seen``: how many valid records carried each field path, see
+  ``loaders.contracts.drift``).
+
+Files are read only from inside the landing folder (``loaders.files.readers.scan_files``): a
+symbolic link whose target leaves it is not read; it gets a load-log row with
+``refused_reason = 'symlink_outside_landing'`` and no counts, and a warning naming the link's
+path relative to the landing folder (never the target). The row goes when the link goes.
 
 The resource remembers the sha256 of every file it has read in dlt resource state, which dlt
 stores in the warehouse with each load; an unchanged file is skipped, a changed one is re-read
@@ -17,14 +24,16 @@ cannot win.
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import dlt
 
+from loaders.contracts.drift import FieldsSeen
 from loaders.contracts.spec import RecordSpec
 from loaders.dispatch import TableDispatcher
 from loaders.files.readers import (
@@ -33,17 +42,22 @@ from loaders.files.readers import (
     MALFORMED_ROW,
     UNREADABLE,
     Line,
-    discover_files,
     file_digest,
     is_csv_name,
+    is_inside,
     read_csv_rows,
     read_jsonl_lines,
+    scan_files,
 )
 from loaders.hints import HARD_DELETE_COLUMN, history_rows, history_table, table_hints
 from loaders.validation import Rejected
 
 CHUNK_SIZE = 1000
 """Records per yielded list: dlt is much faster with lists than with single items."""
+REFUSED_STATE_KEY = "refused"
+"""Resource state: ``relative path -> reason`` of the links already recorded as refused."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,6 +65,7 @@ class FileCounts:
     read: int = 0
     loaded: int = 0
     quarantined: int = 0
+    fields: FieldsSeen | None = field(default=None)
 
 
 def classify_line(line: Line, validate: Callable[[Any], Any]) -> dict | Rejected:
@@ -106,6 +121,8 @@ def file_batches(
                 rejected = []
             continue
         counts.loaded += 1
+        if counts.fields is not None:
+            counts.fields.observe(result)
         result["_voc_file"] = rel
         result["_voc_line"] = line.number
         records.append(result)
@@ -140,9 +157,34 @@ def extract_family_files(
 
     yield from dispatcher.declare_tables(state)
 
+    refused_before: dict[str, str] = state.setdefault(REFUSED_STATE_KEY, {})
     landing = Path(landing_dir)
-    for path in discover_files(landing / family, accepts_name):
+    scan = scan_files(landing / family, accepts_name, root=landing)
+    refused_now = {refused.path.relative_to(landing).as_posix() for refused in scan.refused}
+    listed_now = {path.relative_to(landing).as_posix() for path in scan.files}
+    for rel in sorted(set(refused_before) - refused_now - listed_now):
+        # the refused link is gone: so is its load-log row
+        yield dispatcher.mark(files_table, [{"source": family, "file": rel, HARD_DELETE_COLUMN: True}])
+        del refused_before[rel]
+    for refused in scan.refused:
+        rel = refused.path.relative_to(landing).as_posix()
+        log.warning(
+            "%s: refused landing path %s (%s): its target is not read", family, rel, refused.reason
+        )
+        if refused_before.get(rel) == refused.reason or rel in loaded_files:
+            # already recorded; or loaded before it became a link, and its load-log row and raw
+            # rows stay as they were (the warning above says it each run)
+            continue
+        yield dispatcher.mark(files_table, [refused_log_row(family, rel, refused.reason)])
+        refused_before[rel] = refused.reason
+
+    for path in scan.files:
         rel = path.relative_to(landing).as_posix()
+        if not is_inside(path, landing):
+            # became a link leaving the landing folder since the scan: next run records it
+            log.warning("%s: refused landing path %s: it changed into a link leaving the landing folder", family, rel)
+            continue
+        refused_before.pop(rel, None)
         digest, size = file_digest(path)
         previous_digest = loaded_files.get(rel)
         if previous_digest == digest:
@@ -154,7 +196,7 @@ def extract_family_files(
             marker = {"source": family, "file": rel, "line": 0, HARD_DELETE_COLUMN: True}
             yield dispatcher.mark(quarantine_table, [marker])
 
-        counts = FileCounts()
+        counts = FileCounts(fields=FieldsSeen(spec))
         use_csv = validate_csv_row is not None and is_csv_name(path.name)
         row_validator = validate_csv_row if use_csv else validate
         for is_valid, batch in file_batches(path, rel, family, row_validator, counts, now, protect_quarantined):
@@ -170,7 +212,25 @@ def extract_family_files(
             "records_loaded": counts.loaded,
             "records_quarantined": counts.quarantined,
             "loaded_at": now,
+            "fields_seen": counts.fields.to_json() if counts.fields is not None else None,
+            "refused_reason": None,
         }
         yield dispatcher.mark(files_table, [log_row])
         # recorded only once the whole file is yielded; dlt commits state with the extracted package
         loaded_files[rel] = digest
+
+
+def refused_log_row(family: str, rel: str, reason: str) -> dict:
+    """The load-log row of a path that was not read: no hash, no size, no records."""
+    return {
+        "source": family,
+        "file": rel,
+        "sha256": None,
+        "size_bytes": None,
+        "records_read": 0,
+        "records_loaded": 0,
+        "records_quarantined": 0,
+        "loaded_at": datetime.now(timezone.utc),
+        "fields_seen": None,
+        "refused_reason": reason,
+    }

@@ -3,7 +3,10 @@
 ``*.jsonl`` / ``*.jsonl.gz`` are read line by line, ``*.csv`` / ``*.csv.gz`` (UTF-8 with or without
 BOM) row by row; both yield :class:`Line` s whose ``value`` is the parsed record, or one of the
 markers ``INVALID_JSON``, ``INVALID_UTF8``, ``MALFORMED_ROW``, ``UNREADABLE`` for damage the
-caller quarantines.
+caller quarantines. A line or row holding bytes that are not UTF-8 is ``INVALID_UTF8`` in both
+formats, and its ``raw`` text shows those bytes as ``\\xNN`` escapes: nothing read here ever
+carries a U+FFFD replacement character into the warehouse.
+Files are found by :func:`scan_files`, which reads only from inside the landing folder.
 Nothing here validates records or knows about dlt.
 """
 
@@ -13,6 +16,7 @@ import csv
 import gzip
 import hashlib
 import json
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -45,7 +49,8 @@ def read_jsonl_lines(path: Path) -> Iterator[Line]:
     """Yield the non-blank lines of a ``.jsonl`` / ``.jsonl.gz`` file, parsed, one at a time.
 
     Undecodable or unparsable lines come back with ``value`` set to a marker so the caller
-    quarantines them; a truncated gzip ends the file with one ``unreadable`` line.
+    quarantines them (undecodable bytes shown as ``\\xNN``); a truncated gzip ends the file with
+    one ``unreadable`` line.
     """
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     number = 0
@@ -60,7 +65,7 @@ def read_jsonl_lines(path: Path) -> Iterator[Line]:
                 try:
                     text = raw_bytes.decode("utf-8")
                 except UnicodeDecodeError:
-                    yield Line(number, raw_bytes.decode("utf-8", "replace"), INVALID_JSON)
+                    yield Line(number, raw_bytes.decode("utf-8", "backslashreplace"), INVALID_UTF8)
                     continue
                 try:
                     value = json.loads(text, parse_constant=_reject_constant)
@@ -102,8 +107,9 @@ def read_csv_rows(path: Path) -> Iterator[Line]:
     ``number`` is the physical line where the row starts (the header is line 1), ``raw`` the
     row's original text. Rows with a different cell count than the header come back marked
     malformed (trailing empty cells are tolerated); rows holding bytes that are not UTF-8 come
-    back marked ``INVALID_UTF8`` with those bytes shown as U+FFFD in ``raw`` (a JSONL line with
-    the same fault is ``INVALID_JSON``).
+    back marked ``INVALID_UTF8`` with those bytes shown as ``\\xNN`` in ``raw``. When the header
+    itself holds such bytes, no column name can be trusted and every data row is
+    ``INVALID_UTF8``.
     """
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     last_line = 0
@@ -114,6 +120,7 @@ def read_csv_rows(path: Path) -> Iterator[Line]:
             tap = _LineTap(handle)
             reader = csv.reader(tap)
             header: list[str] | None = None
+            header_undecodable = False
             while True:
                 try:
                     row = next(reader)
@@ -121,17 +128,19 @@ def read_csv_rows(path: Path) -> Iterator[Line]:
                     break
                 except csv.Error:
                     number, raw = tap.take_row()
-                    yield Line(number, raw, MALFORMED_ROW)
+                    marker = INVALID_UTF8 if _UNDECODABLE_BYTE.search(raw) else MALFORMED_ROW
+                    yield Line(number, _shown_escaped(raw), marker)
                     continue
                 number, raw = tap.take_row()
                 last_line = tap.lines_read
                 if not any(cell.strip() for cell in row):
                     continue
                 if header is None:
-                    header = [_shown_with_replacements(name).strip() for name in row]
+                    header = [name.strip() for name in row]
+                    header_undecodable = bool(_UNDECODABLE_BYTE.search(raw))
                     continue
-                if _UNDECODABLE_BYTE.search(raw):
-                    yield Line(number, _shown_with_replacements(raw), INVALID_UTF8)
+                if header_undecodable or _UNDECODABLE_BYTE.search(raw):
+                    yield Line(number, _shown_escaped(raw), INVALID_UTF8)
                     continue
                 while len(row) > len(header) and not row[-1].strip():
                     row.pop()
@@ -143,8 +152,9 @@ def read_csv_rows(path: Path) -> Iterator[Line]:
         yield Line(last_line + 1, f"<unreadable after line {last_line}: {exc}>", UNREADABLE)
 
 
-def _shown_with_replacements(text: str) -> str:
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+def _shown_escaped(text: str) -> str:
+    """``surrogateescape`` text with its undecodable bytes shown as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -168,18 +178,94 @@ def is_csv_name(name: str) -> bool:
     return lowered.endswith(".csv") or lowered.endswith(".csv.gz")
 
 
-def discover_files(folder: Path, accepts_name: Callable[[str], bool]) -> list[Path]:
-    """Files under ``folder`` (recursively) whose name is accepted, sorted by relative path.
+SYMLINK_OUTSIDE_LANDING = "symlink_outside_landing"
+"""Why a link in the landing folder was not read: its target resolves outside the folder."""
 
-    Hidden files and folders (``.part`` uploads, ``.DS_Store``) are ignored.
+
+@dataclass(frozen=True)
+class RefusedPath:
+    """A path that discovery saw but will not read (the link itself, never its target)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class LandingScan:
+    """What discovery found under one folder: files to read, and links it refused."""
+
+    files: list[Path]
+    refused: list[RefusedPath]
+
+
+def is_inside(path: Path | str, root: Path | str) -> bool:
+    """Whether ``path`` resolves (every link followed) to ``root`` or below it."""
+    return _inside(path, os.path.realpath(root))
+
+
+def _inside(path: Path | str, root_real: str) -> bool:
+    """Whether ``path`` resolves (all links followed) to ``root_real`` or below it."""
+    real = os.path.realpath(path)
+    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+def scan_files(folder: Path, accepts_name: Callable[[str], bool], *, root: Path) -> LandingScan:
+    """Files under ``folder`` (recursively) whose name is accepted, sorted by relative path,
+    and the symbolic links that were refused because they lead outside ``root``.
+
+    ``root`` is the landing folder and ``folder`` one of its family folders. A link (to a file
+    or a directory, the family folder itself included) is followed only when its target resolves
+    inside ``root``; a link whose target leaves it is refused without being opened or listed
+    (reason ``symlink_outside_landing``; a link to a file only when its name is accepted, so a
+    stray ``README`` link is not reported). Every real directory is walked once, so a link loop
+    ends. Hidden files and folders (``.part`` uploads, ``.DS_Store``) are ignored. Only names
+    returned by the directory listing are joined, never a name from a record or a setting.
     """
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.rglob("*"):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.is_file() and accepts_name(path.name):
-            found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+    root_real = os.path.realpath(root)
+    found: list[Path] = []
+    refused: list[RefusedPath] = []
+    if not _inside(folder, root_real):
+        if os.path.lexists(folder):
+            refused.append(RefusedPath(folder, SYMLINK_OUTSIDE_LANDING))
+        return LandingScan(found, refused)
+    visited: set[str] = set()
+
+    def walk(directory: Path) -> None:
+        real = os.path.realpath(directory)
+        if real in visited:
+            return
+        visited.add(real)
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = directory / entry.name
+            try:
+                is_link = entry.is_symlink()
+                if is_link and not _inside(path, root_real):
+                    if accepts_name(entry.name) or os.path.isdir(path):
+                        refused.append(RefusedPath(path, SYMLINK_OUTSIDE_LANDING))
+                    continue
+                if entry.is_dir():
+                    walk(path)
+                elif entry.is_file() and accepts_name(entry.name):
+                    found.append(path)
+            except OSError:
+                continue
+
+    if folder.is_dir():
+        walk(folder)
+    return LandingScan(
+        sorted(found, key=lambda p: p.relative_to(folder).as_posix()),
+        sorted(refused, key=lambda r: r.path.as_posix()),
+    )
+
+
+def discover_files(folder: Path, accepts_name: Callable[[str], bool], *, root: Path) -> list[Path]:
+    """The files :func:`scan_files` would read (links leaving ``root`` left out), sorted by
+    relative path. The loaders and the landing sensor both list files through here."""
+    return scan_files(folder, accepts_name, root=root).files

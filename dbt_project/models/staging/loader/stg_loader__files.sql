@@ -1,4 +1,4 @@
-{#- One row per landing file loaded, with the record counts the loader saw. -#}
+{#- One row per landing file loaded (or refused), with the record counts the loader saw. -#}
 {% set families = var('voc_loader_families') %}
 {% for family in families %}
     select
@@ -9,7 +9,8 @@
         records_read,
         records_loaded,
         records_quarantined,
-        loaded_at
+        loaded_at,
+        refused_reason
     from {{ optional_source(family, family ~ '_files') }} as raw_records
     {% if not loop.last %}
         union all
