@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from record_guard import TEST_GUARD
 
 from devtools.demo.api import generate
 from loaders.contracts import FAMILY_SPECS, REVIEW_SPEC, SURVEY_SPEC
@@ -292,7 +293,7 @@ def test_links_leaving_landing_are_not_loaded_but_recorded_and_logged(linked_lan
     landing, outside = linked_landing
     db = tmp_path / "wh" / "voc.duckdb"
     caplog.set_level(logging.WARNING, logger="loaders.files.extract")
-    load_family("surveys", landing, db)
+    load_family("surveys", landing, db, TEST_GUARD)
 
     assert _query(db, "select response_id, _voc_file from raw.surveys order by 1") == [
         ("R-1", "surveys/good.jsonl"), ("R-2", "surveys/inside.jsonl"),
@@ -312,20 +313,20 @@ def test_links_leaving_landing_are_not_loaded_but_recorded_and_logged(linked_lan
     assert not any(SECRET in message or str(outside) in message for message in logged)
 
     # a whole family folder that leaves the landing folder is refused the same way
-    load_family("tickets", landing, db)
+    load_family("tickets", landing, db, TEST_GUARD)
     assert _query(db, "select file, refused_reason from raw.tickets_files") == [("tickets", SYMLINK_OUTSIDE_LANDING)]
     assert _query(db, "select count(*) from raw.tickets") == [(0,)]
 
     # recorded once: a rerun loads nothing (and still warns)
     caplog.clear()
-    assert load_family("surveys", landing, db).loads_ids == []
+    assert load_family("surveys", landing, db, TEST_GUARD).loads_ids == []
     assert any("surveys/out.jsonl" in record.getMessage() for record in caplog.records)
 
     # the operator removes links: their rows go; a real file in place of a link is read
     (landing / "surveys" / "outdir").unlink()
     (landing / "surveys" / "out.jsonl").unlink()
     _jsonl(landing / "surveys" / "out.jsonl", [_survey("R-3")])
-    load_family("surveys", landing, db)
+    load_family("surveys", landing, db, TEST_GUARD)
     assert _query(db, "select file, refused_reason, records_read from raw.surveys_files order by file") == [
         ("surveys/good.jsonl", None, 1), ("surveys/inside.jsonl", None, 1), ("surveys/out.jsonl", None, 1),
         ("surveys/sub/relative.jsonl", SYMLINK_OUTSIDE_LANDING, 0), ("surveys/sub/up", SYMLINK_OUTSIDE_LANDING, 0),
@@ -362,7 +363,7 @@ def test_undecodable_csv_rows_are_quarantined_and_no_replacement_character_is_lo
     with gzip.open(landing / "surveys" / "bad_header.csv.gz", "wb") as handle:
         handle.write(b"response_id,submitted_at,n\xffps\r\nR-8,2025-06-01 10:00:00,5\r\n")
     db = tmp_path / "wh" / "voc.duckdb"
-    load_family("surveys", landing, db)
+    load_family("surveys", landing, db, TEST_GUARD)
 
     assert _query(db, "select response_id from raw.surveys order by 1") == [("R-1",), ("R-5",), ("R-6",)]
     assert _query(db, "select answers__comment from raw.surveys where response_id = 'R-1'") == [("物流很快",)]
@@ -407,7 +408,7 @@ def _landing_check(family: str) -> dg.AssetChecksDefinition:
 def test_renamed_field_in_a_demo_file_raises_the_warn_check_naming_both_fields(renamed_demo_landing, tmp_path):
     landing, renamed_file = renamed_demo_landing
     db = tmp_path / "wh" / "voc.duckdb"
-    load_family("reviews", landing, db)
+    load_family("reviews", landing, db, TEST_GUARD)
     check = _landing_check("reviews")
     asset_key = raw_asset_key("reviews")
     result = dg.materialize(
@@ -434,7 +435,7 @@ def test_demo_files_with_only_extra_fields_raise_no_rename_warning(tmp_path):
     landing = tmp_path / "landing"
     generate(landing, rows=150, seed=3)
     db = tmp_path / "wh" / "voc.duckdb"
-    load_family("reviews", landing, db)
+    load_family("reviews", landing, db, TEST_GUARD)
     # the demo's later files carry fields the contract does not know (schema drift), none missing
     unknown = _query(db, "select fields_seen from raw.reviews_files")
     assert any("video_count" in row[0] for row in unknown)

@@ -163,7 +163,7 @@ ingestion_assets = [_build_family_assets(family) for family in SOURCES]
 
 # Which dlt resource writes each raw table: dbt sources point at these asset keys.
 RESOURCES_BY_FAMILY = {
-    family: sorted(resource.name for resource in factory(landing_dir=".").resources.values())
+    family: sorted(resource.name for resource in factory(landing_dir=".", guard=SPEC_ONLY_GUARD).resources.values())
     for family, factory in SOURCES.items()
 }
 
