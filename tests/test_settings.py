@@ -163,3 +163,21 @@ def test_the_demo_generator_marks_its_landing_folder(tmp_path):
     generate(settings.landing_dir, rows=30, seed=1)
     assert settings.landing_is_demo() and settings.landing_has_source_files()
     assert settings.pseudonym_key_problem() is None
+
+
+def test_ensure_demo_marks_demo_data_generated_before_the_marker(tmp_path):
+    from click.testing import CliRunner
+
+    from devtools.cli import main
+    from devtools.demo.api import generate
+
+    landing = tmp_path / "landing"
+    generate(landing, rows=30, seed=1)
+    (landing / ".voc-demo").unlink()  # as the generator left it before markers
+    (tmp_path / "exports" / "surveys").mkdir(parents=True)
+    (tmp_path / "exports" / "surveys" / "s.jsonl").write_text("{}\n", encoding="utf-8")
+    for folder in (landing, tmp_path / "exports"):
+        result = CliRunner().invoke(main, ["ensure-demo"], env={"VOC_LANDING_DIR": str(folder)})
+        assert result.exit_code == 0, result.output
+    assert VocSettings.from_env({"VOC_LANDING_DIR": str(landing)}).landing_is_demo()
+    assert not VocSettings.from_env({"VOC_LANDING_DIR": str(tmp_path / "exports")}).landing_is_demo()  # real stays real
