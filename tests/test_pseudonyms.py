@@ -85,3 +85,10 @@ def test_the_dbt_plugin_reads_its_key_from_the_profile_text():
         plugin.configure_connection(conn)
         assert conn.execute("select voc_pseudonym('unionid', 'oU1')").fetchall()[0][0] == pseudonym(ODD_KEY, "unionid", "oU1")
     assert demo._pseudonym_key == DEMO_KEY
+
+
+def test_the_batch_hmac_matches_the_standard_library_for_every_key_length():
+    values = ["13800138000", "", "键", "a" * 300]
+    for key in (b"k", b"x" * 64, b"y" * 65, b"z" * 200, ODD_KEY):
+        expected = [hmac.new(key, f"phone:{v}".encode(), hashlib.sha256).hexdigest() for v in values]
+        assert pseudonyms.pseudonyms(key, ["phone"] * len(values), values) == expected
