@@ -45,9 +45,12 @@ def generate(landing: Path | None, rows: int, seed: int, end_date) -> None:
 def ensure_demo(rows: int, seed: int) -> None:
     """Generate demo data only when the landing folder holds no source files (what `make run` does)."""
     from devtools.demo.api import generate as generate_demo
+    from devtools.demo.generator import is_unmarked_demo_landing, mark_demo_landing
 
     settings = VocSettings.from_env()
     if settings.landing_has_source_files():
+        if is_unmarked_demo_landing(settings.landing_dir):  # demo data from before the marker
+            mark_demo_landing(settings.landing_dir)
         return
     click.echo(f"{settings.landing_dir} holds no source files: generating {rows:,} demo feedback items")
     generate_demo(settings.landing_dir, rows=rows, seed=seed)

@@ -21,8 +21,7 @@ hold them:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any, Callable
 
 from loaders.contracts.spec import FieldSpec, Kind, Personal, RecordSpec
 from nlp_udfs.pii import mask_pii
+from nlp_udfs.pseudonyms import pseudonym
 
 Pseudonymize = Callable[[str, str], str]
 """``(kind, normalized value) -> pseudonym``, keyed (see ``nlp_udfs.pseudonyms``)."""
@@ -211,9 +211,6 @@ def _requote(value: Any, guard: RecordGuard, quoted: dict[str, str]) -> Any:
 
 
 def keyed_pseudonymizer(key: bytes) -> Pseudonymize:
-    """HMAC-SHA256 under ``key`` of ``<kind>:<value>``, as 32 hex characters (128 bits)."""
-
-    def pseudonymize(kind: str, value: str) -> str:
-        return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
-
-    return pseudonymize
+    """``nlp_udfs.pseudonyms.pseudonym`` under ``key``: HMAC-SHA256 of ``<kind>:<value>``, the
+    same function dbt's ``voc_pseudonym`` computes."""
+    return functools.partial(pseudonym, key)

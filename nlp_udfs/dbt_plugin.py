@@ -1,4 +1,4 @@
-"""dbt-duckdb plugin that registers the VoC NLP UDFs on every dbt connection.
+"""dbt-duckdb plugin that registers the VoC NLP UDFs and ``voc_pseudonym`` on every dbt connection.
 
 profiles.yml::
 
@@ -9,8 +9,13 @@ profiles.yml::
           sentiment_model: "on"    # off = lexicon only
           workers: ""              # empty = the CPU count
           cache_size: ""           # empty = 50000 rows, 0 = off
+          pseudonym_key: "{{ env_var('DBT_ENV_SECRET_VOC_HASH_KEY', '') }}"
 
-Each value may be empty (the ``NlpConfig`` default) and may come from dbt's ``env_var()``.
+Each NLP value may be empty (the ``NlpConfig`` default) and may come from dbt's ``env_var()``.
+``pseudonym_key`` is the key of ``voc_pseudonym`` as ``nlp_udfs.pseudonyms.encode_key`` writes
+it (``hex:...``), empty for the demo key. It comes from a ``DBT_ENV_SECRET_`` variable, whose
+value dbt scrubs from its logs, and it is kept in this process only: it never becomes SQL text,
+a dbt var or an artifact.
 """
 
 from __future__ import annotations
@@ -19,15 +24,21 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from . import pseudonyms
 from .config import NlpConfig
 from .duckdb_functions import register_functions
 
+PSEUDONYM_KEY_CONFIG = "pseudonym_key"
+
 
 class Plugin(BasePlugin):
-    """Registers ``voc_enrich``, ``voc_mask_pii`` and ``voc_clean_text``."""
+    """Registers ``voc_enrich``, ``voc_mask_pii``, ``voc_clean_text`` (and their helpers) and
+    ``voc_pseudonym``."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.nlp_config = NlpConfig.from_strings(plugin_config)
+        self._pseudonym_key = pseudonyms.decode_key(plugin_config.get(PSEUDONYM_KEY_CONFIG))
 
     def configure_connection(self, conn):  # noqa: ANN001 - signature defined by BasePlugin
         register_functions(conn, self.nlp_config)
+        pseudonyms.register(conn, self._pseudonym_key)

@@ -19,7 +19,8 @@ def main() -> None:
 
 
 @main.command()
-def run() -> None:
+@click.option("--full-refresh", is_flag=True, help="Rebuild the incremental dbt models from scratch too (after a new VOC_HASH_SALT).")
+def run(full_refresh: bool) -> None:
     """Run the whole pipeline once: all loads, all dbt models and tests, all checks."""
     from orchestration.pipeline_run import run_everything
     from orchestration.summary import summarize_warehouse
@@ -29,7 +30,10 @@ def run() -> None:
     if not settings.landing_has_source_files():
         click.echo(f"{settings.landing_dir} holds no source files: put exports there (or `make generate` for demo data)", err=True)
         sys.exit(2)
-    result = run_everything(settings)
+    if problem := settings.pseudonym_key_problem():
+        click.echo(problem, err=True)
+        sys.exit(2)
+    result = run_everything(settings, full_refresh=full_refresh)
     elapsed = time.perf_counter() - started
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.project import DBT_EXECUTABLE, dbt_vars_args, voc_dbt_project
+from orchestration.project import DBT_EXECUTABLE, FULL_REFRESH_TAG, dbt_vars_args, voc_dbt_project
 from orchestration.settings import VocSettings
 
 
 def prepare_dbt_manifest(settings: VocSettings | None = None) -> None:
     """dagster-dbt builds its assets from a parsed manifest; parse before loading definitions.
 
-    With ``settings``, dbt parses with the vars the run's build passes, so the build reuses
-    this parse instead of parsing the project again.
+    With ``settings``, dbt parses with the vars and the pseudonym key the run's build passes, so
+    the build reuses this parse instead of parsing the project again (the profile, which holds
+    the key, is part of what dbt compares). Parsing needs no key: without settings the profile's
+    key is empty.
     """
     from dagster_dbt import DbtCliResource
 
@@ -27,13 +29,27 @@ def prepare_dbt_manifest(settings: VocSettings | None = None) -> None:
     # test workers) would leave a torn file for the one that reads it next
     with open(target / ".parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        dbt.cli(args, target_path=target).wait()
+        if settings is None:
+            dbt.cli(args, target_path=target).wait()
+        else:
+            with settings.dbt_key_in_environment():
+                invocation = dbt.cli(args, target_path=target)
+            invocation.wait()
 
 
 def run_everything(
-    settings: VocSettings, instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
+    settings: VocSettings,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+    full_refresh: bool = False,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize every asset (loads, dbt build with tests) against the settings' warehouse."""
+    """Materialize every asset (loads, dbt build with tests) against the settings' warehouse.
+
+    Raises ``PseudonymKeyError`` before anything is written when real data has no secret
+    pseudonym key (``VocSettings.require_pseudonym_key``). ``full_refresh`` rebuilds the
+    incremental dbt models from scratch too (``FULL_REFRESH_TAG``), e.g. after a new key.
+    """
+    settings.require_pseudonym_key()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     prepare_dbt_manifest(settings)
     from orchestration.definitions import build_definitions  # needs the manifest
@@ -43,4 +59,5 @@ def run_everything(
         settings.dagster_home.mkdir(parents=True, exist_ok=True)
         instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+    tags = {FULL_REFRESH_TAG: "true"} if full_refresh else None
+    return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags)

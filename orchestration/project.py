@@ -19,6 +19,9 @@ voc_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJE
 # CI (the test suite runs them all) rather than to every production run, as dbt's own guidance
 # has it. Each one builds its fixtures and runs the model's SQL: a few seconds of every night.
 DBT_PIPELINE_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+# A run with this tag set to "true" (`voc run --full-refresh`, or a tag on a run launched in the
+# UI) builds the incremental models from scratch: after a new pseudonym key, alerts keep no old one_id.
+FULL_REFRESH_TAG = "voc/full_refresh"
 
 
 def dbt_vars_args(dbt_vars: Mapping[str, object]) -> list[str]:

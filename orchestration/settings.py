@@ -24,17 +24,31 @@ Variables (relative paths are taken from the repository root):
   and the other ``VOC_ALERT_*_SECONDS`` / ``VOC_ALERT_MAX_ATTEMPTS`` / ``VOC_ALERT_HOST_FAILURE_LIMIT``
 ``VOC_SEGMENTER``, ``VOC_SENTIMENT_MODEL``,
 ``VOC_NLP_WORKERS``, ``VOC_NLP_CACHE_SIZE``  ``nlp_udfs.config.NlpConfig``, handed to dbt's NLP plugin
+``VOC_HASH_SALT``                         the secret key of the identifier pseudonyms (any bytes;
+                                          unset = the public demo key, refused on real data)
 ========================================  ====================================================
 
-dbt reads two more itself with ``env_var()`` in ``dbt_project``: ``VOC_DUCKDB_MEMORY_LIMIT`` and
-``VOC_HASH_SALT``; a child environment passes them through unchanged.
+dbt reads one more itself with ``env_var()`` in ``dbt_project``: ``VOC_DUCKDB_MEMORY_LIMIT``; a
+child environment passes it through unchanged.
+
+The pseudonym key (``VOC_HASH_SALT``) is a secret: never in ``repr``, never a dbt var. dbt gets it
+in ``DBT_ENV_SECRET_VOC_HASH_KEY`` (``nlp_udfs.pseudonyms.encode_key`` text), a variable whose
+value dbt scrubs from its logs; ``profiles.yml`` hands it to the plugin that registers
+``voc_pseudonym``. A dbt child started with ``child_env`` has it; dagster-dbt starts dbt with a
+copy of this process's environment and takes no other, so the dbt steps put it there for the
+moment they start dbt (``dbt_key_in_environment``), the one write to this process's environment.
+
+Outside the demo (a landing folder without the demo generator's ``.voc-demo`` marker, or any
+source in api mode) a missing or demo key stops a run before anything is written
+(``require_pseudonym_key``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -54,6 +68,7 @@ from loaders.families import FAMILIES
 from loaders.pipeline import pipelines_dir_for
 from loaders.privacy import RecordGuard, keyed_pseudonymizer
 from nlp_udfs.config import NlpConfig
+from nlp_udfs.pseudonyms import DEMO_KEY, encode_key
 from orchestration.alerts.policy import DeliveryPolicy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +79,6 @@ DEFAULT_WAREHOUSE_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
 DEFAULT_STEP_RETRIES = 2
 DEFAULT_STEP_RETRY_SECONDS = 60
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
-DEMO_HASH_KEY = b"voc-demo-salt"
 # NlpConfig field -> its environment variable; dbt's var of the same setting is the lower-cased name
 NLP_VARIABLES = {
     "segmenter": "VOC_SEGMENTER",
@@ -72,6 +86,16 @@ NLP_VARIABLES = {
     "workers": "VOC_NLP_WORKERS",
     "cache_size": "VOC_NLP_CACHE_SIZE",
 }
+HASH_KEY_VARIABLE = "VOC_HASH_SALT"
+# dbt scrubs the values of DBT_ENV_SECRET_* variables from its logs; profiles.yml reads this one
+DBT_KEY_VARIABLE = "DBT_ENV_SECRET_VOC_HASH_KEY"
+# The demo generator (devtools) writes this file into a landing folder it fills: only there may
+# the public demo key pseudonymize identifiers.
+DEMO_MARKER_NAME = ".voc-demo"
+
+
+class PseudonymKeyError(RuntimeError):
+    """Real data without a secret pseudonym key: the run stops before it writes anything."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +113,8 @@ class VocSettings:
     ops_webhook_format: str = "json"
     alert_webhook_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
     alert_delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
-    hash_key: bytes = field(default=DEMO_HASH_KEY, repr=False)
+    # VOC_HASH_SALT as bytes; None = not set (the demo key). A secret: never in repr.
+    hash_key_setting: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -111,18 +136,73 @@ class VocSettings:
             nlp=NlpConfig.from_strings({key: environ.get(name) for key, name in NLP_VARIABLES.items()}),
             ops_webhook_url=_text(environ, "VOC_OPS_WEBHOOK_URL") or None,
             ops_webhook_format=ops_format,
-            hash_key=_hash_key(environ),
             alert_webhook_urls=MappingProxyType({
                 name: value.strip()
                 for name, value in environ.items()
                 if name.startswith(ALERT_WEBHOOK_PREFIX) and value.strip()
             }),
+            hash_key_setting=_secret_bytes(environ, HASH_KEY_VARIABLE),
             alert_delivery=delivery_policy_from_env(environ),
         )
 
     def record_guard(self) -> RecordGuard:
         """How the loaders protect personal data: pseudonyms under this deployment's key."""
         return RecordGuard(keyed_pseudonymizer(self.hash_key))
+
+    # --- the pseudonym key -------------------------------------------------------------------
+
+    @property
+    def hash_key(self) -> bytes:
+        """The key of every identifier pseudonym: ``VOC_HASH_SALT``, else the public demo key."""
+        return self.hash_key_setting or DEMO_KEY
+
+    @property
+    def uses_demo_key(self) -> bool:
+        return self.hash_key == DEMO_KEY
+
+    def landing_is_demo(self) -> bool:
+        """True when the demo generator wrote the landing folder (its ``.voc-demo`` marker is there)."""
+        return (self.landing_dir / DEMO_MARKER_NAME).is_file()
+
+    def pseudonym_key_problem(self) -> str | None:
+        """Why a run must not start with this key, or None: real data (a landing folder the demo
+        generator did not write, or a source in api mode) under a missing or demo key."""
+        if not self.uses_demo_key:
+            return None
+        if self.api.sources:
+            where = f"{', '.join(sorted(self.api.sources))} load from vendor APIs (real data)"
+        elif not self.landing_is_demo():
+            where = f"{self.landing_dir} was not written by the demo generator (no {DEMO_MARKER_NAME} marker)"
+        else:
+            return None
+        state = "is the public demo key" if self.hash_key_setting else "is not set"
+        return (
+            f"{HASH_KEY_VARIABLE} {state}, and {where}. Customer pseudonyms (one_id, id_hash) under a "
+            f"public key can be reversed, so nothing was written. Set {HASH_KEY_VARIABLE} to a secret "
+            f"of your own, e.g. export {HASH_KEY_VARIABLE}=\"$(openssl rand -hex 32)\", keep it, and "
+            "run again (README: 'The pseudonym key')."
+        )
+
+    def require_pseudonym_key(self) -> None:
+        """Raise ``PseudonymKeyError`` when ``pseudonym_key_problem`` finds one."""
+        problem = self.pseudonym_key_problem()
+        if problem:
+            raise PseudonymKeyError(problem)
+
+    @contextmanager
+    def dbt_key_in_environment(self) -> Iterator[None]:
+        """The key in this process's environment (``DBT_KEY_VARIABLE``) while a dbt command is
+        started by dagster-dbt, which copies this environment into dbt's and takes no other;
+        the previous value is put back after."""
+        previous = os.environ.get(DBT_KEY_VARIABLE)
+        os.environ[DBT_KEY_VARIABLE] = encode_key(self.hash_key)
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(DBT_KEY_VARIABLE, None)
+            else:
+                os.environ[DBT_KEY_VARIABLE] = previous
 
     # --- the folders beside the warehouse ----------------------------------------------------
 
@@ -155,9 +235,11 @@ class VocSettings:
 
     def child_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment of a dbt or ``dagster dev`` child: ``base`` (this process's
-        environment when None) with these settings' paths and NLP configuration, and this
-        interpreter's bin folder on PATH (``voc`` may run without an activated venv)."""
+        environment when None) with these settings' paths and NLP configuration, the pseudonym
+        key for dbt (``DBT_KEY_VARIABLE``), and this interpreter's bin folder on PATH (``voc``
+        may run without an activated venv)."""
         env = dict(os.environ if base is None else base)
+        env[DBT_KEY_VARIABLE] = encode_key(self.hash_key)
         env["VOC_LANDING_DIR"] = str(self.landing_dir)
         env["VOC_DUCKDB_PATH"] = str(self.warehouse_path)
         env["DAGSTER_HOME"] = str(self.dagster_home)
@@ -217,11 +299,6 @@ def delivery_policy_from_env(environ: Mapping[str, str]) -> DeliveryPolicy:
     )
 
 
-def _hash_key(environ: Mapping[str, str]) -> bytes:
-    """``VOC_HASH_SALT`` as bytes (any text; undecodable bytes of the environment kept as they were)."""
-    value = environ.get("VOC_HASH_SALT")
-    return os.fsencode(value) if value else DEMO_HASH_KEY
-
 
 def env_prefix(family: str) -> str:
     """``VOC_SURVEYS`` for ``surveys``: the prefix of the family's environment variables."""
@@ -267,6 +344,15 @@ def api_source_config_from_env(family: str, environ: Mapping[str, str]) -> ApiSo
     token = _text(environ, f"{prefix}_TOKEN") or None
     page_size = _positive_int(environ, f"{prefix}_PAGE_SIZE", DEFAULT_PAGE_SIZE)
     return ApiSourceConfig(family, base_url.rstrip("/"), token, page_size)
+
+
+def _secret_bytes(environ: Mapping[str, str], name: str) -> bytes | None:
+    """A secret as the bytes the environment held (not stripped: any byte string is a key);
+    None when unset or blank."""
+    value = environ.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.encode("utf-8", "surrogateescape")
 
 
 def _text(environ: Mapping[str, str], name: str) -> str:

@@ -26,7 +26,9 @@ def landing(tmp_path_factory):
 
 
 def _materialize(name, landing, warehouse, instance, environ):
-    settings = VocSettings.from_env({"VOC_LANDING_DIR": str(landing), "VOC_DUCKDB_PATH": str(warehouse), **environ})
+    # api mode is real data: it needs a pseudonym key of its own (not the demo key)
+    settings = VocSettings.from_env({"VOC_LANDING_DIR": str(landing), "VOC_DUCKDB_PATH": str(warehouse),
+                                     "VOC_HASH_SALT": "api-test-key", **environ})
     return dg.materialize(
         [_asset(name)],
         resources={"dlt": DagsterDltResource(), "warehouse": VocWarehouse.from_settings(settings), "settings": settings},

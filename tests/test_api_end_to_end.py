@@ -29,7 +29,9 @@ TRANSPORT_DEPENDENT_TABLES = {"quarantine_summary"}
 
 def _env(landing: Path, warehouse: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOC_") and k != "DAGSTER_HOME"}
-    env.update(VOC_LANDING_DIR=str(landing), VOC_DUCKDB_PATH=str(warehouse), **(extra or {}))
+    # api mode is real data and needs a key of its own; the file run uses the same key, so that
+    # both warehouses hold the same pseudonyms
+    env.update(VOC_LANDING_DIR=str(landing), VOC_DUCKDB_PATH=str(warehouse), VOC_HASH_SALT="api-e2e-key", **(extra or {}))
     return env
 
 

@@ -91,3 +91,21 @@ def test_latest_version_keeps_the_newest_version_then_the_latest_load_file_and_l
             tmp_path_factory.mktemp("latest_none"),
         )
         assert conn.execute(compiled).fetchall() == [("A", "newest"), ("A", "old"), ("B", "later load"), ("C", "later file")]
+
+
+def test_identifier_pseudonyms_are_keyed_in_the_function_not_in_the_sql(tmp_path_factory, run_macro):
+    # run_macro: for its VOC_DUCKDB_PATH (dbt compile opens a connection)
+    from nlp_udfs import pseudonyms
+
+    compiled = _compile(
+        "select {{ hash_identifier(\"'phone'\", \"'13800138000'\") }} as id_hash, "
+        "{{ customer_pseudonym(\"'member_id:M1'\") }} as one_id",
+        tmp_path_factory.mktemp("pseudonyms"),
+    )
+    assert "voc-demo-salt" not in compiled and "sha256" not in compiled and "md5" not in compiled
+    key = b"macro test key"
+    with duckdb.connect() as conn:
+        pseudonyms.register(conn, key)
+        id_hash, one_id = conn.execute(compiled).fetchone()
+    assert id_hash == pseudonyms.pseudonym(key, "phone", "13800138000")
+    assert one_id == "cust_" + pseudonyms.pseudonym(key, "customer", "member_id:M1")[:16]

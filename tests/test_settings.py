@@ -90,3 +90,94 @@ def test_child_env_is_built_without_touching_this_process(tmp_path):
     assert (child.landing_dir, child.warehouse_path, child.dagster_home, child.nlp) == (
         settings.landing_dir, settings.warehouse_path, settings.dagster_home, settings.nlp
     )
+
+
+# --- the pseudonym key ---------------------------------------------------------------------------
+
+
+def _demo_landing(tmp_path):
+    from orchestration.settings import DEMO_MARKER_NAME
+
+    landing = tmp_path / "demo_landing"
+    landing.mkdir()
+    (landing / DEMO_MARKER_NAME).write_text("demo\n", encoding="utf-8")
+    return landing
+
+
+def test_the_key_is_read_as_bytes_and_never_shown(tmp_path):
+    from nlp_udfs.pseudonyms import DEMO_KEY, decode_key
+
+    key = "k'\"\\{{ x }}%键 "
+    settings = VocSettings.from_env({"VOC_HASH_SALT": key})
+    assert settings.hash_key == key.encode() and not settings.uses_demo_key
+    assert key not in repr(settings) and repr(key.encode()) not in repr(settings)
+    assert VocSettings.from_env({}).hash_key == DEMO_KEY and VocSettings.from_env({"VOC_HASH_SALT": " "}).uses_demo_key
+    # a dbt child gets it as the DBT_ENV_SECRET_ text the plugin decodes, never in --vars
+    env = settings.child_env({"PATH": "/usr/bin"})
+    assert decode_key(env["DBT_ENV_SECRET_VOC_HASH_KEY"]) == key.encode()
+    assert key not in str(settings.dbt_vars()) and env["DBT_ENV_SECRET_VOC_HASH_KEY"] not in str(settings.dbt_vars())
+
+
+def test_the_key_is_in_this_process_environment_only_while_dagster_dbt_starts_dbt():
+    from nlp_udfs.pseudonyms import decode_key
+
+    settings = VocSettings.from_env({"VOC_HASH_SALT": "abc"})
+    before = dict(os.environ)
+    with settings.dbt_key_in_environment():
+        assert decode_key(os.environ["DBT_ENV_SECRET_VOC_HASH_KEY"]) == b"abc"
+    assert dict(os.environ) == before
+
+
+@pytest.mark.parametrize("salt", [None, "voc-demo-salt"])
+def test_real_landing_data_without_a_key_of_its_own_is_refused(tmp_path, salt):
+    landing = tmp_path / "exports"
+    (landing / "surveys").mkdir(parents=True)
+    (landing / "surveys" / "s.jsonl").write_text("{}\n", encoding="utf-8")
+    environ = {"VOC_LANDING_DIR": str(landing)}
+    if salt is not None:
+        environ["VOC_HASH_SALT"] = salt
+    problem = VocSettings.from_env(environ).pseudonym_key_problem()
+    assert problem and "VOC_HASH_SALT" in problem and str(landing) in problem and ".voc-demo" in problem
+    assert ("public demo key" if salt else "not set") in problem and "nothing was written" in problem
+
+
+def test_api_mode_without_a_key_is_refused_even_on_a_demo_landing(tmp_path):
+    environ = {"VOC_LANDING_DIR": str(_demo_landing(tmp_path)), "VOC_TICKETS_MODE": "api",
+               "VOC_TICKETS_BASE_URL": "https://helpdesk.example"}
+    problem = VocSettings.from_env(environ).pseudonym_key_problem()
+    assert problem and "tickets load from vendor APIs" in problem
+    assert VocSettings.from_env({**environ, "VOC_HASH_SALT": "our own secret"}).pseudonym_key_problem() is None
+
+
+def test_the_demo_runs_with_the_demo_key_and_real_data_with_its_own(tmp_path):
+    assert VocSettings.from_env({"VOC_LANDING_DIR": str(_demo_landing(tmp_path))}).pseudonym_key_problem() is None
+    real = {"VOC_LANDING_DIR": str(tmp_path / "exports"), "VOC_HASH_SALT": "our own secret"}
+    assert VocSettings.from_env(real).pseudonym_key_problem() is None
+
+
+def test_the_demo_generator_marks_its_landing_folder(tmp_path):
+    from devtools.demo.api import generate
+
+    settings = VocSettings.from_env({"VOC_LANDING_DIR": str(tmp_path / "landing")})
+    assert not settings.landing_is_demo()
+    generate(settings.landing_dir, rows=30, seed=1)
+    assert settings.landing_is_demo() and settings.landing_has_source_files()
+    assert settings.pseudonym_key_problem() is None
+
+
+def test_ensure_demo_marks_demo_data_generated_before_the_marker(tmp_path):
+    from click.testing import CliRunner
+
+    from devtools.cli import main
+    from devtools.demo.api import generate
+
+    landing = tmp_path / "landing"
+    generate(landing, rows=30, seed=1)
+    (landing / ".voc-demo").unlink()  # as the generator left it before markers
+    (tmp_path / "exports" / "surveys").mkdir(parents=True)
+    (tmp_path / "exports" / "surveys" / "s.jsonl").write_text("{}\n", encoding="utf-8")
+    for folder in (landing, tmp_path / "exports"):
+        result = CliRunner().invoke(main, ["ensure-demo"], env={"VOC_LANDING_DIR": str(folder)})
+        assert result.exit_code == 0, result.output
+    assert VocSettings.from_env({"VOC_LANDING_DIR": str(landing)}).landing_is_demo()
+    assert not VocSettings.from_env({"VOC_LANDING_DIR": str(tmp_path / "exports")}).landing_is_demo()  # real stays real

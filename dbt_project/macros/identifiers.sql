@@ -3,15 +3,23 @@
     nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
 {%- endmacro %}
 
-{#- Salted hash of an identifier, the only form in which identifiers reach the marts. -#}
-{% macro hash_identifier(id_type, id_value) -%}
-    {{ return(adapter.dispatch('hash_identifier', 'voc')(id_type, id_value)) }}
+{#- Keyed pseudonym (HMAC-SHA256 under the deployment's secret key, 64 hex digits) of an
+    identifier, the only form in which identifiers reach the marts. `kind` is a SQL expression
+    naming what the value is (phone, email, member_id, unionid, account, customer). The key lives
+    in the voc_pseudonym function that the dbt-duckdb plugin registers (nlp_udfs/pseudonyms.py),
+    never in SQL text. -#}
+{% macro hash_identifier(kind, id_value) -%}
+    {{ return(adapter.dispatch('hash_identifier', 'voc')(kind, id_value)) }}
 {%- endmacro %}
 
-{% macro default__hash_identifier(id_type, id_value) -%}
-    sha2({{ dbt.concat(["'" ~ var('voc_hash_salt') ~ "'", "':'", id_type, "':'", id_value]) }}, 256)
+{% macro default__hash_identifier(kind, id_value) -%}
+    {{ exceptions.raise_compiler_error("hash_identifier needs the voc_pseudonym function, registered on duckdb only, not on " ~ adapter.type()) }}
 {%- endmacro %}
 
-{% macro duckdb__hash_identifier(id_type, id_value) -%}
-    sha256({{ dbt.concat(["'" ~ var('voc_hash_salt') ~ "'", "':'", id_type, "':'", id_value]) }})
+{% macro duckdb__hash_identifier(kind, id_value) -%} voc_pseudonym({{ kind }}, {{ id_value }}) {%- endmacro %}
+
+{#- A customer's stable id: 'cust_' and 16 hex digits of the keyed pseudonym of its anchor
+    ('member_id:<id>' or the earliest-seen 'type:value' node). -#}
+{% macro customer_pseudonym(anchor) -%}
+    'cust_' || substr({{ hash_identifier("'customer'", anchor) }}, 1, 16)
 {%- endmacro %}

@@ -15,6 +15,7 @@ from devtools.demo.social import SocialGenerator
 from devtools.demo.surveys import SurveyGenerator
 from devtools.demo.tickets import TicketGenerator
 from loaders.families import FAMILIES
+from orchestration.settings import DEMO_MARKER_NAME
 
 SOURCES = FAMILIES  # one landing folder per source family
 TRUTH_DIR = "_truth"
@@ -80,7 +81,23 @@ def generate(landing_dir: Path, rows: int = 20000, seed: int = 42, end_date: dat
     truth_dir = landing / TRUTH_DIR
     _write_json(truth_dir / "summary.json", summary)
     _write_json(truth_dir / "manifest.json", manifest)
+    mark_demo_landing(landing)
     return summary
+
+
+def mark_demo_landing(landing: Path) -> None:
+    """Mark the landing folder as demo data: the pipeline may pseudonymize it under the public
+    demo key (orchestration.settings refuses that key on a folder without the marker)."""
+    (landing / DEMO_MARKER_NAME).write_text(
+        "Written by the VoC demo generator (python -m devtools generate). Delete this file if you\n"
+        "put real exports here: real data needs a secret VOC_HASH_SALT.\n",
+        encoding="utf-8",
+    )
+
+
+def is_unmarked_demo_landing(landing: Path) -> bool:
+    """A landing folder this generator filled before it wrote markers (its ground truth is there)."""
+    return (landing / TRUTH_DIR / "summary.json").is_file() and not (landing / DEMO_MARKER_NAME).is_file()
 
 
 def _prepare_landing(landing: Path, overwrite: bool | None) -> None:

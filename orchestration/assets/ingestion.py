@@ -70,6 +70,7 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
     def _load(
         context: dg.AssetExecutionContext, dlt: DagsterDltResource, warehouse: VocWarehouse, settings: SettingsResource
     ):
+        settings.require_pseudonym_key()  # real data without a secret key: stop before writing
         # A fresh source and pipeline per run: dagster-dlt edits the pipeline schema in place.
         pipeline = make_pipeline(family, warehouse.warehouse_path, warehouse.landing_path)
         # landing folder or vendor API, as VOC_<SOURCE>_MODE said when the settings were read

@@ -11,7 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.assets.ingestion import raw_asset_key, resource_for_raw_table
 from orchestration.metadata import dbt_node_metadata, save_feedback_keys
-from orchestration.project import DBT_PIPELINE_BUILD_ARGS, dbt_vars_args, voc_dbt_project
+from orchestration.project import DBT_PIPELINE_BUILD_ARGS, FULL_REFRESH_TAG, dbt_vars_args, voc_dbt_project
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
 
@@ -75,11 +75,15 @@ def voc_dbt_models(
 ):
     """`dbt build` (unit tests excluded: they run in CI), then each built table's row count and the fct_feedback / alerts figures as
     materialization metadata (orchestration.metadata)."""
+    settings.require_pseudonym_key()  # real data without a secret key: stop before dbt writes
     with tempfile.TemporaryDirectory(prefix="voc_dbt_metadata_") as scratch:
         previous_feedback_keys = _save_feedback_keys_before_build(context, warehouse, Path(scratch))
-        # the warehouse and NLP configuration of the settings reach dbt's profile as --vars
+        # the warehouse and NLP configuration of the settings reach dbt's profile as --vars, the
+        # pseudonym key through dbt's environment only (never a var: vars land in the artifacts)
         dbt_vars = {**settings.dbt_vars(), "voc_warehouse_path": str(warehouse.warehouse_path)}
-        invocation = dbt.cli([*DBT_PIPELINE_BUILD_ARGS, *dbt_vars_args(dbt_vars)], context=context)
+        full_refresh = ["--full-refresh"] if context.run.tags.get(FULL_REFRESH_TAG) == "true" else []
+        with settings.dbt_key_in_environment():
+            invocation = dbt.cli([*DBT_PIPELINE_BUILD_ARGS, *full_refresh, *dbt_vars_args(dbt_vars)], context=context)
         events, failure = _drain(invocation.stream())
         # dbt has exited: its write lock is released and the warehouse can be read.
         events = _with_model_metadata(context, events, invocation.manifest, warehouse, previous_feedback_keys)

@@ -1,6 +1,6 @@
-{#- One row per resolved customer. one_id is a hash of an anchor that new data does not move:
-    the component's member id when it has one (the smallest, if a chain joined members), else
-    its earliest-seen identifier. -#}
+{#- One row per resolved customer. one_id is the keyed pseudonym (customer_pseudonym: HMAC under
+    VOC_HASH_SALT) of an anchor that new data does not move: the component's member id when it has
+    one (the smallest, if a chain joined members), else its earliest-seen identifier. -#}
 with
     components as (select * from {{ ref('int_identity__record_components') }}),
 
@@ -28,7 +28,7 @@ with
 
 select
     component,
-    'cust_' || substr({{ dbt.hash("coalesce('member_id:' || member_id, node)") }}, 1, 16) as one_id,
+    {{ customer_pseudonym("coalesce('member_id:' || member_id, node)") }} as one_id,
     coalesce('member_id:' || member_id, node) as anchor,
     member_id,
     n_identifiers
