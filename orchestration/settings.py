@@ -20,6 +20,8 @@ Variables (relative paths are taken from the repository root):
 ``VOC_API_STEP_RETRIES`` / ``_SECONDS``   retries of a load step whose vendor page failed (2, 60 s)
 ``VOC_OPS_WEBHOOK_URL`` / ``_FORMAT``     where failed runs are posted (unset; ``json``)
 ``VOC_ALERT_WEBHOOK_<NAME>``              URL of the alert webhook ``<name>`` (alert_webhooks seed)
+``VOC_WRITER_WAIT_SECONDS``               how long a writer waits for another writer or a reader (600)
+``VOC_LANDING_SETTLE_SECONDS``            a landing file unchanged this long is complete (30)
 ``VOC_SEGMENTER``, ``VOC_SENTIMENT_MODEL``,
 ``VOC_NLP_WORKERS``, ``VOC_NLP_CACHE_SIZE``  ``nlp_udfs.config.NlpConfig``, handed to dbt's NLP plugin
 ========================================  ====================================================
@@ -59,6 +61,8 @@ DEFAULT_LANDING_DIR = REPO_ROOT / "data" / "landing"
 DEFAULT_WAREHOUSE_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
 DEFAULT_STEP_RETRIES = 2
 DEFAULT_STEP_RETRY_SECONDS = 60
+DEFAULT_WRITER_WAIT_SECONDS = 600.0
+DEFAULT_LANDING_SETTLE_SECONDS = 30.0
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
 # NlpConfig field -> its environment variable; dbt's var of the same setting is the lower-cased name
 NLP_VARIABLES = {
@@ -83,6 +87,8 @@ class VocSettings:
     ops_webhook_url: str | None = field(default=None, repr=False)
     ops_webhook_format: str = "json"
     alert_webhook_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
+    writer_wait_seconds: float = DEFAULT_WRITER_WAIT_SECONDS
+    landing_settle_seconds: float = DEFAULT_LANDING_SETTLE_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -109,6 +115,8 @@ class VocSettings:
                 for name, value in environ.items()
                 if name.startswith(ALERT_WEBHOOK_PREFIX) and value.strip()
             }),
+            writer_wait_seconds=_seconds(environ, "VOC_WRITER_WAIT_SECONDS", DEFAULT_WRITER_WAIT_SECONDS),
+            landing_settle_seconds=_seconds(environ, "VOC_LANDING_SETTLE_SECONDS", DEFAULT_LANDING_SETTLE_SECONDS),
         )
 
     # --- the folders beside the warehouse ----------------------------------------------------
@@ -267,4 +275,18 @@ def _positive_float(environ: Mapping[str, str], name: str, default: float) -> fl
         raise ApiConfigError(f"{name} must be a positive number, got {text!r}") from None
     if not value > 0:
         raise ApiConfigError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A duration of zero or more seconds."""
+    text = _text(environ, name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise ValueError(f"{name} must be zero or more seconds, got {text!r}")
     return value

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from loaders.writer_lock import wait_until_writable
 from orchestration.assets.ingestion import raw_asset_key, resource_for_raw_table
 from orchestration.metadata import dbt_node_metadata, save_feedback_keys
 from orchestration.project import DBT_PIPELINE_BUILD_ARGS, dbt_vars_args, voc_dbt_project
@@ -79,6 +80,8 @@ def voc_dbt_models(
         previous_feedback_keys = _save_feedback_keys_before_build(context, warehouse, Path(scratch))
         # the warehouse and NLP configuration of the settings reach dbt's profile as --vars
         dbt_vars = {**settings.dbt_vars(), "voc_warehouse_path": str(warehouse.warehouse_path)}
+        # a reader (BI tool) that opened the file since the run started would fail dbt obscurely
+        wait_until_writable(warehouse.warehouse_path, settings.writer_wait_seconds, on_wait=context.log.warning)
         invocation = dbt.cli([*DBT_PIPELINE_BUILD_ARGS, *dbt_vars_args(dbt_vars)], context=context)
         events, failure = _drain(invocation.stream())
         # dbt has exited: its write lock is released and the warehouse can be read.
