@@ -33,14 +33,25 @@ def prepare_dbt_manifest(settings: VocSettings | None = None) -> None:
 def run_everything(
     settings: VocSettings, instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
 ) -> dg.ExecuteInProcessResult:
-    """Materialize every asset (loads, dbt build with tests) against the settings' warehouse."""
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    prepare_dbt_manifest(settings)
-    from orchestration.definitions import build_definitions  # needs the manifest
+    """Materialize every asset (loads, dbt build with tests) against the settings' warehouse.
 
-    job = build_definitions(settings).resolve_job_def("voc_everything")
+    Holds the warehouse's writer lock for the whole run (``orchestration.writer_lock``); raises
+    ``WarehouseBusyError`` / ``WarehouseInUseError`` when another writer or a reader keeps it
+    longer than ``settings.writer_wait_seconds``.
+    """
+    from dagster._core.utils import make_new_run_id
+
+    from orchestration.writer_lock import hold_warehouse, install_dagster_yaml
+
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     if instance is None:
-        settings.dagster_home.mkdir(parents=True, exist_ok=True)
+        install_dagster_yaml(settings.dagster_home)
         instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+    run_id = make_new_run_id()
+    with hold_warehouse(settings.warehouse_path, settings.writer_wait_seconds, run_id=run_id, instance=instance):
+        prepare_dbt_manifest(settings)
+        from orchestration.definitions import build_definitions  # needs the manifest
+
+        job = build_definitions(settings).resolve_job_def("voc_everything")
+        run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+        return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id)

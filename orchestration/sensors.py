@@ -96,6 +96,10 @@ def run_failure_sensor(context: dg.RunFailureSensorContext, settings: SettingsRe
         (event.step_key or "?", root_error_message(event.step_failure_data.error))
         for event in context.get_step_failure_events()
     ]
+    run_error = getattr(context.failure_event.event_specific_data, "error", None)
+    if not step_errors and run_error is not None:
+        # failed before any step, e.g. the warehouse was held by another writer or a reader
+        step_errors = [("(run)", root_error_message(run_error))]
     text = describe_failed_run(
         context.dagster_run.job_name, context.dagster_run.run_id, context.failure_event.message, step_errors
     )
