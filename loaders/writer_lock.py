@@ -229,13 +229,17 @@ def lock_conflict(exc: BaseException, warehouse_path: str | os.PathLike[str]) ->
     return None
 
 
-def in_use_error(warehouse_path: str | os.PathLike[str], duckdb_message: str) -> WarehouseInUseError:
+def lock_holder_of(duckdb_message: str) -> str:
+    """``pid 123 (python3 -m notebook)``: the process DuckDB says holds its file lock."""
     match = _DUCKDB_LOCK_HOLDER.search(duckdb_message)
-    if match:
-        pid = int(match.group("pid"))
-        who = describe_pid(pid) if pid != os.getpid() else f"pid {pid} (this process)"
-    else:
-        who = "another process"
+    if not match:
+        return "another process"
+    pid = int(match.group("pid"))
+    return describe_pid(pid) if pid != os.getpid() else f"pid {pid} (this process)"
+
+
+def in_use_error(warehouse_path: str | os.PathLike[str], duckdb_message: str) -> WarehouseInUseError:
+    who = lock_holder_of(duckdb_message)
     return WarehouseInUseError(
         f"the warehouse {Path(warehouse_path)} is open in another process ({who}), and DuckDB lets "
         "nobody write a file another process has open, even read-only. Close the BI tool or "
@@ -263,7 +267,8 @@ def wait_until_writable(
     on_wait: Callable[[str], None] | None = None,
 ) -> None:
     """Return once this process can open the warehouse for writing; wait up to ``wait_seconds``
-    for readers of other processes to let go, then raise :class:`WarehouseInUseError`.
+    for readers of other processes to let go (``on_wait`` is told once which process it waits
+    for), then raise :class:`WarehouseInUseError`.
 
     A missing file is writable. Only DuckDB's lock conflict counts: any other error opening the
     file (e.g. this process already has it open with other settings) is left to the writer.
@@ -280,11 +285,10 @@ def wait_until_writable(
         except duckdb.IOException as exc:
             if DUCKDB_LOCK_ERROR not in str(exc):
                 return
-            error = in_use_error(path, str(exc))
             if time.monotonic() >= deadline:
-                raise error from None
+                raise in_use_error(path, str(exc)) from None
             if on_wait is not None and not told:
-                on_wait(str(error))
+                on_wait(lock_holder_of(str(exc)))
                 told = True
         except duckdb.Error:
             return

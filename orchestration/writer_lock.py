@@ -66,8 +66,8 @@ def hold_warehouse(
         who = holder.describe() if holder else "another process"
         log(f"The warehouse {warehouse_path} is being written by {who}; waiting up to {wait_seconds:g}s for it")
 
-    def waiting_for_reader(message: str) -> None:
-        log(f"{message.split(';')[0]}; waiting up to {wait_seconds:g}s for it to close the file")
+    def waiting_for_reader(who: str) -> None:
+        log(f"The warehouse {warehouse_path} is open in another process ({who}); waiting up to {wait_seconds:g}s for it to close the file")
 
     with hold_writer_lock(
         warehouse_path, wait_seconds=wait_seconds, command=command, run_id=run_id, on_wait=waiting_for_writer

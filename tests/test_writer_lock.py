@@ -8,6 +8,7 @@ would interleave their writes.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -65,29 +66,41 @@ def start_reader(warehouse: Path) -> subprocess.Popen:
     return process
 
 
+def release(process: subprocess.Popen) -> None:
+    """Let a writer started with a negative hold time finish."""
+    process.stdin.write("done\n")
+    process.stdin.flush()
+
+
 def test_two_writers_started_together_take_turns(tmp_path):
     warehouse = tmp_path / "voc.duckdb"
-    first, second = start_writer(warehouse, "a", 30, 1.5), start_writer(warehouse, "b", 30, 1.5)
-    (code_a, err_a), (code_b, err_b) = finish(first), finish(second)
-    assert (code_a, code_b) == (0, 0), (err_a, err_b)
-    rows = writes(warehouse)
+    writers = {"a": start_writer(warehouse, "a", 60, -1), "b": start_writer(warehouse, "b", 60, -1)}
+    # whichever got the lock says so; the other says whom it waits for
+    ready, _, _ = select.select([w.stdout for w in writers.values()], [], [], 60)
+    first = next(label for label, w in writers.items() if w.stdout in ready)
+    second = "b" if first == "a" else "a"
+    assert writers[first].stdout.readline().strip() == "holding"
+    waiting = writers[second].stderr.readline()
+    assert f"being written by pid {writers[first].pid} (writer {first})" in waiting and "waiting up to 60s" in waiting
+    release(writers[first])
+    assert writers[second].stdout.readline().strip() == "holding"
+    release(writers[second])
+    assert [finish(w)[0] for w in writers.values()] == [0, 0]
     # one writer's start and end, then the other's: never both inside at once
-    assert [event for _, _, event, _ in rows] == ["start", "end", "start", "end"]
-    assert rows[0][0] == rows[1][0] != rows[2][0] == rows[3][0]
-    # the one that waited said whom it waited for
-    waited = err_b if rows[0][0] == "a" else err_a
-    holder_pid = rows[0][1]
-    assert f"being written by pid {holder_pid} (writer {rows[0][0]})" in waited and "waiting up to 30s" in waited
+    assert [(label, event) for label, _, event, _ in writes(warehouse)] == [
+        (first, "start"), (first, "end"), (second, "start"), (second, "end")
+    ]
 
 
 def test_a_second_writer_that_may_not_wait_long_exits_naming_the_holder(tmp_path):
     warehouse = tmp_path / "voc.duckdb"
-    holder = start_writer(warehouse, "night", 0, 4)
+    holder = start_writer(warehouse, "night", 0, -1)
     assert holder.stdout.readline().strip() == "holding"
     code, stderr = finish(start_writer(warehouse, "manual", 0.5, 0))
     assert code == 3
     assert f"WarehouseBusyError: the warehouse {warehouse} is being written by pid {holder.pid} (writer night), since " in stderr
     assert "waited 0.5s (VOC_WRITER_WAIT_SECONDS) and stopped without writing anything" in stderr
+    release(holder)
     assert finish(holder)[0] == 0
     assert [(label, event) for label, _, event, _ in writes(warehouse)] == [("night", "start"), ("night", "end")]
     assert read_holder(warehouse) is None  # released: nobody recorded
@@ -115,11 +128,12 @@ def test_a_writer_waits_for_a_reader_that_closes_in_time(tmp_path):
     assert finish(start_writer(warehouse, "first", 0, 0))[0] == 0
     reader = start_reader(warehouse)
     writer = start_writer(warehouse, "night", 30, 0)
-    time.sleep(1.5)
+    waiting = writer.stderr.readline()  # the writer says it waits, and for whom
+    assert f"is open in another process (pid {reader.pid} (python" in waiting and "waiting up to 30s" in waiting
     reader.kill()
     reader.wait()
     code, stderr = finish(writer)
-    assert code == 0 and f"open in another process (pid {reader.pid}" in stderr and "waiting up to 30s" in stderr
+    assert code == 0, stderr
     assert [label for label, *_ in writes(warehouse)] == ["first", "first", "night", "night"]
 
 
