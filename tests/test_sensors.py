@@ -161,6 +161,21 @@ def test_files_the_warehouse_has_loaded_start_no_run(tmp_path, instance):
     assert isinstance(result, dg.RunRequest) and result.tags["voc/new_files"] == "1"
 
 
+@pytest.mark.e2e
+def test_after_a_whole_pipeline_run_the_sensor_starts_nothing(demo_warehouse, instance):
+    """`make run`, then `make ui`: the demo build's landing files are all in its warehouse."""
+    files = [path for path in demo_warehouse.landing_dir.rglob("*") if path.is_file() and not path.name.startswith(".")]
+    for path in files:
+        age(path)
+    settings = VocSettings(
+        landing_dir=demo_warehouse.landing_dir, warehouse_path=demo_warehouse.warehouse_path, landing_settle_seconds=SETTLE
+    )
+    resources = {"warehouse": VocWarehouse.from_settings(settings), "settings": settings}
+    result = landing_files_sensor(dg.build_sensor_context(resources=resources, instance=instance))
+    assert isinstance(result, dg.SkipReason) and result.skip_message.startswith("all ")
+    assert result.skip_message.endswith(" landing files are already loaded") and int(result.skip_message.split()[1]) >= 30
+
+
 def test_no_look_at_the_warehouse_while_another_process_writes_it(landing, instance):
     holder = start_writer(landing.parent / "voc.duckdb", "night", 0, -1)
     try:
