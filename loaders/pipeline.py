@@ -25,6 +25,7 @@ from loaders.hints import RAW_DATASET, raw_table_columns
 from loaders.privacy import RecordGuard
 from loaders.sources import SOURCES
 from loaders.upgrade import upgrade_text_timestamps
+from loaders.writer_lock import explain_lock_conflicts, hold_writer_lock
 
 PIPELINES_DIR_NAME = ".dlt_pipelines"
 
@@ -98,7 +99,8 @@ def make_pipeline(
     _keep_dlt_out_of_home()
     warehouse = Path(warehouse_path).resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    upgrade_text_timestamps(warehouse, family)
+    with explain_lock_conflicts(warehouse):
+        upgrade_text_timestamps(warehouse, family)
     pipeline = dlt.pipeline(
         pipeline_name=pipeline_name(family, warehouse, landing_dir),
         pipelines_dir=str(pipelines_dir_for(warehouse)),
@@ -149,13 +151,19 @@ def load_family(
     landing_dir: PathLike,
     warehouse_path: PathLike,
     guard: RecordGuard,
+    wait_seconds: float = 600.0,
 ) -> LoadInfo:
-    """Load new or changed files of one family; raises if any load job failed."""
-    pipeline = make_pipeline(family, warehouse_path, landing_dir)
-    source = SOURCES[family](str(Path(landing_dir).resolve()), guard)
-    info = pipeline.run(source)
-    info.raise_on_failed_jobs()
-    ensure_child_tables(pipeline, family)
+    """Load new or changed files of one family; raises if any load job failed.
+
+    Holds the warehouse's writer lock (``loaders.writer_lock``) for the load, waiting up to
+    ``wait_seconds`` for another writer.
+    """
+    with hold_writer_lock(warehouse_path, wait_seconds=wait_seconds), explain_lock_conflicts(warehouse_path):
+        pipeline = make_pipeline(family, warehouse_path, landing_dir)
+        source = SOURCES[family](str(Path(landing_dir).resolve()), guard)
+        info = pipeline.run(source)
+        info.raise_on_failed_jobs()
+        ensure_child_tables(pipeline, family)
     return info
 
 

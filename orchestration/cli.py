@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from loaders.writer_lock import WarehouseBusyError, WarehouseInUseError
 from orchestration.settings import VocSettings
 
 
@@ -33,7 +34,11 @@ def run(full_refresh: bool) -> None:
     if problem := settings.pseudonym_key_problem():
         click.echo(problem, err=True)
         sys.exit(2)
-    result = run_everything(settings, full_refresh=full_refresh)
+    try:
+        result = run_everything(settings, full_refresh=full_refresh)
+    except (WarehouseBusyError, WarehouseInUseError) as exc:
+        click.echo(f"voc run: {exc}", err=True)
+        _exit_without_teardown(3)
     elapsed = time.perf_counter() - started
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
@@ -64,8 +69,12 @@ def _exit_without_teardown(code: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 def ui(port: int, host: str) -> None:
     """Start the Dagster UI (dagster dev) on this project and warehouse."""
+    from orchestration.writer_lock import install_dagster_yaml
+
     settings = VocSettings.from_env()
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    if not install_dagster_yaml(settings.dagster_home):
+        click.echo(f"{settings.dagster_home}/dagster.yaml is your own: it must queue one run at a time "
+                   "(see orchestration/dagster.yaml)", err=True)
     dagster = Path(sys.executable).with_name("dagster")
     # dagster dev and its runs read the settings again from the environment made here
     os.execve(

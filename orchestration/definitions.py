@@ -11,38 +11,52 @@ from orchestration.reports.assets import scorecard_html
 from orchestration.resources import build_resources
 from orchestration.sensors import landing_files_sensor, run_failure_sensor
 from orchestration.settings import VocSettings
+from orchestration.writer_lock import WRITER_TAG, single_writer_executor
 
 voc_dbt_project.prepare_if_dev()
 
-# In-process execution: steps run one after another, so DuckDB only ever has one writer.
-everything_job = dg.define_asset_job(
-    name="voc_everything",
-    # Freshness checks judge the time since the last load, so they run from their sensor, not in the load run.
-    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*freshness_checks),
-    description="All loads, all dbt models, seeds and tests, all checks.",
-    executor_def=dg.in_process_executor,
-)
+EVERYTHING_JOB_DESCRIPTION = "All loads, all dbt models, seeds and tests, all checks."
 
-nightly_schedule = dg.ScheduleDefinition(
-    name="voc_nightly",
-    job=everything_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone="Asia/Shanghai",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
 
+def build_everything_job(settings: VocSettings):
+    """voc_everything: in-process execution (steps one after another) holding the warehouse's
+    writer lock for the whole run, tagged so that the run queue starts one writer at a time."""
+    return dg.define_asset_job(
+        name="voc_everything",
+        # Freshness checks judge the time since the last load, so they run from their sensor, not in the load run.
+        selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*freshness_checks),
+        description=EVERYTHING_JOB_DESCRIPTION,
+        executor_def=writer_executor(settings),
+        tags={WRITER_TAG: "true"},
+    )
+
+
+def writer_executor(settings: VocSettings) -> dg.ExecutorDefinition:
+    return single_writer_executor(settings.warehouse_path, settings.writer_wait_seconds)
+
+
+def build_nightly_schedule(job) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="voc_nightly",
+        job=job,
+        cron_schedule="0 2 * * *",
+        execution_timezone="Asia/Shanghai",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
 
 
 def build_definitions(settings: VocSettings) -> dg.Definitions:
     """The code location of one deployment: its settings become the resources."""
+    everything_job = build_everything_job(settings)
     return dg.Definitions(
         assets=[*ingestion_assets, voc_dbt_models, alert_deliveries, scorecard_html],
         asset_checks=[*quality_checks, *freshness_checks],
         jobs=[everything_job],
-        schedules=[nightly_schedule],
+        schedules=[build_nightly_schedule(everything_job)],
         sensors=[freshness_sensor, landing_files_sensor, run_failure_sensor],
         resources=build_resources(settings),
-        executor=dg.in_process_executor,
+        # runs of assets picked in the UI hold the writer lock too
+        executor=writer_executor(settings),
     )
 
 

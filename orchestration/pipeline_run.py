@@ -48,16 +48,28 @@ def run_everything(
     Raises ``PseudonymKeyError`` before anything is written when real data has no secret
     pseudonym key (``VocSettings.require_pseudonym_key``). ``full_refresh`` rebuilds the
     incremental dbt models from scratch too (``FULL_REFRESH_TAG``), e.g. after a new key.
+
+    Holds the warehouse's writer lock for the whole run (``orchestration.writer_lock``); raises
+    ``WarehouseBusyError`` / ``WarehouseInUseError`` when another writer or a reader keeps it
+    longer than ``settings.writer_wait_seconds``.
     """
+    from dagster._core.utils import make_new_run_id
+
+    from orchestration.writer_lock import hold_warehouse, install_dagster_yaml
+
     settings.require_pseudonym_key()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    prepare_dbt_manifest(settings)
-    from orchestration.definitions import build_definitions  # needs the manifest
-
-    job = build_definitions(settings).resolve_job_def("voc_everything")
     if instance is None:
-        settings.dagster_home.mkdir(parents=True, exist_ok=True)
+        install_dagster_yaml(settings.dagster_home)
         instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    run_id = make_new_run_id()
     tags = {FULL_REFRESH_TAG: "true"} if full_refresh else None
-    return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, tags=tags)
+    with hold_warehouse(settings.warehouse_path, settings.writer_wait_seconds, run_id=run_id, instance=instance):
+        prepare_dbt_manifest(settings)
+        from orchestration.definitions import build_definitions  # needs the manifest
+
+        job = build_definitions(settings).resolve_job_def("voc_everything")
+        run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+        return job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, tags=tags
+        )

@@ -22,6 +22,8 @@ Variables (relative paths are taken from the repository root):
 ``VOC_ALERT_WEBHOOK_<NAME>``              URL of the alert webhook ``<name>`` (alert_webhooks seed)
 ``VOC_ALERT_DELIVERY_DEADLINE_SECONDS``   delivery budgets, see ``orchestration.alerts.policy``
   and the other ``VOC_ALERT_*_SECONDS`` / ``VOC_ALERT_MAX_ATTEMPTS`` / ``VOC_ALERT_HOST_FAILURE_LIMIT``
+``VOC_WRITER_WAIT_SECONDS``               how long a writer waits for another writer or a reader (600)
+``VOC_LANDING_SETTLE_SECONDS``            a landing file unchanged this long is complete (30)
 ``VOC_SEGMENTER``, ``VOC_SENTIMENT_MODEL``,
 ``VOC_NLP_WORKERS``, ``VOC_NLP_CACHE_SIZE``  ``nlp_udfs.config.NlpConfig``, handed to dbt's NLP plugin
 ``VOC_HASH_SALT``                         the secret key of the identifier pseudonyms (any bytes;
@@ -78,6 +80,8 @@ DEFAULT_LANDING_DIR = REPO_ROOT / "data" / "landing"
 DEFAULT_WAREHOUSE_PATH = REPO_ROOT / "data" / "warehouse" / "voc.duckdb"
 DEFAULT_STEP_RETRIES = 2
 DEFAULT_STEP_RETRY_SECONDS = 60
+DEFAULT_WRITER_WAIT_SECONDS = 600.0
+DEFAULT_LANDING_SETTLE_SECONDS = 30.0
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
 # NlpConfig field -> its environment variable; dbt's var of the same setting is the lower-cased name
 NLP_VARIABLES = {
@@ -115,6 +119,8 @@ class VocSettings:
     alert_delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     # VOC_HASH_SALT as bytes; None = not set (the demo key). A secret: never in repr.
     hash_key_setting: bytes | None = field(default=None, repr=False)
+    writer_wait_seconds: float = DEFAULT_WRITER_WAIT_SECONDS
+    landing_settle_seconds: float = DEFAULT_LANDING_SETTLE_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -143,6 +149,8 @@ class VocSettings:
             }),
             hash_key_setting=_secret_bytes(environ, HASH_KEY_VARIABLE),
             alert_delivery=delivery_policy_from_env(environ),
+            writer_wait_seconds=_seconds(environ, "VOC_WRITER_WAIT_SECONDS", DEFAULT_WRITER_WAIT_SECONDS),
+            landing_settle_seconds=_seconds(environ, "VOC_LANDING_SETTLE_SECONDS", DEFAULT_LANDING_SETTLE_SECONDS),
         )
 
     def record_guard(self) -> RecordGuard:
@@ -402,4 +410,18 @@ def _positive_float(environ: Mapping[str, str], name: str, default: float) -> fl
         raise ApiConfigError(f"{name} must be a positive number, got {text!r}") from None
     if not value > 0:
         raise ApiConfigError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A duration of zero or more seconds."""
+    text = _text(environ, name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise ValueError(f"{name} must be zero or more seconds, got {text!r}")
     return value

@@ -45,7 +45,9 @@ def test_job_and_nightly_schedule(dbt_manifest):
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("voc_everything")
-    assert job.executor_def.name == dg.in_process_executor.name
+    # in-process execution that holds the warehouse's writer lock for the whole run
+    assert job.executor_def.name == "voc_single_writer"
+    assert job.executor_def.config_schema.as_field().config_type == dg.in_process_executor.config_schema.as_field().config_type
     schedule = defs.resolve_schedule_def("voc_nightly")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "Asia/Shanghai"

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from loaders.writer_lock import explain_lock_conflicts
 from orchestration.alerts.delivery import ALERTS_TABLE, DELIVERY_SCHEMA, DELIVERY_TABLE, deliver_new_alerts
 from orchestration.alerts.routes import ROUTES_TABLE, load_routes
 from orchestration.alerts.senders import Poster
@@ -30,7 +31,7 @@ def alert_deliveries(
 ) -> dg.MaterializeResult:
     import duckdb
 
-    with duckdb.connect(str(warehouse.warehouse_path)) as con:
+    with explain_lock_conflicts(warehouse.warehouse_path), duckdb.connect(str(warehouse.warehouse_path)) as con:
         routes = load_routes(con, settings.alert_webhook_urls)
         report = deliver_new_alerts(con, routes, Poster(settings.alert_delivery))
     if report.skipped_reason:

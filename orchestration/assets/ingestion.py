@@ -14,6 +14,7 @@ from loaders.api import describe_source_choice, find_api_page_error, source_for_
 from loaders.pipeline import ensure_child_tables, make_pipeline
 from loaders.privacy import RecordGuard
 from loaders.sources import SOURCES
+from loaders.writer_lock import lock_conflict
 from orchestration.metadata import dlt_resource_metadata, raw_counts_before_load
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
@@ -88,6 +89,8 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
                 )
             )
         except Exception as exc:
+            if (in_use := lock_conflict(exc, warehouse.warehouse_path)) is not None:
+                raise in_use from exc  # a reader (BI tool) holds the file: say so
             # a vendor API page that kept failing: retry the step later, nothing was committed
             if find_api_page_error(exc) is None:
                 raise

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from loaders.writer_lock import wait_until_writable
 from orchestration.assets.ingestion import raw_asset_key, resource_for_raw_table
 from orchestration.metadata import dbt_node_metadata, save_feedback_keys
 from orchestration.project import DBT_PIPELINE_BUILD_ARGS, FULL_REFRESH_TAG, dbt_vars_args, voc_dbt_project
@@ -82,6 +83,8 @@ def voc_dbt_models(
         # pseudonym key through dbt's environment only (never a var: vars land in the artifacts)
         dbt_vars = {**settings.dbt_vars(), "voc_warehouse_path": str(warehouse.warehouse_path)}
         full_refresh = ["--full-refresh"] if context.run.tags.get(FULL_REFRESH_TAG) == "true" else []
+        # a reader (BI tool) that opened the file since the run started would fail dbt obscurely
+        wait_until_writable(warehouse.warehouse_path, settings.writer_wait_seconds, on_wait=context.log.warning)
         with settings.dbt_key_in_environment():
             invocation = dbt.cli([*DBT_PIPELINE_BUILD_ARGS, *full_refresh, *dbt_vars_args(dbt_vars)], context=context)
         events, failure = _drain(invocation.stream())
