@@ -274,11 +274,71 @@ QUARANTINE_SUMMARY_RULES = (
     ),
 )
 
-MART_RULES = {"kpi_daily": KPI_DAILY_RULES, "quarantine_summary": QUARANTINE_SUMMARY_RULES}
+DRIVER_IMPACT_RULES = (
+    sql_rule(
+        ERROR,
+        "driver_impact: with + without = all, and the overall value is their weighted mean",
+        "select driver_key, metric, tag, n_total, n_with, n_without, value_overall, value_with, value_without "
+        "from {batch} where n_with + n_without <> n_total or n_with < 1 or (value_without is not null and "
+        "abs(value_overall - (share_with * value_with + (1 - share_with) * value_without)) > 1e-6)",
+    ),
+    sql_rule(
+        ERROR,
+        "driver_impact: the interval brackets the impact, and ranks are unique per period x metric x source",
+        "select driver_key, impact_points, impact_ci_low, impact_ci_high, impact_rank from {batch} "
+        "where impact_ci_low > impact_points or impact_ci_high < impact_points or driver_key in ("
+        "select min(driver_key) from {batch} where impact_rank is not null "
+        "group by period_type, period_start, metric, source, impact_rank having count(*) > 1)",
+    ),
+    sql_rule(
+        ERROR,
+        "driver_impact: values lie in their metric's range (NPS -100..100, rates 0..1)",
+        "select driver_key, metric, value_with, value_without from {batch} where "
+        "(metric = 'nps' and (abs(value_with) > 100 or abs(value_without) > 100)) or (metric <> 'nps' and "
+        "(value_with not between 0 and 1 or value_without not between 0 and 1))",
+    ),
+)
+
+CLOSED_LOOP_RULES = (
+    sql_rule(
+        ERROR,
+        "closed_loop: the state follows from ticket, resolution and next feedback",
+        "select alert_id, loop_state, ticket_id, resolved_at, next_feedback_id from {batch} where loop_state <> case "
+        "when ticket_id is null then 'open' when resolved_at is null then 'in_progress' "
+        "when next_feedback_id is null then 'resolved' else 'followed_up' end",
+    ),
+    sql_rule(
+        ERROR,
+        "closed_loop: the ticket is not before the alert, the next feedback not before the resolution",
+        "select alert_id, raised_at, ticket_created_at, resolved_at, next_feedback_at from {batch} "
+        "where ticket_created_at < raised_at or next_feedback_at <= resolved_at",
+    ),
+)
+
+CLOSED_LOOP_WEEKLY_RULES = (
+    sql_rule(
+        ERROR,
+        "closed_loop_weekly: open + in progress + resolved = alerts; followed up <= resolved <= with ticket",
+        "select team_week_key, n_alerts, n_open, n_in_progress, n_resolved, n_followed_up, n_with_ticket from {batch} "
+        "where n_open + n_in_progress + n_resolved <> n_alerts or n_followed_up > n_resolved "
+        "or n_resolved > n_with_ticket or n_with_ticket > n_alerts or n_delivered > n_alerts",
+    ),
+)
+
+MART_RULES = {
+    "kpi_daily": KPI_DAILY_RULES,
+    "quarantine_summary": QUARANTINE_SUMMARY_RULES,
+    "driver_impact": DRIVER_IMPACT_RULES,
+    "closed_loop": CLOSED_LOOP_RULES,
+    "closed_loop_weekly": CLOSED_LOOP_WEEKLY_RULES,
+}
 MART_SAMPLE_COLUMNS = {
     "fct_feedback": ("feedback_id",),
     "dim_customer": ("one_id",),
     "kpi_daily": ("kpi_key",),
+    "driver_impact": ("driver_key",),
+    "closed_loop": ("alert_id",),
+    "closed_loop_weekly": ("team_week_key",),
 }
 
 

@@ -210,3 +210,36 @@ def test_report_lists_every_suite_and_escapes_values(tmp_path, clean_warehouse):
     html = render_report([document])
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "1 failed ERROR expectations" in html
+
+
+def test_driver_and_loop_rules_catch_inconsistent_rows(tmp_path):
+    """driver_impact whose overall is not the weighted mean of with / without, a closed_loop row
+    whose state contradicts its ticket, and weekly counts that do not add up all fail."""
+    path = tmp_path / "analysis.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.driver_impact as select * from (values "
+            "('d1', 'trailing', date '2026-08-01', 'nps', 'survey', 'a', 4, 2, 2, 0.5, 25.0, -50.0, 100.0, 75.0, 25.0, 26.0, 124.0, 1), "
+            "('d2', 'trailing', date '2026-08-01', 'nps', 'survey', 'b', 4, 2, 2, 0.5, 40.0, 100.0, -50.0, -75.0, 25.0, -124.0, -26.0, 2)) "
+            "as t(driver_key, period_type, period_start, metric, source, tag, n_total, n_with, n_without, share_with, "
+            "value_overall, value_with, value_without, impact_points, impact_std_error, impact_ci_low, impact_ci_high, impact_rank)"
+        )
+        con.execute(
+            "create table marts.closed_loop as select * from (values "
+            "('a1', timestamptz '2026-11-01 00:00:00+00', 't1', timestamptz '2026-11-01 01:00:00+00', null, null, null, 'in_progress'), "
+            "('a2', timestamptz '2026-11-01 00:00:00+00', null, null, null, null, null, 'resolved')) "
+            "as t(alert_id, raised_at, ticket_id, ticket_created_at, resolved_at, next_feedback_id, next_feedback_at, loop_state)"
+        )
+        con.execute(
+            "create table marts.closed_loop_weekly as select * from (values ('w1', 3, 2, 1, 0, 1, 0, 2), ('w2', 3, 1, 1, 1, 2, 0, 2)) "
+            "as t(team_week_key, n_alerts, n_delivered, n_with_ticket, n_open, n_in_progress, n_resolved, n_followed_up)"
+        )
+    outcomes = _outcomes_by_name(path, [mart_suite(name, []) for name in ("driver_impact", "closed_loop", "closed_loop_weekly")])
+    weighted = outcomes["driver_impact: with + without = all, and the overall value is their weighted mean"]
+    assert not weighted.success and [row["driver_key"] for row in weighted.samples] == ["d2"]
+    assert outcomes["driver_impact: the interval brackets the impact, and ranks are unique per period x metric x source"].success
+    state = outcomes["closed_loop: the state follows from ticket, resolution and next feedback"]
+    assert not state.success and [row["alert_id"] for row in state.samples] == ["a2"]
+    weekly = outcomes["closed_loop_weekly: open + in progress + resolved = alerts; followed up <= resolved <= with ticket"]
+    assert not weekly.success and {row["team_week_key"] for row in weekly.samples} == {"w1", "w2"}

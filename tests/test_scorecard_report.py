@@ -23,7 +23,7 @@ from orchestration.settings import VocSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT_IN_REPO = REPO_ROOT / "orchestration" / "reports" / "screenshots" / "scorecard.png"
-SECTIONS = ("headline", "trends", "rising-tags", "p1-alerts", "ticket-sla", "improvements")
+SECTIONS = ("headline", "trends", "rising-tags", "top-drivers", "p1-alerts", "ticket-sla", "closed-loop", "improvements")
 
 
 class DataElements(HTMLParser):
@@ -112,6 +112,8 @@ def marts(warehouse):
             "alerts": frame("select * from marts.alerts"),
             "sla": frame("select * from marts.ticket_sla_by_team"),
             "baseline": frame("select * from marts.improvement_baseline"),
+            "drivers": frame("select * from marts.driver_impact"),
+            "loop": frame("select * from marts.closed_loop_weekly"),
         }
 
 
@@ -199,6 +201,36 @@ def test_open_p1_alerts_are_the_open_critical_and_high_alerts(rendered, marts):
 
 
 @pytest.mark.e2e
+def test_top_drivers_are_the_ranked_survey_tags_of_the_trailing_period(rendered, marts):
+    _, html = rendered
+    drivers = marts["drivers"]
+    expected = drivers[(drivers.period_type == "trailing") & (drivers.source == "survey")
+                       & drivers.metric.isin(["nps", "csat_top2_rate"]) & (drivers.impact_rank <= 5)
+                       & (drivers.impact_points > 0)].set_index(["metric", "tag"])
+    shown = {(row["data-driver-metric"], row["data-driver-tag"]): row for row in parse(html).with_attribute("data-driver-tag")}
+    assert shown and set(shown) == set(expected.index)
+    for key, row in shown.items():
+        assert int(row["data-rank"]) == expected.loc[key].impact_rank
+        assert number(row["data-impact"]) == pytest.approx(expected.loc[key].impact_points)
+    # the planted key driver (devtools/demo/signals.py) heads the NPS list
+    assert next(row for key, row in shown.items() if key[0] == "nps" and row["data-rank"] == "1")["data-driver-tag"] == "营销沟通-会员权益"
+
+
+@pytest.mark.e2e
+def test_closed_loop_figures_are_the_weekly_mart_rows(rendered, marts):
+    _, html = rendered
+    loop = marts["loop"]
+    latest_week = loop[loop.week_start.dt.date <= marts["week_start"]].week_start.max()
+    expected = loop[loop.week_start == latest_week].replace({"team": {"": "未分配"}}).set_index("team")
+    shown = {row["data-loop-team"]: row for row in parse(html).with_attribute("data-loop-team")}
+    assert shown and set(shown) == set(expected.index)
+    for team, row in shown.items():
+        assert int(row["data-alerts"]) == expected.loc[team].n_alerts
+        assert int(row["data-resolved"]) == expected.loc[team].n_resolved
+        assert number(row["data-resolved-rate"]) == pytest.approx(expected.loc[team].resolved_rate)
+
+
+@pytest.mark.e2e
 def test_ticket_sla_and_improvement_baselines_match_their_marts(rendered, marts):
     _, html = rendered
     elements = parse(html)
@@ -217,6 +249,8 @@ def test_ticket_sla_and_improvement_baselines_match_their_marts(rendered, marts)
     for key, row in shown.items():
         assert number(row["data-p-value"]) == pytest.approx(baseline.loc[key].p_value, nan_ok=True)
         assert row["data-significant"] == ("true" if baseline.loc[key].significant else "false")
+    verdicts = [element for element in elements.with_attribute("data-verdict")]
+    assert sorted(v["data-verdict"] for v in verdicts) == sorted(baseline.verdict)
 
 
 @pytest.mark.e2e
@@ -291,13 +325,19 @@ def test_headless_chromium_renders_the_page_without_script_errors(rendered, tmp_
     check = next(element for element in parse(dom.stdout).elements if element.get("id") == "render-check")
     assert check["data-ok"] == "true" and "data-error" not in check, check
     assert check["data-sections"] == str(len(SECTIONS)) and check["data-charts"] == "2"
+    rendered_dom = parse(dom.stdout)
+    # the "what to fix first" block and the loop's weekly figures reach the browser with values
+    drivers = rendered_dom.with_attribute("data-driver-tag")
+    assert drivers and all(number(row["data-impact"]) > 0 for row in drivers)
+    loops = rendered_dom.with_attribute("data-loop-team")
+    assert loops and all(int(row["data-alerts"]) > 0 for row in loops)
     assert "Uncaught" not in dom.stderr, dom.stderr[-2000:]
 
     screenshot = tmp_path / "scorecard.png"
-    shot = chromium(f"--screenshot={screenshot}", "--window-size=1280,5400", "--hide-scrollbars", url,
+    shot = chromium(f"--screenshot={screenshot}", "--window-size=1280,5800", "--hide-scrollbars", url,
                     profile=tmp_path / "profile-shot")
     assert shot.returncode == 0 and screenshot.is_file(), shot.stderr[-2000:]
-    assert png_size(screenshot) == (1280, 5400)
+    assert png_size(screenshot) == (1280, 5800)
     assert "Uncaught" not in shot.stderr, shot.stderr[-2000:]
     if os.environ.get("VOC_UPDATE_SCREENSHOT"):
         SCREENSHOT_IN_REPO.parent.mkdir(parents=True, exist_ok=True)

@@ -18,3 +18,18 @@
     {%- endset -%}
     {{ return(empty_relation) }}
 {%- endmacro %}
+
+{#- A table the pipeline writes outside dbt (e.g. ops.alert_deliveries, written by the delivery
+    asset after the dbt build): the relation when it exists, else an empty relation with the given
+    {name: type} columns. Not a dbt source, so the asset graph gets no cycle; a model reading it
+    sees what earlier runs wrote. Callers alias it. -#}
+{% macro optional_relation(schema, identifier, typed_columns) -%}
+    {%- set existing = adapter.get_relation(database=target.database, schema=schema, identifier=identifier) if execute else none -%}
+    {%- if existing is not none -%} {{ return(existing) }} {%- endif -%}
+    {%- set empty_relation -%}
+    (select {% for name, data_type in typed_columns.items() -%}
+        cast(null as {{ data_type }}) as {{ adapter.quote(name) }}{{ ", " if not loop.last }}
+    {%- endfor %} where 1 = 0)
+    {%- endset -%}
+    {{ return(empty_relation) }}
+{%- endmacro %}

@@ -15,6 +15,7 @@ from pathlib import Path
 from devtools.demo.identity import IdFactory, Population
 from devtools.demo.noise import SHANGHAI_OFFSET_SECONDS, month_key
 from devtools.demo.phrases import ALL_TAGS
+from devtools.demo.signals import plan_signals
 from devtools.demo.text import TagSampler
 from devtools.demo.truth import IdentityTruth
 
@@ -216,7 +217,7 @@ class BadPlanner:
 class Context:
     """Everything the per-source generators share."""
 
-    def __init__(self, landing: Path, rows: int, seed: int, end_date: date, days: int):
+    def __init__(self, landing: Path, rows: int, seed: int, end_date: date, days: int, plant_signals: bool = True):
         self.landing = landing
         self.rows = rows
         self.seed = seed
@@ -233,6 +234,7 @@ class Context:
         pop = self.population
         self.linked_nonmember = next(
             (p for p in range(pop.n_members, pop.n_persons) if pop.phone[p] != -1 and pop.email[p] != -1), None)
+        self.signals = plan_signals(self.population, self.window, seed, plant_signals)
         self.samplers = {name: TagSampler(self._weights(mult)) for name, mult in SAMPLER_L1_MULTIPLIER.items()}
         span = self.window.end_epoch - self.window.start_epoch
         defect = next(p for p in self.products if p["product_name"].find(DEFECT_PRODUCT_TYPE) >= 0)

@@ -11,6 +11,7 @@ from devtools.demo.context import BRAND, BRAND_ACCOUNT, Context, SourceStats
 from devtools.demo.members import MemberGenerator
 from devtools.demo.noise import iso_local
 from devtools.demo.reviews import ReviewGenerator
+from devtools.demo.signals import SIGNALS_TRUTH
 from devtools.demo.social import SocialGenerator
 from devtools.demo.surveys import SurveyGenerator
 from devtools.demo.tickets import TicketGenerator
@@ -25,18 +26,19 @@ APPEND_RATE = 0.15
 
 
 def generate(landing_dir: Path, rows: int = 20000, seed: int = 42, end_date: date = date(2026, 11, 15),
-             days: int = 180, *, overwrite: bool | None = None) -> dict:
+             days: int = 180, *, overwrite: bool | None = None, plant_signals: bool = True) -> dict:
     """Write demo data for all sources into landing_dir and return the summary dict.
 
     Output is byte-identical for the same arguments. The generator owns the six source folders and
     `_truth/`: they are replaced when they hold a previous demo run (or when overwrite=True); when
     they hold anything else, FileExistsError is raised (unless overwrite=True).
+    plant_signals=False leaves out the planted storylines of devtools/demo/signals.py.
     """
     if rows < 1 or days < 1:
         raise ValueError("rows and days must be positive")
     landing = Path(landing_dir)
     _prepare_landing(landing, overwrite)
-    ctx = Context(landing, rows, seed, end_date, days)
+    ctx = Context(landing, rows, seed, end_date, days, plant_signals=plant_signals)
     reference = _write_reference(ctx)
     members = MemberGenerator(ctx)
     members.run()
@@ -81,6 +83,7 @@ def generate(landing_dir: Path, rows: int = 20000, seed: int = 42, end_date: dat
     truth_dir = landing / TRUTH_DIR
     _write_json(truth_dir / "summary.json", summary)
     _write_json(truth_dir / "manifest.json", manifest)
+    _write_json(truth_dir / SIGNALS_TRUTH, ctx.signals.truth(ctx.ids, iso_local))
     mark_demo_landing(landing)
     return summary
 

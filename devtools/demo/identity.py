@@ -183,6 +183,7 @@ class Population:
         self.unionid_twins: list[tuple[int, int]] = []
         self._build(rng, n_stores)
         self._member_perm = _permutation(n_members, 0x9E37)
+        self.reserved: set[int] = set()  # members kept out of the random feedback (planted storylines)
         self._nonmember_perm = _permutation(max(n_nonmembers, 1), 0x85EB)
 
     def _build(self, rng: random.Random, n_stores: int) -> None:
@@ -290,8 +291,19 @@ class Population:
         return result
 
     def pick_member(self, rng: random.Random) -> int:
-        """A member, skewed so that some members give feedback often."""
-        return self._member_perm(int(self.n_members * rng.random() ** 1.5))
+        """A member, skewed so that some members give feedback often (never a reserved one)."""
+        k = int(self.n_members * rng.random() ** 1.5)
+        person = self._member_perm(k)
+        while person in self.reserved:  # the next one in the order: no extra random draw
+            k = (k + 1) % self.n_members
+            person = self._member_perm(k)
+        return person
+
+    def reserve(self, persons) -> None:
+        """Keep these members out of pick_member (a storyline writes their feedback itself)."""
+        if len(self.reserved | set(persons)) >= self.n_members:
+            raise ValueError("cannot reserve every member")
+        self.reserved.update(persons)
 
     def pick_nonmember(self, rng: random.Random) -> int:
         n = self.n_persons - self.n_members

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from bisect import bisect_right
 from itertools import accumulate
 
 from devtools.demo.base import FeedbackSource
 from devtools.demo.context import BadPlanner
 from devtools.demo.noise import Decorator, iso_local, local_date_str, messy_email, messy_phone
+from devtools.demo.phrases import GENERIC_NEGATIVE
+from devtools.demo.signals import DRIVER_TAG, LOOP_TAG, Signals
 from devtools.demo.text import compose
 from devtools.demo.truth import record_keys
 from devtools.demo.writers import LandingFiles
@@ -101,6 +104,7 @@ class SurveyGenerator(FeedbackSource):
         epoch = ctx.window.start_epoch
         for index, epoch in enumerate(ctx.window.timeline(self.rng, self.n_items)):
             self._item(index, epoch)
+        self._plant_loop_surveys()
         for kind in self.bad_json.missing():
             self.write_bad(self.json_files, epoch, kind)
         for kind in self.bad_csv.missing():
@@ -170,10 +174,15 @@ class SurveyGenerator(FeedbackSource):
         else:
             sentiment, primary, product_sku = ctx.scenario.adjust(
                 rng, sampler_name, epoch, ctx.store_region.get(store_id), product_sku, sentiment, primary)
+        driver = "nps" in questions and not 0 <= coverage < 33 and ctx.signals.plant_driver()
+        if driver:  # planted key driver (signals.py): cut member benefits cost NPS points
+            sentiment, primary = ctx.signals.driver_sentiment(sentiment), DRIVER_TAG
         sampler = ctx.samplers[sampler_name]
         comment, composed = self._comment(sampler, sentiment, primary, clean_phone,
                                           respondent["email"], force_text=coverage < 33)
         answers = {q: (self._score(q, sentiment) if q in questions else None) for q in ("nps", "csat", "ces")}
+        if driver:
+            answers["nps"] = Signals.penalize(answers["nps"])
         answers["comment"] = comment
 
         rid = self._new_id()
@@ -201,6 +210,8 @@ class SurveyGenerator(FeedbackSource):
                 edited = dict(record, answers=dict(record["answers"]), updated_at=self.ts(rng, edited_at))
                 for q in questions:
                     edited["answers"][q] = self._score(q, sentiment)
+                if driver:
+                    edited["answers"]["nps"] = Signals.penalize(edited["answers"]["nps"])
                 if comment is not None and comment.strip():
                     edited["answers"]["comment"], composed = self._comment(
                         sampler, sentiment, primary, clean_phone, respondent["email"], force_text=True)
@@ -219,6 +230,33 @@ class SurveyGenerator(FeedbackSource):
         final_time, final = versions[-1]
         final_payload = _flatten(final) if as_csv else final
         self._record_truth(rid, person_id, final_payload, final["answers"], composed, channel, epoch)
+
+    def _plant_loop_surveys(self) -> None:
+        """The closed-loop storyline (signals.py): each case's very negative survey that raises a
+        vip_negative alert and, for followed_up cases, the survey after the ticket was solved."""
+        ctx = self.ctx
+        for case in ctx.signals.loop_cases:
+            rng = random.Random(f"{ctx.seed}:signals:loop-survey:{case.person}")
+            case.survey_id = self._loop_survey(rng, case.person, case.alert_at, "negative")
+            if case.followup_at is not None:
+                case.followup_survey_id = self._loop_survey(rng, case.person, case.followup_at, "positive")
+
+    def _loop_survey(self, rng: random.Random, person: int, epoch: int, sentiment: str) -> str:
+        ctx = self.ctx
+        composed = compose(rng, ctx.samplers["survey_service"], sentiment, LOOP_TAG)
+        text = composed.text + ("，" + rng.choice(GENERIC_NEGATIVE) if sentiment == "negative" else "")
+        answers = {"nps": 1 if sentiment == "negative" else 9, "csat": 1 if sentiment == "negative" else 5,
+                   "ces": None, "comment": text}
+        rid = self._new_id()
+        respondent = {"member_id": ctx.ids.member_id(person), "phone": ctx.ids.phone(ctx.population.phone[person]),
+                      "unionid": None, "email": None}
+        record = {"response_id": rid, "survey_id": "nps_post_purchase", "survey_name": "购后NPS调研",
+                  "submitted_at": self.ts(rng, epoch), "updated_at": self.ts(rng, epoch + 60), "channel": "app",
+                  "respondent": respondent, "answers": answers, "store_id": None, "product_sku": None,
+                  "order_id": None}
+        self.write(self.json_files, epoch + 60, record, new=True)
+        self._record_truth(rid, self.person_id(person), record, answers, composed, "app", epoch)
+        return rid
 
     def _fill_one_identifier(self, respondent: dict, person: int, epoch: int, phone: str | None,
                              email_serial: int) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import random
 
 from devtools.demo.base import FeedbackSource
 from devtools.demo.context import BadPlanner
 from devtools.demo.identity import GIVEN_NAMES, SURNAMES
 from devtools.demo.noise import Decorator, TsStyler, iso_local, messy_email, messy_phone
 from devtools.demo.phrases import AGENT_CLOSINGS, AGENT_REPLIES, GENERIC_SUBJECTS, TICKET_FOLLOWUPS
+from devtools.demo.signals import LOOP_TAG, LOOP_TEAM
 from devtools.demo.surveys import pick_channel
 from devtools.demo.text import POLARITY_KEY, POLARITY_SIGN, Composed, compose, long_text, phrase
 from devtools.demo.truth import record_keys
@@ -61,6 +63,9 @@ class TicketGenerator(FeedbackSource):
         epoch = ctx.window.start_epoch
         for index, epoch in enumerate(ctx.window.timeline(self.rng, self.n_items)):
             self._item(index, epoch)
+        for case in ctx.signals.loop_cases:
+            if case.has_ticket:
+                self._loop_ticket(case)
         for kind in self.bad.missing():
             self.write_bad(self.files, epoch, kind)
         self.stats.files = sorted(self.files.close())
@@ -160,6 +165,51 @@ class TicketGenerator(FeedbackSource):
             feedback_id=f"ticket:{base['ticket_id']}", source="ticket", person_id=person_id,
             keys=record_keys("tickets", base), tags=composed.tags, signs=composed.signs, sentiment=composed.sentiment,
             channel=channel, created_at=iso_local(epoch))
+        self.stats.feedback_items += 1
+
+    def _loop_ticket(self, case) -> None:
+        """The closed-loop storyline (signals.py): the VIP's ticket after the alert, answered within
+        its SLA, then solved (resolved, followed_up cases) or still open (in_progress cases)."""
+        ctx, pop = self.ctx, self.ctx.population
+        rng = random.Random(f"{ctx.seed}:signals:loop-ticket:{case.person}")
+        person = case.person
+        composed = compose(rng, ctx.samplers["ticket"], "negative", LOOP_TAG)
+        requester = {"name": ctx.ids.person_name(pop.name[person]), "phone": ctx.ids.phone(pop.phone[person]),
+                     "email": None, "member_id": ctx.ids.member_id(person)}
+        case.ticket_id = ticket_id = self.next_id
+        self.next_id += 1
+        base = {
+            "ticket_id": ticket_id, "created_at": self.ts(rng, case.ticket_at), "updated_at": None,
+            "channel": "online_chat", "status": "new", "priority": "high", "category": CATEGORY_BY_L1["售后退换"],
+            "requester": requester, "assignee_team": None, "assignee": None, "store_id": None, "product_sku": None,
+            "subject": phrase(rng, LOOP_TAG, "neg"), "messages": [], "first_response_at": None, "solved_at": None,
+            "satisfaction_rating": None,
+        }
+
+        def message(at: int, role: str, body: str) -> dict:
+            return {"at": self.ts(rng, at), "author_role": role, "body": body}
+
+        state = {"status": "new", "messages": [message(case.ticket_at, "customer", composed.text)],
+                 "first_response_at": None, "solved_at": None, "satisfaction_rating": None, "assignee_team": None,
+                 "assignee": None, "reopen_composed": None}
+        events = [(case.ticket_at, dict(state))]
+        answered = case.first_response_at
+        state = dict(state, status="open", first_response_at=self.ts(rng, answered), assignee_team=LOOP_TEAM,
+                     assignee="agent_007", messages=state["messages"] + [
+                         message(answered - 30, "system", f"工单已分配给 {LOOP_TEAM}"),
+                         message(answered, "agent", rng.choice(AGENT_REPLIES))])
+        events.append((answered, state))
+        solved = case.solved_at
+        if solved is not None:
+            state = dict(state, status="solved", solved_at=self.ts(rng, solved), messages=state["messages"] + [
+                message(solved - 60, "agent", rng.choice(AGENT_CLOSINGS)),
+                message(solved, "system", "工单状态变更为 solved")])
+            events.append((solved, state))
+        self._export(base, events, export_all=True)
+        ctx.truth.add_item(
+            feedback_id=f"ticket:{ticket_id}", source="ticket", person_id=self.person_id(person),
+            keys=record_keys("tickets", base), tags=composed.tags, signs=composed.signs, sentiment=composed.sentiment,
+            channel="online_chat", created_at=iso_local(case.ticket_at))
         self.stats.feedback_items += 1
 
     def _subject(self, composed: Composed) -> str:

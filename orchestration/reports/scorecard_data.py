@@ -14,6 +14,9 @@ from typing import Any
 TREND_WEEKS = 13
 EXAMPLES_PER_TAG = 2
 MAX_ALERTS_LISTED = 25
+TOP_DRIVERS = 5
+# "What to fix first": the survey metrics of marts.driver_impact, in this order.
+DRIVER_METRICS = ("nps", "csat_top2_rate")
 # marts.alerts has no priority column: the critical and high severities are the P1 alerts.
 P1_SEVERITIES = ("critical", "high")
 HEADLINE_METRICS = (
@@ -53,6 +56,10 @@ class ScorecardData:
     sla_by_team: list[dict[str, Any]]
     sla_week_start: date | None
     improvements: list[dict[str, Any]]
+    top_drivers: list[dict[str, Any]] = field(default_factory=list)
+    driver_period: dict[str, Any] | None = None
+    loop_by_team: list[dict[str, Any]] = field(default_factory=list)
+    loop_week_start: date | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -225,11 +232,60 @@ def improvements(conn) -> list[dict[str, Any]]:
         conn,
         """
         select intervention_id, name, tag, scope, effective_date, metric, value_before, value_after,
-               delta, test, p_value, significant, effect_size, diff_in_diff
+               delta, test, p_value, significant, effect_size, diff_in_diff, did_estimate, did_std_error,
+               did_p_value, did_test, p_value_adjusted, verdict
         from marts.improvement_baseline
         order by effective_date, intervention_id, metric
         """,
     )
+
+
+def top_drivers(conn, limit: int = TOP_DRIVERS) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The ranked tags that cost the most NPS and CSAT points over the trailing period of
+    marts.driver_impact (surveys), and that period."""
+    period = fetch_rows(
+        conn,
+        "select period_start, period_end from marts.driver_impact where period_type = 'trailing' limit 1",
+    )
+    if not period:
+        return [], None
+    placeholders = ", ".join("?" for _ in DRIVER_METRICS)
+    rows = fetch_rows(
+        conn,
+        f"""
+        select metric, tag, impact_rank, impact_points, impact_ci_low, impact_ci_high, is_significant,
+               value_with, value_without, value_overall, n_with, n_total, share_with
+        from marts.driver_impact
+        where period_type = 'trailing' and source = 'survey' and metric in ({placeholders})
+            and impact_rank <= ? and impact_points > 0
+        order by metric, impact_rank
+        """,
+        [*DRIVER_METRICS, limit],
+    )
+    rows.sort(key=lambda row: (DRIVER_METRICS.index(row["metric"]), row["impact_rank"]))
+    return rows, period[0]
+
+
+def loop_by_team(conn, week_start: date) -> tuple[list[dict[str, Any]], date | None]:
+    """The closed loop per team for the headline week (or the latest week before it)."""
+    latest = conn.execute(
+        "select max(week_start) from marts.closed_loop_weekly where week_start <= ?", [week_start]
+    ).fetchone()[0]
+    if latest is None:
+        return [], None
+    rows = fetch_rows(
+        conn,
+        """
+        select case when team = '' then '未分配' else team end as team, week_start, n_alerts, n_delivered,
+               n_with_ticket, n_resolved, n_followed_up, n_open, n_in_progress, ticket_rate, resolved_rate,
+               followed_up_rate, resolution_attainment, median_hours_to_ticket, median_resolution_hours
+        from marts.closed_loop_weekly
+        where week_start = ?
+        order by team
+        """,
+        [latest],
+    )
+    return rows, latest
 
 
 def load_scorecard(conn) -> ScorecardData:
@@ -250,6 +306,8 @@ def load_scorecard(conn) -> ScorecardData:
     ]
     alerts, alert_count = open_p1_alerts(conn)
     teams, sla_week = sla_by_team(conn, week_start)
+    drivers, driver_period = top_drivers(conn)
+    loops, loop_week = loop_by_team(conn, week_start)
     return ScorecardData(
         as_of_date=as_of_date,
         week_start=week_start,
@@ -263,6 +321,10 @@ def load_scorecard(conn) -> ScorecardData:
         sla_by_team=teams,
         sla_week_start=sla_week,
         improvements=improvements(conn),
+        top_drivers=drivers,
+        driver_period=driver_period,
+        loop_by_team=loops,
+        loop_week_start=loop_week,
         counts={
             "feedback": conn.execute("select count(*) from marts.fct_feedback").fetchone()[0],
             "alerts_open": conn.execute("select count(*) from marts.alerts where status = 'open'").fetchone()[0],

@@ -1,6 +1,8 @@
 {#- One row per intervention x metric: before / after the effective date in the intervention's
-    window, the significance test (computed with scipy in int_improvement__tests), and for a
-    partial scope the out-of-scope stores as control with a difference-in-differences figure. -#}
+    window with its scipy test, for a partial scope the out-of-scope stores as control and a
+    difference-in-differences regression (statsmodels OLS, HC1 errors), the Benjamini-Hochberg
+    adjusted p-value across the intervention's metrics and the verdict, or insufficient_data
+    below the minimum sample (all computed in int_improvement__tests). -#}
 select
     interventions.intervention_id,
     interventions.name,
@@ -20,7 +22,11 @@ select
     cast(tests.n_after as bigint) as n_after,
     cast(tests.test as {{ dbt.type_string() }}) as test,
     cast(tests.p_value as double) as p_value,
+    cast(tests.min_cell_n as bigint) as min_cell_n,
+    cast(tests.p_value_adjusted as double) as p_value_adjusted,
+    cast(tests.fdr_level as double) as fdr_level,
     cast(tests.significant as boolean) as significant,
+    cast(tests.verdict as {{ dbt.type_string() }}) as verdict,
     cast(tests.effect_size as double) as effect_size,
     cast(tests.control_value_before as double) as control_value_before,
     cast(tests.control_value_after as double) as control_value_after,
@@ -29,7 +35,11 @@ select
     cast(
         (tests.value_after - tests.value_before)
         - (tests.control_value_after - tests.control_value_before) as double
-    ) as diff_in_diff
+    ) as diff_in_diff,
+    cast(tests.did_estimate as double) as did_estimate,
+    cast(tests.did_std_error as double) as did_std_error,
+    cast(tests.did_p_value as double) as did_p_value,
+    cast(tests.did_test as {{ dbt.type_string() }}) as did_test
 from {{ ref('int_improvement__tests') }} as tests
 inner join
     {{ ref('interventions') }} as interventions on tests.intervention_id = interventions.intervention_id
