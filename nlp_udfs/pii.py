@@ -76,17 +76,16 @@ _EMAIL_TLD = r"(?:com|cn|net|org|edu|gov|info|biz|io|me|cc|co|hk|tw|mo|jp|uk|us|
 _EMAIL = re.compile(
     rf"(?<![A-Za-z0-9._%+\-]){_EMAIL_LOCAL}"
     rf"(?:[ \t]{{0,2}}@[ \t]{{0,2}}{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}[A-Za-z]{{2,10}}"
-    rf"|[ \t]?(?:\(at\)|\[at\]|\(@\)| at |#)[ \t]?{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}{_EMAIL_TLD})"
+    rf"|[ \t]?(?:\(at\)|\[at\]|\{{at\}}|<at>|\(@\)| at |#|艾特|圈a)[ \t]?{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}{_EMAIL_TLD})"
     r"(?![A-Za-z0-9])",
     re.I,
 )
-_EMAIL_HINT = re.compile(r"@|\(at\)|\[at\]| at |#", re.I)
 
 # ---- digit runs --------------------------------------------------------------------------
 # On the normalised text: digits, joined by up to three separators ("-", space-like were mapped
 # to "-") or brackets; at least 7 digits; an optional country code in front and X at the end.
 _RUN = re.compile(
-    r"(?<![0-9A-Za-z])"
+    r"(?<![0-9])"
     r"(?:\+[-(]{0,2}|\(\+?)?"
     r"[0-9](?:[-()]{0,3}[0-9]){6,}"
     r"(?:[-]{0,2}[Xx](?![A-Za-z]))?"
@@ -103,13 +102,15 @@ _AREA = re.compile(r"0(?:10|2[0-9]|[3-9][0-9]{2})")
 _NEAR_MISS_BEFORE = re.compile(
     r"(?:订单|單號|单号|运单|快递|物流|包裹|编号|編號|货号|貨號|条码|條碼|条形码|型号|批号|批次|工单|流水|交易号|交易单|"
     r"发票|發票|序列号|SN|S/N|IMEI|imei|sku|SKU|Sku|商品|货品|退货单|售后单|服务单|会员号|会员卡号|积分|券码|兑换码|"
-    r"验证码|取件码|提货码|房间号|航班|车次|车牌|版本|尾号|价格|金额|合计|共计|售价|原价|¥|￥)"
-    r"[号碼码]?(?:[号碼码]|编号|号码|ID|id)?[\s:：#是为為-]{0,3}$"
+    r"验证码|取件码|提货码|房间号|航班|车次|车牌|版本|尾号|价格|金额|合计|共计|售价|原价|¥|￥|代码|编码|"
+    r"中通|圆通|申通|韵达|顺丰|极兔|邮政|EMS|德邦|京东|ISBN|isbn|支付|账单|批准文号|追踪号|跟踪号)"
+    r"(?:[号碼码]|编号|号码|代码|编码|单号|ID|id|No)?[\s:：#是为為.-]{0,3}$"
 )
 _PHONE_WORD_BEFORE = re.compile(r"(?:电话|電話|座机|座機|固话|固話|手机|手機|tel|TEL|Tel|热线)[号码碼]{0,2}[\s:：是为-]{0,3}$")
 _CARD_WORD_BEFORE = re.compile(r"(?:卡号|卡號|银行卡|銀行卡|信用卡|储蓄卡|借记卡|这张卡|卡)[号码碼]{0,2}[\s:：是为-]{0,3}$")
 _LETTER_LEADS_OK = re.compile(r"(?:tel|phone|mobile|mob|cell|wx|vx)[\s:.\-_/#]*$", re.I)
 _LOOKBEHIND = 12
+_EXTENSION = re.compile(r"(?:-{1,3}|-?(?:转|分机|ext|x)[-:]?)[0-9]{1,5}(?![0-9])", re.I)
 
 
 def is_valid_id_card(number: str) -> bool:
@@ -244,14 +245,25 @@ def _context(norm: str, start: int) -> tuple[bool, bool, bool]:
     )
 
 
+def _glued_to_a_code(norm: str, original: str, start: int) -> bool:
+    """``SF1380013800``, ``SKU-13800138000``: digits glued to Latin letters (directly or by ``-``
+    ``_`` ``.`` ``/`` ``#``) are a code, unless the letters say phone (``tel``, ``vx`` ...)."""
+    if start == 0:
+        return False
+    before = norm[start - 1]
+    if not (before.isascii() and before.isalpha()):
+        if not (start > 1 and original[start - 1] in "-_./#" and norm[start - 2].isascii() and norm[start - 2].isalpha()):
+            return False
+    return _LETTER_LEADS_OK.search(norm[max(0, start - 8) : start]) is None
+
+
 def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
     """(start, end, kind, digits) of every PII number in the text."""
     found: list[tuple[int, int, str, str]] = []
     for run in _RUN.finditer(norm):
         start, end = run.span()
-        if start > 1 and original[start - 1] in "-_./#" and norm[start - 2].isascii() and norm[start - 2].isalpha():
-            if not _LETTER_LEADS_OK.search(norm[max(0, start - 8):start]):
-                continue  # SKU-12345678901: a code, not a number
+        if _glued_to_a_code(norm, original, start):
+            continue
         near_miss, card_word, phone_word = _context(norm, start)
         if near_miss:
             continue
@@ -284,7 +296,14 @@ def _classify_groups(norm, groups, lo, hi, plus, card_word, phone_word):
             span_start = groups[first][0]
             if first == 0 and lo == 0:
                 span_start = _prefix_start(norm, span_start)
-            hit = (span_start, groups[last][1], kind, digits)
+            span_end = groups[last][1]
+            if kind == "tel":
+                extension = _EXTENSION.match(norm, span_end)
+                if extension:
+                    span_end = extension.end()
+                    if last + 1 < hi and groups[last + 1][0] < span_end:
+                        last += 1  # the extension was the next group of the run
+            hit = (span_start, span_end, kind, digits)
             return (
                 _classify_groups(norm, groups, lo, first, plus, card_word, phone_word)
                 + [hit]
@@ -318,18 +337,36 @@ _CN = "\u4e00-\u9fff"
 # Characters that never start a place name: verbs and particles around an address.
 _NOT_PLACE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦地址收货件邮寄搬家就也还都去来回"
 _PLACE = rf"[{_CN}](?<![{_NOT_PLACE_START}])[{_CN}0-9]{{0,7}}?"
-_NUM = r"[0-9]{1,5}(?:-[0-9]{1,5})?"
+_NUM = r"[0-9]{1,5}(?:-[0-9]{1,5}){0,3}"
 _ADMIN = rf"(?:{_PLACE}(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道|开发区|新区))"
 _ROAD = rf"(?:{_PLACE}(?:路|街|大道|大街|巷|弄|胡同|里|道|公路|环路))"
 _ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村|新村|社区|中心|大楼|宿舍|院))"
-_HOUSE = rf"(?:(?:{_NUM}|[A-Za-z])(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门))"
+_UNIT = r"(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门)"
+_HOUSE = rf"(?:(?:{_NUM}|[A-Za-z]{{1,2}}[0-9]{{0,3}}){_UNIT})"
+# A building named freely ("星河国际7幢", "办公楼1座", "东塔907"): a few characters, a number.
+_NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_PLACE_START}，。])[{_CN}A-Za-z]{{0,5}}?(?:{_HOUSE}|{_NUM}(?![0-9])))"
 _ADDRESS = re.compile(
     rf"{_ADMIN}{{0,4}}"
     rf"(?:{_ROAD}(?:{_NUM}段)?(?:{_NUM}(?:号|弄|號)|{_ESTATE})|{_ESTATE}{_HOUSE}|{_ADMIN}(?<=区|县|旗|镇|乡|道)(?:{_ROAD}|{_ESTATE}))"
-    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|[-#][0-9]{{1,5}})*"
+    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
     rf"(?:{_NUM}(?![0-9]))?"
 )
-_ADDRESS_HINT = re.compile(r"[路街道巷弄区县镇乡村号栋幢室苑园楼院]")
+# Cheap scans of the raw text that say whether a step can find anything at all. Every address
+# the pattern above accepts contains one of these cores (a road and a number, a number and a
+# unit, an estate and a number or letter, a district/town then a road or estate).
+_DIGIT_LIKE = "0-9０-９〇零一二三四五六七八九幺两壹贰貳叁參肆伍陆陸柒捌玖"
+_ROAD_END = "路街巷弄道里"
+_ESTATE_LAST = "区园寓厦场苑庭府城村心楼舍院"  # last characters of the _ESTATE words
+_ADDRESS_HINTS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rf"[{_ROAD_END}][{_DIGIT_LIKE}十]{{1,5}}[号弄號段]",
+        rf"[{_DIGIT_LIKE}][号弄栋幢座元室组楼层户区期]",
+        rf"[{_ESTATE_LAST}][{_DIGIT_LIKE}A-Za-zＡ-Ｚ]",
+        rf"[区县旗镇乡路街巷弄][^\s，。,！？!?]{{0,8}}?[路街道巷弄同{_ESTATE_LAST}]",
+    )
+)
+_DIGIT_RUN_HINT = re.compile(rf"[{_DIGIT_LIKE}](?:[^{_DIGIT_LIKE}]{{0,3}}[{_DIGIT_LIKE}]){{6,}}")
 
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -337,17 +374,27 @@ _SURNAMES = (
     "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴"
     "霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑"
     "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+    "萧蔺阙郦邰訾阚乜聂晁仝逯闻薄寿燕冀郏邴蒯鞠荆竺权桓盖庾暨璩濮滑荀羿储嵇宓郗钭厉戎郜韶宿胥莘逄扶堵宰雍扈"
+    "茹宦慎衡弘匡禄殳蔚夔厍鄢"
 )
 _COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫"
 # Characters that end a name: particles, verbs and words that follow a name in a sentence.
-_NOT_IN_NAME = "的在想要是了啊呢吧电手号联系我你他她说和跟从请麻烦收寄地址住家人工客服打给到，。"
+_NOT_IN_NAME = "的在想要是了啊呢吧电手号联系我你他她说和跟从请麻烦收寄地址住家人工客服打给到上下者兴么个们真很非常太也还都就会能可以不没有被让，。"
 _NAME = re.compile(
-    r"(?:我叫|我的名字是|名字叫|名字是|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人)"
-    rf"[\s:：是为]{{0,3}}"
+    r"(?:我叫|我的名字是|名字叫|名字是|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|"
+    r"[Nn]ame|我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?)"
+    rf"[\s:：]{{0,3}}(?:写的|填的|写|填|是|为|叫)?[\s:：]{{0,2}}"
     rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])"
     rf"(?:先生|女士|小姐|[{_CN}](?<![{_NOT_IN_NAME}])(?:[{_CN}](?<![{_NOT_IN_NAME}]))?))"
 )
-_NAME_HINT = re.compile(r"我叫|名字|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人")
+_NAME_HINT = re.compile(r"我叫|名字|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|[Nn]ame|我是")
+
+
+# Gates: one character class each (a fast scan) before the slower hint or pattern.
+_EMAIL_HINT = re.compile(r"[@＠#]|艾特|圈a|[Aa][Tt][\W_]")
+_EMAIL_GATE = re.compile(r"[@＠#艾圈AaＡａ]")
+_ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期{_ESTATE_LAST}{_ROAD_END}同]")
+_NAME_GATE = re.compile(r"[叫字名人是Nn]")
 
 
 def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -375,25 +422,27 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         return ""
     if not isinstance(text, str):
         text = str(text)
-    norm = text.translate(_MATCH_TABLE)
     spans: list[tuple[int, int, str]] = []
-    email_norm = text.translate(_EMAIL_TABLE)
-    if _EMAIL_HINT.search(email_norm):
+    norm = None
+    if _EMAIL_GATE.search(text) and _EMAIL_HINT.search(text):
+        email_norm = text.translate(_EMAIL_TABLE)
         for match in _EMAIL.finditer(email_norm):
             spans.append((match.start(), match.end(), "[EMAIL]"))
         if spans:
             # what is an e-mail is no longer a number, an address or a name
-            norm = _splice(norm, [(a, b, "~" * (b - a)) for a, b, _ in spans])
-    if _HAS_DIGIT.search(norm):
+            norm = _splice(text.translate(_MATCH_TABLE), [(a, b, "~" * (b - a)) for a, b, _ in spans])
+    if _DIGIT_RUN_HINT.search(text):
+        norm = norm or text.translate(_MATCH_TABLE)
         for start, end, kind, digits in _find_numbers(norm, text):
             spans.append((start, end, _mask_for(kind, digits, full_redaction)))
-    if _ADDRESS_HINT.search(norm):
+    if _ADDRESS_GATE.search(text) and any(hint.search(text) for hint in _ADDRESS_HINTS):
+        norm = norm or text.translate(_MATCH_TABLE)
         for match in _ADDRESS.finditer(norm):
             spans.append((match.start(), match.end(), "[ADDRESS]"))
-    if _NAME_HINT.search(text):
+    if _NAME_GATE.search(text) and _NAME_HINT.search(text):
         for match in _NAME.finditer(text):
             spans.append((match.start(1), match.end(1), "[NAME]"))
-    return _splice(text, spans).translate(_FULL_WIDTH_DIGITS)
+    return _splice(text, spans)
 
 
 # ---- raw payloads (quarantine samples) ------------------------------------------------------
