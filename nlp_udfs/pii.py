@@ -48,13 +48,15 @@ _CHINESE_DIGITS = {
     "柒": "7", "捌": "8", "玖": "9",
 }
 _CHINESE_DIGIT_CHARS = frozenset(_CHINESE_DIGITS)
-_SEPARATORS = " \t\u3000\u00a0-‐‑‒–—―−﹣－.．·・/／\\_~～"
+_SPACES = " \t\u3000\u00a0"
+_SEPARATORS = "-‐‑‒–—―−﹣－.．·・/／\\_~～"
 # Same-length normalisation for matching: every digit form -> ASCII digit, every separator ->
-# "-", brackets -> "(" / ")", full-width ASCII letters and the e-mail punctuation -> ASCII.
+# "-" (spaces -> " "), brackets -> "(" / ")", full-width ASCII letters and the e-mail punctuation -> ASCII.
 _MATCH_TABLE = str.maketrans(
     {chr(0xFF10 + i): str(i) for i in range(10)}
     | _CHINESE_DIGITS
     | {char: "-" for char in _SEPARATORS}
+    | {char: " " for char in _SPACES}
     | {"(": "(", "（": "(", "[": "(", "【": "(", ")": ")", "）": ")", "]": ")", "】": ")"}
     | {"＋": "+", "＠": "@", "。": ".", "｡": ".", "，": ","}
     | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
@@ -87,8 +89,8 @@ _EMAIL = re.compile(
 _RUN = re.compile(
     r"(?<![0-9])"
     r"(?:\+[-(]{0,2}|\(\+?)?"
-    r"[0-9](?:[-()]{0,3}[0-9]){6,}"
-    r"(?:[-]{0,2}[Xx](?![A-Za-z]))?"
+    r"[0-9](?:[-() ]{0,3}[0-9]){6,}"
+    r"(?:[- ]{0,2}[Xx](?![A-Za-z]))?"
 )
 _GROUP = re.compile(r"[0-9]+|[Xx]")
 _MAX_GROUPS = 12
@@ -110,7 +112,7 @@ _PHONE_WORD_BEFORE = re.compile(r"(?:电话|電話|座机|座機|固话|固話|�
 _CARD_WORD_BEFORE = re.compile(r"(?:卡号|卡號|银行卡|銀行卡|信用卡|储蓄卡|借记卡|这张卡|卡)[号码碼]{0,2}[\s:：是为-]{0,3}$")
 _LETTER_LEADS_OK = re.compile(r"(?:tel|phone|mobile|mob|cell|wx|vx)[\s:.\-_/#]*$", re.I)
 _LOOKBEHIND = 12
-_EXTENSION = re.compile(r"(?:-{1,3}|-?(?:转|分机|ext|x)[-:]?)[0-9]{1,5}(?![0-9])", re.I)
+_EXTENSION = re.compile(r"(?:-{1,3}|[- ]{0,3}(?:转|分机|ext\.?|x)[- :：]{0,3})[0-9]{1,5}(?![0-9])", re.I)
 
 
 def is_valid_id_card(number: str) -> bool:
@@ -317,6 +319,8 @@ def _luhn_valid_head(norm, groups, first, last) -> int | None:
     head of it is a card with a valid one (``6228 4800 1234 5671 12元``), the tail is not part
     of it: the last group of that head, or None."""
     for head_last in range(last - 1, first - 1, -1):
+        if norm[groups[head_last][1]] != " ":
+            return None  # "6214-8371-1047-0444-035" is one number however its head checks
         digits = "".join(norm[a:b] for a, b in groups[first:head_last + 1])
         if len(digits) < 16:
             return None
@@ -335,7 +339,7 @@ def _prefix_start(norm: str, start: int) -> int:
 # ---- addresses and names -------------------------------------------------------------------
 _CN = "\u4e00-\u9fff"
 # Characters that never start a place name: verbs and particles around an address.
-_NOT_PLACE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦地址收货件邮寄搬家就也还都去来回"
+_NOT_PLACE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦地址收货件邮寄搬家就也还都去来回写填改"
 _PLACE = rf"[{_CN}](?<![{_NOT_PLACE_START}])[{_CN}0-9]{{0,7}}?"
 _NUM = r"[0-9]{1,5}(?:-[0-9]{1,5}){0,3}"
 _ADMIN = rf"(?:{_PLACE}(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道|开发区|新区))"
@@ -347,7 +351,7 @@ _HOUSE = rf"(?:(?:{_NUM}|[A-Za-z]{{1,2}}[0-9]{{0,3}}){_UNIT})"
 _NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_PLACE_START}，。])[{_CN}A-Za-z]{{0,5}}?(?:{_HOUSE}|{_NUM}(?![0-9])))"
 _ADDRESS = re.compile(
     rf"{_ADMIN}{{0,4}}"
-    rf"(?:{_ROAD}(?:{_NUM}段)?(?:{_NUM}(?:号|弄|號)|{_ESTATE})|{_ESTATE}{_HOUSE}|{_ADMIN}(?<=区|县|旗|镇|乡|道)(?:{_ROAD}|{_ESTATE}))"
+    rf"(?:{_ROAD}(?:{_NUM}段)?(?:{_NUM}(?:号|弄|號)|{_ESTATE}|{_HOUSE})|{_ESTATE}{_HOUSE}|{_ADMIN}(?<=区|县|旗|镇|乡|道)(?:{_ROAD}|{_ESTATE}))"
     rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
     rf"(?:{_NUM}(?![0-9]))?"
 )

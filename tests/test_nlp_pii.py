@@ -333,3 +333,44 @@ def test_make_eval_reads_the_held_out_set_by_default():
     from devtools.pii_eval.__main__ import SETS
 
     assert MASKING_SETS == ("dev", "eval") and set_path("eval") == SETS["eval"]
+
+
+# ---- the independent detector of the marts scan, and the demo's adversarial forms --------------
+def _adversarial_clauses(count: int) -> list[str]:
+    import random
+
+    from devtools.demo.pii_forms import adversarial_pii
+
+    draw = random.Random(20261207)
+    clauses = [adversarial_pii(draw.random(), "15017263849") for _ in range(count * 3)]
+    return [clause for clause in clauses if clause][:count]
+
+
+def test_the_detector_does_not_use_the_masker():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).parent / "pii_detector.py").read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(name.startswith("nlp_udfs") for name in imported), imported
+
+
+def test_the_detector_finds_every_adversarial_clause_unmasked_and_none_masked():
+    from pii_detector import find_pii
+
+    clauses = _adversarial_clauses(1500)
+    assert len(clauses) == 1500
+    missed_raw = [clause for clause in clauses if not find_pii(clause)]
+    assert missed_raw == [], missed_raw[:10]
+    leaked = [(clause, mask_pii(clause), find_pii(mask_pii(clause))) for clause in clauses if find_pii(mask_pii(clause))]
+    assert leaked == [], leaked[:10]
+
+
+def test_the_detector_leaves_masks_dates_and_short_numbers_alone():
+    from pii_detector import find_pii
+
+    for clean in ("电话138****8000", "座机021-****5678", "[ID] [CARD] [EMAIL] [ADDRESS] 我叫[NAME]", "2025-06-01 10:23:45",
+                  "2025年6月1日下单,共3件,¥1299.00", "联系人 [NAME]"):
+        assert find_pii(clean) == [], clean
+    assert find_pii("2025-06-01 13800138000")[0][0] == "digits"
