@@ -6,7 +6,8 @@ digit, cards that fail Luhn, ``a @ qq。com``, landlines, street addresses and n
 the PII the decorator adds takes one of these forms, so that the end-to-end scan of the marts
 (tests/pii_detector.py) has something to find if the masker lets it through.
 
-Determinism without touching the generator's random stream: the caller passes a value it has
+The clauses avoid taxonomy keywords (退款, 取件, 电话 ...), so they add no tag to the ground
+truth. Determinism without touching the generator's random stream: the caller passes a value it has
 already drawn (``seed``), and the form is chosen by a private ``random.Random`` seeded from it.
 """
 
@@ -31,7 +32,7 @@ _CITIES = (("浙江省", "宁波市", "鄞州区"), ("", "苏州市", "工业园
            ("", "重庆市", "渝北区"), ("湖北省", "武汉市", "洪山区"), ("", "天津市", "南开区"))
 _ROADS = ("学府路", "临江大道", "振华街", "青年路", "滨河东路", "长乐巷")
 _ESTATES = ("翠湖小区", "锦绣花园", "阳光家园", "和平里", "金桂苑")
-_ADDRESS_LEADS = ("，寄到{}", "，收货地址：{}", "，我住{}，上门取件吧", "，送货地址写的{}")
+_ADDRESS_LEADS = ("，寄到{}", "，收货地址：{}", "，我住{}，周末在家", "，地址写的{}")
 
 
 def _spell(digits: str, rng: random.Random) -> str:
@@ -119,15 +120,15 @@ def adversarial_pii(seed: float, phone11: str | None) -> str | None:
     roll = rng.random()
     if roll < 0.3:
         number = phone11 or "1" + rng.choice("3578") + f"{rng.randint(0, 999_999_999):09d}"
-        return rng.choice(("，电话{}", "，手机 {} 微信同号", "，打{}找我")).format(written_phone(number, rng))
+        return rng.choice(("，号码{}", "，手机 {} 微信同号", "，打{}找我")).format(written_phone(number, rng))
     if roll < 0.42:
         return rng.choice(("，证件号{}", "，我的证件号码：{}")).format(written_id(rng))
     if roll < 0.52:
-        return rng.choice(("，退款打到 {}", "，银行卡：{}")).format(written_card(rng))
+        return rng.choice(("，钱打到 {}", "，银行卡：{}")).format(written_card(rng))
     if roll < 0.62:
         return rng.choice(("，邮箱 {}", "，发我邮件{}")).format(written_email(rng))
     if roll < 0.72:
-        return rng.choice(("，座机{}", "，办公室电话 {}")).format(written_landline(rng))
+        return rng.choice(("，座机{}", "，办公室座机 {}")).format(written_landline(rng))
     if roll < 0.86:
         return rng.choice(_ADDRESS_LEADS).format(written_address(rng))
     return rng.choice(_NAME_LEADS).format(written_name(rng))
