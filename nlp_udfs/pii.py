@@ -341,7 +341,7 @@ _CN = "\u4e00-\u9fff"
 # Characters that never start a place name: verbs and particles around an address.
 _NOT_PLACE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦地址收货件邮寄搬家就也还都去来回写填改"
 _PLACE = rf"[{_CN}](?<![{_NOT_PLACE_START}])[{_CN}0-9]{{0,7}}?"
-_NUM = r"[0-9]{1,5}(?:-[0-9]{1,5}){0,3}"
+_NUM = r"(?:[0-9]{1,5}|[0-9十百]{1,6}(?<=[0-9十]))(?:-[0-9]{1,5}){0,3}"  # 12, 12-3-1203, 1百2十 (一百二十)
 _ADMIN = rf"(?:{_PLACE}(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道|开发区|新区))"
 _ROAD = rf"(?:{_PLACE}(?:路|街|大道|大街|巷|弄|胡同|里|道|公路|环路))"
 _ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村|新村|社区|中心|大楼|宿舍|院))"
@@ -353,7 +353,7 @@ _ADDRESS = re.compile(
     rf"{_ADMIN}{{0,4}}"
     rf"(?:{_ROAD}(?:{_NUM}段)?(?:{_NUM}(?:号|弄|號)|{_ESTATE}|{_HOUSE})|{_ESTATE}{_HOUSE}|{_ADMIN}(?<=区|县|旗|镇|乡|道)(?:{_ROAD}|{_ESTATE}))"
     rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
-    rf"(?:{_NUM}(?![0-9]))?"
+    rf"(?:{_NUM}(?![0-9])|[A-Za-z]{{1,2}}-?[0-9]{{1,5}}(?:-[0-9]{{1,5}}){{0,2}})?"
 )
 # Cheap scans of the raw text that say whether a step can find anything at all. Every address
 # the pattern above accepts contains one of these cores (a road and a number, a number and a
@@ -384,12 +384,26 @@ _SURNAMES = (
 _COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫"
 # Characters that end a name: particles, verbs and words that follow a name in a sentence.
 _NOT_IN_NAME = "的在想要是了啊呢吧电手号联系我你他她说和跟从请麻烦收寄地址住家人工客服打给到上下者兴么个们真很非常太也还都就会能可以不没有被让，。"
+# After a word that announces a name (姓名, 联系人 ...) almost anything is a name: only particles
+# and verbs end it. After 我是 most things are not, so the longer list above applies there.
+_NOT_IN_ANNOUNCED_NAME = "的了是在和与及电手号码联系您你我他她想要说请问买退换打来去给到住从跟对把被就也还都很太不没有吗呢吧啊哦嗯上下"
+
+
+def _name_pattern(lead: str, stop: str) -> str:
+    given = rf"[{_CN}](?<![{stop}])"
+    return (
+        rf"(?:{lead})[\s:：]{{0,3}}(?:写的|填的|写|填|是|为|叫)?[\s:：]{{0,2}}"
+        rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:先生|女士|小姐|{given}(?:{given})?))"
+    )
+
+
 _NAME = re.compile(
-    r"(?:我叫|我的名字是|名字叫|名字是|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|"
-    r"[Nn]ame|我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?)"
-    rf"[\s:：]{{0,3}}(?:写的|填的|写|填|是|为|叫)?[\s:：]{{0,2}}"
-    rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])"
-    rf"(?:先生|女士|小姐|[{_CN}](?<![{_NOT_IN_NAME}])(?:[{_CN}](?<![{_NOT_IN_NAME}]))?))"
+    _name_pattern(
+        "我叫|我的名字是|名字叫|名字是|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|[Nn]ame",
+        _NOT_IN_ANNOUNCED_NAME,
+    )
+    + "|"
+    + _name_pattern("我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?", _NOT_IN_NAME)
 )
 _NAME_HINT = re.compile(r"我叫|名字|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|[Nn]ame|我是")
 
@@ -445,7 +459,8 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
             spans.append((match.start(), match.end(), "[ADDRESS]"))
     if _NAME_GATE.search(text) and _NAME_HINT.search(text):
         for match in _NAME.finditer(text):
-            spans.append((match.start(1), match.end(1), "[NAME]"))
+            group = 1 if match.group(1) else 2
+            spans.append((match.start(group), match.end(group), "[NAME]"))
     return _splice(text, spans)
 
 
