@@ -341,7 +341,11 @@ _CN = "\u4e00-\u9fff"
 # Characters that never start a place name: verbs and particles around an address.
 _NOT_PLACE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦地址收货件邮寄搬家就也还都去来回写填改"
 _PLACE = rf"[{_CN}](?<![{_NOT_PLACE_START}])[{_CN}0-9]{{0,7}}?"
-_NUM = r"(?:[0-9]{1,5}|[0-9十百]{1,6}(?<=[0-9十]))(?:-[0-9]{1,5}){0,3}"  # 12, 12-3-1203, 1百2十 (一百二十)
+# Addresses are matched on the text with full-width digits made ASCII and Chinese numerals kept
+# (四川省 is a place, 一百二十号 a house number).
+_ADDRESS_TABLE = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"－": "-", "‐": "-", "–": "-", "—": "-"})
+_CN_NUMERALS = "〇零一二三四五六七八九十百两"
+_NUM = rf"(?:[0-9]{{1,5}}|[{_CN_NUMERALS}]{{1,6}})(?:-[0-9]{{1,5}}){{0,3}}"  # 12, 12-3-1203, 一百二十
 _ADMIN = rf"(?:{_PLACE}(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道|开发区|新区))"
 _ROAD = rf"(?:{_PLACE}(?:路|街|大道|大街|巷|弄|胡同|里|道|公路|环路))"
 _ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村|新村|社区|中心|大楼|宿舍|院))"
@@ -454,8 +458,10 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         for start, end, kind, digits in _find_numbers(norm, text):
             spans.append((start, end, _mask_for(kind, digits, full_redaction)))
     if _ADDRESS_GATE.search(text) and any(hint.search(text) for hint in _ADDRESS_HINTS):
-        norm = norm or text.translate(_MATCH_TABLE)
-        for match in _ADDRESS.finditer(norm):
+        address_norm = text.translate(_ADDRESS_TABLE)
+        if spans:  # e-mails and numbers found above are not part of an address
+            address_norm = _splice(address_norm, [(a, b, "~" * (b - a)) for a, b, _ in spans])
+        for match in _ADDRESS.finditer(address_norm):
             spans.append((match.start(), match.end(), "[ADDRESS]"))
     if _NAME_GATE.search(text) and _NAME_HINT.search(text):
         for match in _NAME.finditer(text):
