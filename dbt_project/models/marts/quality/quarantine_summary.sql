@@ -76,4 +76,3 @@ select
     -- nlp_udfs.pii.SAFE_PAYLOAD_KEYS); every other value, known or new, becomes ***
     left(voc_mask_payload(sample_payload), 500) as sample_payload_masked
 from joined
-
