@@ -24,7 +24,7 @@ from .duckdb_functions import register_functions
 
 
 class Plugin(BasePlugin):
-    """Registers ``voc_enrich``, ``voc_mask_pii`` and ``voc_clean_text``."""
+    """Registers ``voc_enrich``, ``voc_mask_pii``, ``voc_mask_payload`` and ``voc_clean_text``."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.nlp_config = NlpConfig.from_strings(plugin_config)
