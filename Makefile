@@ -42,7 +42,7 @@ ui: install  ## Dagster UI on http://127.0.0.1:3000
 generate: install  ## demo data into the landing folder (ROWS, SEED)
 	$(VENV)/bin/python -m devtools generate --rows $(or $(ROWS),20000) --seed $(or $(SEED),42)
 
-eval: install  ## NLP evaluation on the hand-written labelled set (sentiment, tags per L1, risks, confusions)
+eval: install  ## NLP evaluation on the hand-written labelled set (sentiment, tags per L1, risks, confusions), then PII masking recall per kind on the PII dev and eval sets
 	$(VENV)/bin/python -m devtools.nlp_eval
 
 bench: install  ## whole pipeline on ROWS (default 200000) fresh demo rows, per stage, then a 1% increment; NLP figures first

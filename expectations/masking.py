@@ -1,8 +1,10 @@
 """Mask sample values before they leave the warehouse (check metadata, HTML report).
 
 Failing rows are shown to whoever opens the Dagster UI, so they get the same masking as the
-marts: ``nlp_udfs.pii.mask_pii`` for phones, e-mails, ID and bank cards, plus UnionIDs, which
-free-text masking leaves alone because they are not in customer prose but in id columns.
+marts: ``nlp_udfs.pii.mask_pii`` for phones, e-mails, ID and bank cards, landlines, addresses
+and names, plus UnionIDs, which free-text masking leaves alone because they are not in customer
+prose but in id columns. A value that is a JSON object or array (a raw payload) is masked like a
+quarantine sample, by an allow-list of keys (``nlp_udfs.pii.mask_payload``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from nlp_udfs.pii import mask_pii
+from nlp_udfs.pii import mask_payload, mask_pii
 
 UNIONID = re.compile(r"(?<![0-9A-Za-z_-])o[0-9A-Za-z_-]{27}(?![0-9A-Za-z_-])")
 MAX_SAMPLE_TEXT = 160
@@ -26,7 +28,11 @@ def mask_unionids(text: str) -> str:
 
 def mask_text(text: str) -> str:
     """Personal data in a text value masked, then cut to :data:`MAX_SAMPLE_TEXT` characters."""
-    masked = mask_unionids(mask_pii(text))
+    stripped = text.strip()
+    if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+        masked = mask_unionids(mask_payload(stripped))
+    else:
+        masked = mask_unionids(mask_pii(text))
     if len(masked) > MAX_SAMPLE_TEXT:
         masked = masked[: MAX_SAMPLE_TEXT - 1] + "…"
     return masked

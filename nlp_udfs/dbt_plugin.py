@@ -32,8 +32,8 @@ PSEUDONYM_KEY_CONFIG = "pseudonym_key"
 
 
 class Plugin(BasePlugin):
-    """Registers ``voc_enrich``, ``voc_mask_pii``, ``voc_clean_text`` (and their helpers) and
-    ``voc_pseudonym``."""
+    """Registers ``voc_enrich``, ``voc_mask_pii``, ``voc_mask_payload``, ``voc_clean_text`` (and
+    their helpers) and ``voc_pseudonym``."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.nlp_config = NlpConfig.from_strings(plugin_config)

@@ -14,6 +14,7 @@ Registered signatures:
   from data, compiled once per distinct pattern (DuckDB compiles a non-literal pattern per row);
   NULL in, NULL out. The dbt macro ``regex_contains`` uses it on DuckDB.
 - ``voc_mask_pii(text VARCHAR) -> VARCHAR``
+- ``voc_mask_payload(raw_line VARCHAR) -> VARCHAR`` (quarantine samples: allow-listed keys only)
 - ``voc_clean_text(text VARCHAR) -> VARCHAR`` (cleaning only, no masking)
 
 NULL handling: NULL text gives empty outputs, never NULL (``''``; for ``voc_enrich``
@@ -41,7 +42,7 @@ from .parallel import (  # noqa: F401 - taxonomy_from_json_cached, _taxonomy_cac
     taxonomy_from_json_cached,
 )
 from .patterns import regex_contains_many
-from .pii import mask_pii
+from .pii import mask_payload, mask_pii
 from .text_cleaning import clean_text
 
 ENRICH_SQL_TYPE = (
@@ -119,6 +120,10 @@ def voc_mask_pii_arrow(text: pa.ChunkedArray) -> pa.Array:
     return pa.array([mask_pii(value) for value in _flat(text).to_pylist()], type=pa.string())
 
 
+def voc_mask_payload_arrow(payload: pa.ChunkedArray) -> pa.Array:
+    return pa.array([mask_payload(value) for value in _flat(payload).to_pylist()], type=pa.string())
+
+
 def voc_clean_text_arrow(text: pa.ChunkedArray) -> pa.Array:
     return pa.array([clean_text(value) for value in _flat(text).to_pylist()], type=pa.string())
 
@@ -128,6 +133,7 @@ FUNCTIONS = (
     ("voc_taxonomy_handle", voc_taxonomy_handle_arrow, ["VARCHAR"], "VARCHAR"),
     ("voc_regex_contains", voc_regex_contains_arrow, ["VARCHAR", "VARCHAR"], "BOOLEAN"),
     ("voc_mask_pii", voc_mask_pii_arrow, ["VARCHAR"], "VARCHAR"),
+    ("voc_mask_payload", voc_mask_payload_arrow, ["VARCHAR"], "VARCHAR"),
     ("voc_clean_text", voc_clean_text_arrow, ["VARCHAR"], "VARCHAR"),
 )
 
@@ -165,7 +171,7 @@ def _create(conn: Any, name: str, function: Any, parameters: list[str], return_t
 
 def register_functions(conn: Any, config: NlpConfig | None = None) -> Any:
     """Register the ``FUNCTIONS`` (``voc_enrich``, ``voc_taxonomy_handle``, ``voc_regex_contains``,
-    ``voc_mask_pii``, ``voc_clean_text``) on a DuckDB connection.
+    ``voc_mask_pii``, ``voc_mask_payload``, ``voc_clean_text``) on a DuckDB connection.
 
     ``config`` (segmenter, sentiment model, workers, cache size) becomes this process's
     configuration; None keeps the one in force (the defaults unless configured before).

@@ -4,7 +4,8 @@ Pipeline: clean -> mask -> sentiment -> tags -> terms.
 
 - ``text_masked``: cleaned text with PII masked for display (``138****8000``, ``[EMAIL]``).
 - ``text_clean``: the cleaned analysis text with PII fully redacted (``[PHONE]``, ``[TEL]``,
-  ``[ID]``, ``[CARD]``, ``[EMAIL]``): no digit of personal data reaches any output field.
+  ``[ID]``, ``[CARD]``, ``[EMAIL]``, ``[ADDRESS]``, ``[NAME]``): no digit of personal data reaches any
+  output field.
 - Sentiment and tags are computed on ``text_masked`` (masks carry no sentiment). Emoji and
   "！！！" are removed by cleaning, so the raw text is passed for their intensity only.
 - ``terms``: jieba tokens of ``text_clean`` with the PII placeholders removed, minus stop
@@ -38,7 +39,7 @@ ENRICH_FIELDS = (
     "risks",
     "risk_evidence",
 )
-_PLACEHOLDER = re.compile(r"\[(?:PHONE|TEL|ID|CARD|EMAIL)\]")
+_PLACEHOLDER = re.compile(r"\[(?:PHONE|TEL|ID|CARD|EMAIL|ADDRESS|NAME)\]")
 _HAS_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _DIGIT = re.compile(r"[0-9]")
 MAX_DIGITS_IN_TERM = 2

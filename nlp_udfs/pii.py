@@ -1,55 +1,118 @@
 """Mask personal data in free text.
 
-Order matters, each step runs on the output of the previous one:
+The masker looks for shapes, not for one spelling, because customers write numbers every way:
 
-1. e-mail -> ``[EMAIL]`` (first: ``13800138000@163.com`` is an address, not a phone)
-2. 18-digit ID card -> ``[ID]`` only with a plausible birth date and a valid ISO 7064 check
-   digit (an 18-digit order number with a wrong check digit stays). Before cards and phones
-   because an ID is itself a long digit run.
-3. bank card, 16-19 digits (plain or in groups of four) passing the Luhn check and starting
-   like a card (3/4/5/6/9: UnionPay 62, Visa, Mastercard, JCB/Amex, domestic 9xxx debit)
-   -> ``[CARD]``. Order numbers starting with 1 or 2 (dates) are therefore left alone.
-4. mainland mobile in every contract format (13800138000, +86 138 0013 8000,
-   86-13800138000, 138-0013-8000, (+86)13800138000) -> ``138****8000``.
-5. landline with area code (010-12345678, 0755-1234567, (021)12345678) -> area code kept,
-   all but the last four digits masked: ``010-****5678``.
+1. e-mail -> ``[EMAIL]``: ``@`` or ``＠`` (or ``(at)`` / ``[at]``), spaces around it, ``.``
+   ``。`` ``．`` between the domain's labels (``a @ qq。com``). First, because
+   ``13800138000@163.com`` is an address, not a phone.
+2. digit runs: digits (ASCII, full-width, Chinese ``〇零一二三四五六七八九幺两``, financial
+   ``壹贰叁肆伍陆柒捌玖``) joined by up to three separators (space, ``-`` ``.`` ``/``, dashes,
+   full-width and ideographic forms, brackets), with ``+86`` / ``0086`` / ``86`` in front.
+   A run is classified by its digits alone, whatever the grouping:
 
-``full_redaction=True`` replaces phones by ``[PHONE]`` / ``[TEL]`` instead of keeping the first
-and last digits (used for ``text_clean``, the analysis text that keeps no digits of PII).
+   - mobile, 11 digits ``1[3-9]…`` -> ``138****8000`` (``[PHONE]`` with ``full_redaction``);
+   - ID card, 18 digits (or 17 + ``X``) or 15 digits with a province code and a calendar date
+     where the birth date sits, whatever the check digit -> ``[ID]``;
+   - bank card, 16-19 digits starting like a card network (3/4/5/6/9), no Luhn requirement;
+     any 15-19 digits after a card word (卡号, 银行卡, 信用卡 ...) -> ``[CARD]``;
+   - landline, ``0`` + area code + 7-8 digits (``021 1234 5678``, ``(0755)8765-4321``, with an
+     extension) -> ``021-****5678`` (``[TEL]``); 7-8 digits right after a phone word (电话,
+     座机 ...) count as a landline without area code.
+
+   A run that is not one of those as a whole is tried group by group (``电话13800138000 2``
+   holds a phone and a quantity). Runs glued to Latin letters (``SF1380013800``, ``SKU-...``)
+   are codes, and runs right after an order, tracking, SKU, barcode or invoice word
+   (订单号, 运单, 快递单号, 条码 ...) are left alone, as are 400/800 hotlines, dates and prices
+   (they never have a mobile's, ID's, card's or landline's shape).
+3. street address -> ``[ADDRESS]``: a road, lane or estate with a house number, or a chain of
+   administrative units down to a district, with the building / unit / room parts after it.
+4. a name after 我叫 / 姓名 / 联系人 / 收件人 / 收货人 (a common surname, then one or two
+   characters, or surname + 先生/女士/小姐) -> ``[NAME]``.
+
+Everything is matched on a same-length normalised copy of the text (digit forms -> ASCII,
+separators -> one kind), so masks are spliced into the original at the same positions. As
+before, full-width digits and ``＋`` ``－`` become half-width in the output.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 _FULL_WIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"＋": "+", "－": "-"})
 
-_ANY_DIGIT = re.compile(r"[0-9]")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-
-_ID_CARD = re.compile(
-    r"(?<![0-9])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9])"
+_CHINESE_DIGITS = {
+    "〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+    "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+    "壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "肆": "4", "伍": "5", "陆": "6", "陸": "6",
+    "柒": "7", "捌": "8", "玖": "9",
+}
+_CHINESE_DIGIT_CHARS = frozenset(_CHINESE_DIGITS)
+_SPACES = " \t\u3000\u00a0"
+_SEPARATORS = "-‐‑‒–—―−﹣－.．·・/／\\_~～"
+# Same-length normalisation for matching: every digit form -> ASCII digit, every separator ->
+# "-" (spaces -> " "), brackets -> "(" / ")", full-width ASCII letters and the e-mail punctuation -> ASCII.
+_MATCH_TABLE = str.maketrans(
+    {chr(0xFF10 + i): str(i) for i in range(10)}
+    | _CHINESE_DIGITS
+    | {char: "-" for char in _SEPARATORS}
+    | {char: " " for char in _SPACES}
+    | {"(": "(", "（": "(", "[": "(", "【": "(", ")": ")", "）": ")", "]": ")", "】": ")"}
+    | {"＋": "+", "＠": "@", "。": ".", "｡": ".", "，": ","}
+    | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
+    | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
 )
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK_CHARS = "10X98765432"
 
-_CARD_GROUPED = re.compile(r"(?<![0-9])[0-9]{4}(?:[ \-][0-9]{4}){3}(?:[ \-][0-9]{1,3})?(?![0-9])")
-_CARD_PLAIN = re.compile(r"(?<![0-9])[0-9]{16,19}(?![0-9])")
+# For e-mails: full-width letters, digits and punctuation -> ASCII, 。 and ． -> ".".
+_EMAIL_TABLE = str.maketrans(
+    {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+    | {"\u3000": " ", "。": ".", "｡": ".", "·": ".", "（": "(", "）": ")", "【": "[", "】": "]"}
+)
+_HAS_DIGIT = re.compile(r"[0-9]")
+
+# ---- e-mail ------------------------------------------------------------------------------
+_EMAIL_LOCAL = r"[A-Za-z0-9][A-Za-z0-9._%+\-]*"
+_EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+_EMAIL_DOT = r"[ \t]?(?:\.|\(dot\)|\[dot\]| dot )[ \t]?"
+_EMAIL_TLD = r"(?:com|cn|net|org|edu|gov|info|biz|io|me|cc|co|hk|tw|mo|jp|uk|us|de|top|vip|xyz|ai|app|mobi)"
+_EMAIL = re.compile(
+    rf"(?<![A-Za-z0-9._%+\-]){_EMAIL_LOCAL}"
+    rf"(?:[ \t]{{0,2}}@[ \t]{{0,2}}{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}[A-Za-z]{{2,10}}"
+    rf"|[ \t]?(?:\(at\)|\[at\]|\{{at\}}|<at>|\(@\)| at |#|艾特|圈a)[ \t]?{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}{_EMAIL_TLD})"
+    r"(?![A-Za-z0-9])",
+    re.I,
+)
+
+# ---- digit runs --------------------------------------------------------------------------
+# On the normalised text: digits, joined by up to three separators ("-", space-like were mapped
+# to "-") or brackets; at least 7 digits; an optional country code in front and X at the end.
+_RUN = re.compile(
+    r"(?<![0-9])"
+    r"(?:\+[-(]{0,2}|\(\+?)?"
+    r"[0-9](?:[-() ]{0,3}[0-9]){6,}"
+    r"(?:[- ]{0,2}[Xx](?![A-Za-z]))?"
+)
+_GROUP = re.compile(r"[0-9]+|[Xx]")
+_MAX_GROUPS = 12
+
+_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+)
 _CARD_FIRST_DIGITS = "34569"
+_AREA = re.compile(r"0(?:10|2[0-9]|[3-9][0-9]{2})")
 
-_MOBILE = re.compile(
-    r"(?<![0-9])"
-    r"(?:(?:[(（]\s*(?:\+|00)?\s*86\s*[)）]|(?:\+|00)\s*86|86)[\s\-]*|0)?"  # country code or trunk 0
-    r"(1[3-9][0-9])[\s\-]?([0-9]{4})[\s\-]?([0-9]{4})"
-    r"(?![0-9])"
+_NEAR_MISS_BEFORE = re.compile(
+    r"(?:订单|單號|单号|运单|快递|物流|包裹|编号|編號|货号|貨號|条码|條碼|条形码|型号|批号|批次|工单|流水|交易号|交易单|"
+    r"发票|發票|序列号|SN|S/N|IMEI|imei|sku|SKU|Sku|商品|货品|退货单|售后单|服务单|会员号|会员卡号|积分|券码|兑换码|"
+    r"验证码|取件码|提货码|房间号|航班|车次|车牌|版本|尾号|价格|金额|合计|共计|售价|原价|¥|￥|代码|编码|"
+    r"中通|圆通|申通|韵达|顺丰|极兔|邮政|EMS|德邦|京东|ISBN|isbn|支付|账单|批准文号|追踪号|跟踪号)"
+    r"(?:[号碼码]|编号|号码|代码|编码|单号|ID|id|No)?[\s:：#是为為.-]{0,3}$"
 )
-_LANDLINE = re.compile(
-    r"(?<![0-9])"
-    r"[(（]?\s*(0(?:10|2[0-9]|[3-9][0-9]{2}))\s*[)）]?[\s\-]?"
-    r"([1-9][0-9]{6,7})"
-    r"(?:\s*(?:-|转|ext\.?)\s*[0-9]{1,5})?"
-    r"(?![0-9])"
-)
+_PHONE_WORD_BEFORE = re.compile(r"(?:电话|電話|座机|座機|固话|固話|手机|手機|tel|TEL|Tel|热线)[号码碼]{0,2}[\s:：是为-]{0,3}$")
+_CARD_WORD_BEFORE = re.compile(r"(?:卡号|卡號|银行卡|銀行卡|信用卡|储蓄卡|借记卡|这张卡|卡)[号码碼]{0,2}[\s:：是为-]{0,3}$")
+_LETTER_LEADS_OK = re.compile(r"(?:tel|phone|mobile|mob|cell|wx|vx)[\s:.\-_/#]*$", re.I)
+_LOOKBEHIND = 12
+_EXTENSION = re.compile(r"(?:-{1,3}|[- ]{0,3}(?:转|分机|ext\.?|x)[- :：]{0,3})[0-9]{1,5}(?![0-9])", re.I)
 
 
 def is_valid_id_card(number: str) -> bool:
@@ -58,6 +121,10 @@ def is_valid_id_card(number: str) -> bool:
         return False
     total = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS))
     return _ID_CHECK_CHARS[total % 11] == number[17].upper()
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK_CHARS = "10X98765432"
 
 
 def luhn_valid(digits: str) -> bool:
@@ -76,53 +143,406 @@ def luhn_valid(digits: str) -> bool:
 
 
 def looks_like_bank_card(digits: str) -> bool:
-    return 16 <= len(digits) <= 19 and digits[0] in _CARD_FIRST_DIGITS and luhn_valid(digits)
+    """16-19 digits starting like a card network; the check digit is not required."""
+    return 16 <= len(digits) <= 19 and digits.isdigit() and digits[0] in _CARD_FIRST_DIGITS
 
 
-def _mask_id(match: re.Match[str]) -> str:
-    return "[ID]" if is_valid_id_card(match.group(0)) else match.group(0)
+def _calendar_date(month: str, day: str) -> bool:
+    return "01" <= month <= "12" and "01" <= day <= "31"
 
 
-def _mask_grouped_card(match: re.Match[str]) -> str:
-    text = match.group(0)
-    if looks_like_bank_card(re.sub(r"[ \-]", "", text)):
+def looks_like_id_card(number: str) -> bool:
+    """18 characters (17 digits + digit or X) or 15 digits: a province code and a birth date
+    where they belong. The check digit is deliberately not checked."""
+    if number[:2] not in _PROVINCES:
+        return False
+    if len(number) == 18:
+        return (
+            number[:17].isdigit()
+            and (number[17].isdigit() or number[17] in "Xx")
+            and number[6:8] in ("18", "19", "20")
+            and _calendar_date(number[10:12], number[12:14])
+        )
+    if len(number) == 15:
+        return number.isdigit() and _calendar_date(number[8:10], number[10:12])
+    return False
+
+
+def _classify(digits: str, *, plus: bool, card_word: bool, phone_word: bool) -> str | None:
+    """The kind of PII a run of digits (and a final X) is: phone, id, card, tel or None."""
+    if digits[-1] in "Xx":
+        return "id" if looks_like_id_card(digits) else None
+    length = len(digits)
+    national = digits
+    if digits.startswith("0086"):
+        national = digits[4:]
+    elif digits.startswith("86") and length in (13, 12, 11) and (plus or length == 13):
+        national = digits[2:]
+    if national is not digits:
+        if len(national) == 11 and national[0] == "1" and national[1] in "3456789":
+            return "phone"
+        if 9 <= len(national) <= 11 and _AREA.match("0" + national):
+            return "tel"
+        return None
+    if length == 11 and digits[0] == "1" and digits[1] in "3456789":
+        return "phone"
+    if length == 12 and digits.startswith("01") and digits[2] in "3456789":
+        return "phone"  # trunk 0 in front of a mobile
+    if length in (15, 18) and looks_like_id_card(digits):
+        return "id"
+    if looks_like_bank_card(digits) or (card_word and 15 <= length <= 19):
+        return "card"
+    if 10 <= length <= 12 and digits[0] == "0":
+        area = _AREA.match(digits)
+        if area and 7 <= length - area.end() <= 8 and digits[area.end()] != "0":
+            return "tel"
+    if phone_word and 7 <= length <= 8 and digits[0] in "2345678":
+        return "tel"
+    return None
+
+
+def _mask_for(kind: str, digits: str, full_redaction: bool) -> str:
+    if kind == "id":
+        return "[ID]"
+    if kind == "card":
         return "[CARD]"
-    # The optional trailing group may be a separate number ("... 7890 12元"): retry without it.
-    groups = re.split(r"([ \-])", text)
-    if len(groups) > 7:
-        head = "".join(groups[:7])
-        if looks_like_bank_card(re.sub(r"[ \-]", "", head)):
-            return "[CARD]" + "".join(groups[7:])
-    return text
+    if kind == "phone":
+        return "[PHONE]" if full_redaction else f"{digits[-11:-8]}****{digits[-4:]}"
+    if full_redaction:
+        return "[TEL]"
+    national = digits[4:] if digits.startswith("0086") else digits
+    if national.startswith("86") and not national.startswith("0"):
+        national = "0" + national[2:]
+    area = _AREA.match(national) if national.startswith("0") else None
+    local = national[area.end():] if area else national
+    prefix = f"{area.group(0)}-" if area else ""
+    return f"{prefix}{'*' * (len(local) - 4)}{local[-4:]}"
 
 
-def _mask_plain_card(match: re.Match[str]) -> str:
-    return "[CARD]" if looks_like_bank_card(match.group(0)) else match.group(0)
+def _groups(norm: str, original: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Digit groups of a run: split at separators and where the script changes (ASCII digits
+    vs Chinese numerals), so that ``第一13800138000`` can be cut after ``一``."""
+    groups = []
+    for match in _GROUP.finditer(norm, start, end):
+        g_start = match.start()
+        previous = original[g_start] in _CHINESE_DIGIT_CHARS
+        for index in range(g_start + 1, match.end()):
+            chinese = original[index] in _CHINESE_DIGIT_CHARS
+            if chinese != previous:
+                groups.append((g_start, index))
+                g_start, previous = index, chinese
+        groups.append((g_start, match.end()))
+    return groups
+
+
+def _context(norm: str, start: int) -> tuple[bool, bool, bool]:
+    """(near-miss word before, card word before, phone word before) the run at ``start``."""
+    before = norm[max(0, start - _LOOKBEHIND):start]
+    if not before:
+        return False, False, False
+    return (
+        _NEAR_MISS_BEFORE.search(before) is not None,
+        _CARD_WORD_BEFORE.search(before) is not None,
+        _PHONE_WORD_BEFORE.search(before) is not None,
+    )
+
+
+def _glued_to_a_code(norm: str, original: str, start: int) -> bool:
+    """``SF1380013800``, ``SKU-13800138000``: digits glued to Latin letters (directly or by ``-``
+    ``_`` ``.`` ``/`` ``#``) are a code, unless the letters say phone (``tel``, ``vx`` ...)."""
+    if start == 0:
+        return False
+    before = norm[start - 1]
+    if not (before.isascii() and before.isalpha()):
+        if not (start > 1 and original[start - 1] in "-_./#" and norm[start - 2].isascii() and norm[start - 2].isalpha()):
+            return False
+    return _LETTER_LEADS_OK.search(norm[max(0, start - 8) : start]) is None
+
+
+def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, kind, digits) of every PII number in the text."""
+    found: list[tuple[int, int, str, str]] = []
+    for run in _RUN.finditer(norm):
+        start, end = run.span()
+        if _glued_to_a_code(norm, original, start):
+            continue
+        near_miss, card_word, phone_word = _context(norm, start)
+        if near_miss:
+            continue
+        plus = "+" in norm[start:start + 3]
+        groups = _groups(norm, original, start, end)
+        if len(groups) > _MAX_GROUPS:
+            groups = groups[:_MAX_GROUPS]
+        found.extend(_classify_groups(norm, groups, 0, len(groups), plus, card_word, phone_word))
+    return found
+
+
+def _classify_groups(norm, groups, lo, hi, plus, card_word, phone_word):
+    """The PII numbers among ``groups[lo:hi]``: the longest span of whole groups first, then
+    recursively left and right of it."""
+    for size in range(hi - lo, 0, -1):
+        for first in range(lo, hi - size + 1):
+            last = first + size - 1
+            digits = "".join(norm[a:b] for a, b in groups[first:last + 1])
+            if len(digits) < 7:
+                continue
+            if first == lo and lo == 0:
+                kind = _classify(digits, plus=plus, card_word=card_word, phone_word=phone_word)
+            else:
+                kind = _classify(digits, plus=False, card_word=False, phone_word=False)
+            if kind is None:
+                continue
+            if kind == "card" and not luhn_valid(digits):
+                last = _luhn_valid_head(norm, groups, first, last) or last
+                digits = "".join(norm[a:b] for a, b in groups[first:last + 1])
+            span_start = groups[first][0]
+            if first == 0 and lo == 0:
+                span_start = _prefix_start(norm, span_start)
+            span_end = groups[last][1]
+            if kind == "tel":
+                extension = _EXTENSION.match(norm, span_end)
+                if extension:
+                    span_end = extension.end()
+                    if last + 1 < hi and groups[last + 1][0] < span_end:
+                        last += 1  # the extension was the next group of the run
+            hit = (span_start, span_end, kind, digits)
+            return (
+                _classify_groups(norm, groups, lo, first, plus, card_word, phone_word)
+                + [hit]
+                + _classify_groups(norm, groups, last + 1, hi, False, False, False)
+            )
+    return []
+
+
+def _luhn_valid_head(norm, groups, first, last) -> int | None:
+    """A card number needs no valid check digit, but when the run is longer than a card and a
+    head of it is a card with a valid one (``6228 4800 1234 5671 12元``), the tail is not part
+    of it: the last group of that head, or None."""
+    for head_last in range(last - 1, first - 1, -1):
+        if norm[groups[head_last][1]] != " ":
+            return None  # "6214-8371-1047-0444-035" is one number however its head checks
+        digits = "".join(norm[a:b] for a, b in groups[first:head_last + 1])
+        if len(digits) < 16:
+            return None
+        if looks_like_bank_card(digits) and luhn_valid(digits):
+            return head_last
+    return None
+
+
+def _prefix_start(norm: str, start: int) -> int:
+    """Take a ``+`` / ``(`` right before the first group into the mask."""
+    while start > 0 and norm[start - 1] in "+(":
+        start -= 1
+    return start
+
+
+# ---- addresses and names -------------------------------------------------------------------
+_CN = "\u4e00-\u9fff"
+# Characters that never start a place name: verbs and particles around an address.
+_NOT_PLACE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦地址收货件邮寄搬家就也还都去来回写填改"
+_PLACE = rf"[{_CN}](?<![{_NOT_PLACE_START}])[{_CN}0-9]{{0,7}}?"
+# Addresses are matched on the text with full-width digits made ASCII and Chinese numerals kept
+# (四川省 is a place, 一百二十号 a house number).
+_ADDRESS_TABLE = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"－": "-", "‐": "-", "–": "-", "—": "-"})
+_CN_NUMERALS = "〇零一二三四五六七八九十百两"
+_NUM = rf"(?:[0-9]{{1,5}}|[{_CN_NUMERALS}]{{1,6}})(?:-[0-9]{{1,5}}){{0,3}}"  # 12, 12-3-1203, 一百二十
+_ADMIN = rf"(?:{_PLACE}(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道|开发区|新区))"
+_ROAD = rf"(?:{_PLACE}(?:路|街|大道|大街|巷|弄|胡同|里|道|公路|环路))"
+_ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村|新村|社区|中心|大楼|宿舍|院))"
+_UNIT = r"(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门)"
+_HOUSE = rf"(?:(?:{_NUM}|[A-Za-z]{{1,2}}[0-9]{{0,3}}){_UNIT})"
+# A building named freely ("星河国际7幢", "办公楼1座", "东塔907"): a few characters, a number.
+_NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_PLACE_START}，。])[{_CN}A-Za-z]{{0,5}}?(?:{_HOUSE}|{_NUM}(?![0-9])))"
+_ADDRESS = re.compile(
+    rf"{_ADMIN}{{0,4}}"
+    rf"(?:{_ROAD}(?:{_NUM}段)?(?:{_NUM}(?:号|弄|號)|{_ESTATE}|{_HOUSE})|{_ESTATE}{_HOUSE}|{_ADMIN}(?<=区|县|旗|镇|乡|道)(?:{_ROAD}|{_ESTATE}))"
+    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
+    rf"(?:{_NUM}(?![0-9])|[A-Za-z]{{1,2}}-?[0-9]{{1,5}}(?:-[0-9]{{1,5}}){{0,2}})?"
+)
+# Cheap scans of the raw text that say whether a step can find anything at all. Every address
+# the pattern above accepts contains one of these cores (a road and a number, a number and a
+# unit, an estate and a number or letter, a district/town then a road or estate).
+_DIGIT_LIKE = "0-9０-９〇零一二三四五六七八九幺两壹贰貳叁參肆伍陆陸柒捌玖"
+_ROAD_END = "路街巷弄道里"
+_ESTATE_LAST = "区园寓厦场苑庭府城村心楼舍院"  # last characters of the _ESTATE words
+_ADDRESS_HINTS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rf"[{_ROAD_END}][{_DIGIT_LIKE}十]{{1,5}}[号弄號段]",
+        rf"[{_DIGIT_LIKE}][号弄栋幢座元室组楼层户区期]",
+        rf"[{_ESTATE_LAST}][{_DIGIT_LIKE}A-Za-zＡ-Ｚ]",
+        rf"[区县旗镇乡路街巷弄][^\s，。,！？!?]{{0,8}}?[路街道巷弄同{_ESTATE_LAST}]",
+    )
+)
+_DIGIT_RUN_HINT = re.compile(rf"[{_DIGIT_LIKE}](?:[^{_DIGIT_LIKE}]{{0,3}}[{_DIGIT_LIKE}]){{6,}}")
+
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴"
+    "霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑"
+    "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+    "萧蔺阙郦邰訾阚乜聂晁仝逯闻薄寿燕冀郏邴蒯鞠荆竺权桓盖庾暨璩濮滑荀羿储嵇宓郗钭厉戎郜韶宿胥莘逄扶堵宰雍扈"
+    "茹宦慎衡弘匡禄殳蔚夔厍鄢"
+)
+_COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫"
+# Characters that end a name: particles, verbs and words that follow a name in a sentence.
+_NOT_IN_NAME = "的在想要是了啊呢吧电手号联系我你他她说和跟从请麻烦收寄地址住家人工客服打给到上下者兴么个们真很非常太也还都就会能可以不没有被让，。"
+# After a word that announces a name (姓名, 联系人 ...) almost anything is a name: only particles
+# and verbs end it. After 我是 most things are not, so the longer list above applies there.
+_NOT_IN_ANNOUNCED_NAME = "的了是在和与及电手号码联系您你我他她想要说请问买退换打来去给到住从跟对把被就也还都很太不没有吗呢吧啊哦嗯上下"
+
+
+def _name_pattern(lead: str, stop: str) -> str:
+    given = rf"[{_CN}](?<![{stop}])"
+    return (
+        rf"(?:{lead})[\s:：]{{0,3}}(?:写的|填的|写|填|是|为|叫)?[\s:：]{{0,2}}"
+        rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:先生|女士|小姐|{given}(?:{given})?))"
+    )
+
+
+_NAME = re.compile(
+    _name_pattern(
+        "我叫|我的名字是|名字叫|名字是|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|[Nn]ame",
+        _NOT_IN_ANNOUNCED_NAME,
+    )
+    + "|"
+    + _name_pattern("我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?", _NOT_IN_NAME)
+)
+_NAME_HINT = re.compile(r"我叫|名字|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|[Nn]ame|我是")
+
+
+# Gates: one character class each (a fast scan) before the slower hint or pattern.
+_EMAIL_HINT = re.compile(r"[@＠#]|艾特|圈a|[Aa][Tt][\W_]")
+_EMAIL_GATE = re.compile(r"[@＠#艾圈AaＡａ]")
+_ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期{_ESTATE_LAST}{_ROAD_END}同]")
+_NAME_GATE = re.compile(r"[叫字名人是Nn]")
+
+
+def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
+    if not spans:
+        return text
+    spans.sort()
+    out, position = [], 0
+    for start, end, replacement in spans:
+        if end <= position:
+            continue  # inside a mask already placed
+        if start < position:
+            start = position  # overlaps the previous mask: mask the rest too
+            replacement = "" if out and out[-1] == replacement else replacement
+        out.append(text[position:start])
+        out.append(replacement)
+        position = end
+    out.append(text[position:])
+    return "".join(out)
 
 
 def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
-    """Mask e-mails, ID cards, bank cards, mobiles and landlines; ``None`` -> ``''``."""
+    """Mask e-mails, ID cards, bank cards, mobiles, landlines, addresses and names;
+    ``None`` -> ``''``."""
     if not text:
         return ""
     if not isinstance(text, str):
         text = str(text)
-    text = text.translate(_FULL_WIDTH_DIGITS)
-    if "@" in text:
-        text = _EMAIL.sub("[EMAIL]", text)
-    if _ANY_DIGIT.search(text) is None:
-        return text
-    text = _ID_CARD.sub(_mask_id, text)
-    text = _CARD_GROUPED.sub(_mask_grouped_card, text)
-    text = _CARD_PLAIN.sub(_mask_plain_card, text)
-    if full_redaction:
-        text = _MOBILE.sub("[PHONE]", text)
-        text = _LANDLINE.sub("[TEL]", text)
+    spans: list[tuple[int, int, str]] = []
+    norm = None
+    if _EMAIL_GATE.search(text) and _EMAIL_HINT.search(text):
+        email_norm = text.translate(_EMAIL_TABLE)
+        for match in _EMAIL.finditer(email_norm):
+            spans.append((match.start(), match.end(), "[EMAIL]"))
+        if spans:
+            # what is an e-mail is no longer a number, an address or a name
+            norm = _splice(text.translate(_MATCH_TABLE), [(a, b, "~" * (b - a)) for a, b, _ in spans])
+    if _DIGIT_RUN_HINT.search(text):
+        norm = norm or text.translate(_MATCH_TABLE)
+        for start, end, kind, digits in _find_numbers(norm, text):
+            spans.append((start, end, _mask_for(kind, digits, full_redaction)))
+    if _ADDRESS_GATE.search(text) and any(hint.search(text) for hint in _ADDRESS_HINTS):
+        address_norm = text.translate(_ADDRESS_TABLE)
+        if spans:  # e-mails and numbers found above are not part of an address
+            address_norm = _splice(address_norm, [(a, b, "~" * (b - a)) for a, b, _ in spans])
+        for match in _ADDRESS.finditer(address_norm):
+            spans.append((match.start(), match.end(), "[ADDRESS]"))
+    if _NAME_GATE.search(text) and _NAME_HINT.search(text):
+        for match in _NAME.finditer(text):
+            group = 1 if match.group(1) else 2
+            spans.append((match.start(group), match.end(group), "[NAME]"))
+    return _splice(text, spans)
+
+
+# ---- raw payloads (quarantine samples) ------------------------------------------------------
+SAFE_PAYLOAD_KEYS = frozenset(
+    """
+    response_id survey_id survey_name submitted_at updated_at created_at modified_at channel
+    nps csat ces store_id product_sku order_id
+    ticket_id status priority category assignee_team first_response_at solved_at
+    satisfaction_rating at author_role
+    review_id platform shop_id rating append_at has_images
+    post_id published_at likes comments reposts is_repost followers verified
+    tier home_store_id registered_at consent_analytics
+    store_name region opened_at product_name product_line launched_at
+    """.split()
+)
+"""Keys of the source contracts whose values are not personal data. A quarantine sample keeps
+these (still run through :func:`mask_pii`); every other value is replaced by ``***``, whatever
+its key: an allow-list, so a field a vendor adds tomorrow is masked until someone lists it."""
+PAYLOAD_MASK = "***"
+_SAFE_VALUE_CHARS = 80
+_PAIR = re.compile(r'"([^"\\]{1,60})"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?[0-9]+(?:\.[0-9]+)?|true|false|null)')
+
+
+def _mask_safe_string(value: str) -> str:
+    masked = mask_pii(value, full_redaction=True)
+    return masked if len(masked) <= _SAFE_VALUE_CHARS else masked[: _SAFE_VALUE_CHARS - 1] + "…"
+
+
+def _mask_payload_value(value, key_is_safe: bool):
+    if isinstance(value, dict):
+        return {
+            mask_pii(str(key), full_redaction=True)[:40]: _mask_payload_value(item, str(key) in SAFE_PAYLOAD_KEYS)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_mask_payload_value(item, key_is_safe) for item in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if not key_is_safe:
+        return PAYLOAD_MASK
+    if isinstance(value, (int, float)):
+        return value
+    return _mask_safe_string(str(value))
+
+
+def mask_payload(payload: str | None) -> str:
+    """A raw source line (quarantine) with only :data:`SAFE_PAYLOAD_KEYS` values left readable.
+
+    JSON keeps its structure (keys, nesting, nulls and booleans); a line that is not valid JSON
+    keeps the ``"key": value`` pairs of safe keys that can still be read from it, and says how
+    long it was; anything else (a CSV row) becomes a note of its length and field count.
+    """
+    if payload is None:
+        return ""
+    text = str(payload)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
     else:
-        text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-        text = _LANDLINE.sub(_mask_landline, text)
-    return text
+        if isinstance(parsed, (dict, list)):
+            masked = _mask_payload_value(parsed, False)
+            return json.dumps(masked, ensure_ascii=False, separators=(", ", ": "))
+    pairs = [_readable_pair(key, literal) for key, literal in _PAIR.findall(text) if key in SAFE_PAYLOAD_KEYS]
+    if pairs:
+        return "{" + ", ".join(pairs) + f", …}} (not valid JSON, {len(text)} characters)"
+    if text.lstrip().startswith(("{", "[")):
+        return f"(not valid JSON, {len(text)} characters)"
+    return f"(not JSON: {len(text)} characters, {text.count(',') + 1} comma-separated fields)"
 
 
-def _mask_landline(match: re.Match[str]) -> str:
-    area, number = match.group(1), match.group(2)
-    return f"{area}-{'*' * (len(number) - 4)}{number[-4:]}"
+def _readable_pair(key: str, literal: str) -> str:
+    """``"key": value`` of a safe key found in a line that is not valid JSON."""
+    try:
+        value = json.loads(literal)
+    except ValueError:
+        value = literal.strip('"')
+    return f'"{key}": {json.dumps(_mask_payload_value(value, True), ensure_ascii=False)}'

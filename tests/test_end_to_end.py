@@ -11,12 +11,14 @@ import json
 import re
 import subprocess
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 from float_noise import comparable
+from pii_detector import find_pii
 
 from orchestration.settings import VocSettings
 
@@ -24,9 +26,6 @@ pytestmark = pytest.mark.e2e
 
 MARTS = ("fct_feedback", "dim_customer", "bridge_customer_identifier", "kpi_daily")
 FAMILY_OF_SOURCE = {"survey": "surveys", "ticket": "tickets", "review": "reviews", "social": "social"}
-# A phone-shaped token: not digits inside a longer alphanumeric token such as a hex hash.
-RAW_MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?![0-9A-Za-z])")
-RAW_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 def _run(settings: VocSettings) -> None:
@@ -165,20 +164,54 @@ def test_quarantine_and_load_log_reconcile(warehouse):
         assert read == summary[family]["lines_written"]
 
 
-def test_no_raw_personal_data_in_marts(warehouse):
+# Columns whose values are identifiers, keys or codes, not personal data: keyed pseudonyms and
+# hashes, surrogate keys, source record ids (platform post ids are long digit runs), the CRM's own
+# member number. The loose detector would flag their digit runs; everything else is scanned.
+PII_SCAN_ALLOWED_COLUMNS = {
+    "one_id", "id_hash", "member_id", "feedback_id", "source_record_id", "evidence_feedback_ids", "alert_id",
+    "kpi_key", "term_key", "team_week_key", "sample_record_id_masked",
+}
+# In a quarantine sample, record ids and timestamps (epoch seconds, broken dates) are kept on
+# purpose (nlp_udfs.pii.SAFE_PAYLOAD_KEYS); they are taken out before the scan, the rest is scanned.
+_PAYLOAD_ID_AND_TIME = re.compile(
+    r'"(?:response_id|ticket_id|review_id|post_id|order_id|submitted_at|created_at|updated_at|modified_at|'
+    r'published_at|registered_at|first_response_at|solved_at|append_at|at)": (?:"(?:[^"\\]|\\.)*"|-?\d+)'
+)
+
+
+def test_no_personal_data_in_any_mart_by_an_independent_detector(warehouse):
+    """Every text (and text list) column of every mart, quarantine samples included, scanned with
+    tests/pii_detector.py, which shares nothing with the masker: zero hits. The demo texts carry
+    phones, IDs, cards, e-mails, landlines, addresses and names in adversarial written forms
+    (devtools/demo/pii_forms.py), so a masker gap shows up here."""
     settings, *_ = warehouse
     columns = _query(
         settings,
-        "select table_name, column_name from information_schema.columns "
-        "where table_schema = 'marts' and (data_type like 'VARCHAR%')",
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' and (data_type like 'VARCHAR%' or data_type like 'JSON%' or data_type like 'STRUCT%')",
     )
-    assert columns
+    scanned = {table for table, *_ in columns}
+    assert {"fct_feedback", "quarantine_summary"} <= scanned
+    hits = []
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        for table, column in columns:
+        for table, column, _ in columns:
+            if column in PII_SCAN_ALLOWED_COLUMNS:
+                continue
             values = conn.execute(f'select distinct cast("{column}" as varchar) from marts."{table}" where "{column}" is not null').fetchall()
             for (value,) in values:
-                assert not RAW_MOBILE.search(value), f"raw mobile in marts.{table}.{column}: {value[:80]}"
-                assert not RAW_EMAIL.search(value), f"raw email in marts.{table}.{column}: {value[:80]}"
+                scanned_value = _PAYLOAD_ID_AND_TIME.sub("", value) if column == "sample_payload_masked" else value
+                hits += [(f"marts.{table}.{column}", kind, found, value[:120]) for kind, found in find_pii(scanned_value)]
+    by_column = Counter(column for column, *_ in hits)
+    assert hits == [], (by_column.most_common(), hits[:20])
+
+
+def test_the_demo_texts_do_carry_adversarial_pii(warehouse):
+    """The scan above means something only if the landing texts hold such PII: the same detector
+    finds plenty in the raw feedback texts."""
+    settings, *_ = warehouse
+    texts = [row[0] for row in _query(settings, "select customer_text from intermediate.int_feedback__unioned where customer_text is not null")]
+    kinds = {kind for text in texts for kind, _ in find_pii(text)}
+    assert {"digits", "email", "address", "name"} <= kinds, kinds
 
 
 def test_every_default_tag_is_found(warehouse):

@@ -1,4 +1,5 @@
-"""mask_pii: mobiles in every contract format, landlines, ID check digit, Luhn cards, e-mail."""
+"""mask_pii: mobiles, landlines, ID cards, bank cards, e-mails in every written form; addresses,
+names; the near-misses that must stay; quarantine payloads masked by an allow-list of keys."""
 
 import json
 import re
@@ -6,15 +7,15 @@ import re
 import pytest
 
 from nlp_udfs.enrich import enrich
-from nlp_udfs.pii import is_valid_id_card, luhn_valid, mask_pii
+from nlp_udfs.pii import is_valid_id_card, luhn_valid, mask_payload, mask_pii
 from nlp_udfs.taxonomy import Taxonomy
 
 VALID_ID = "110105199003071239"
 VALID_ID_X = "44030419851231002X"
-INVALID_ID = "110105199003071234"  # right shape, wrong check digit (e.g. an order number)
+INVALID_ID = "110105199003071234"  # right shape, wrong check digit: still an ID card
 VALID_CARD = "6222021234567890128"  # 19 digits, Luhn ok
 VALID_CARD_16 = "6228480012345671"
-INVALID_CARD = "6222021234567890127"  # Luhn fails
+INVALID_CARD = "6222021234567890127"  # Luhn fails: still a card
 
 
 @pytest.mark.parametrize(
@@ -64,9 +65,10 @@ def test_id_check_digit():
     assert not is_valid_id_card("1101051990030712")
 
 
-def test_valid_id_masked_invalid_stays():
+def test_id_masked_whatever_its_check_digit_but_not_after_an_order_word():
     assert mask_pii(f"身份证{VALID_ID}") == "身份证[ID]"
     assert mask_pii(f"身份证{VALID_ID_X}号") == "身份证[ID]号"
+    assert mask_pii(f"身份证{INVALID_ID}") == "身份证[ID]"
     assert mask_pii(f"订单{INVALID_ID}") == f"订单{INVALID_ID}"
 
 
@@ -88,8 +90,9 @@ def test_bank_card_plain_and_grouped():
     assert mask_pii("卡号6228 4800 1234 5671 12元") == "卡号[CARD] 12元"
 
 
-def test_bank_card_failing_luhn_stays():
-    assert mask_pii(f"卡号{INVALID_CARD}") == f"卡号{INVALID_CARD}"
+def test_bank_card_failing_luhn_is_still_a_card():
+    assert mask_pii(f"卡号{INVALID_CARD}") == "卡号[CARD]"
+    assert mask_pii("退到 4000 1234 5678 9011 这张") == "退到 [CARD] 这张"
 
 
 def test_order_numbers_starting_like_dates_are_not_cards():
@@ -115,7 +118,7 @@ def test_everything_in_one_text():
         f"卡号{VALID_CARD},邮箱 Zhang.San@Example.com,订单{INVALID_ID}"
     )
     assert mask_pii(text) == (
-        f"我叫张三,电话138****8000,座机010-****5678,身份证[ID],卡号[CARD],邮箱 [EMAIL],订单{INVALID_ID}"
+        f"我叫[NAME],电话138****8000,座机010-****5678,身份证[ID],卡号[CARD],邮箱 [EMAIL],订单{INVALID_ID}"
     )
 
 
@@ -158,3 +161,233 @@ def test_pii_never_reaches_any_enrich_output():
     # masked tokens and placeholders never become terms
     assert not any(re.search(r"[0-9*\[\]]", term) or term.lower() in {"phone", "id", "card", "email", "tel"}
                    for term in result["terms"])
+
+
+# ---- written forms a masker keyed to one spelling misses (issue 14) ----------------------------
+@pytest.mark.parametrize(
+    "written",
+    ["1390-571-2468", "139 057 12468", "139.0571.2468", "139/0571/2468", "139–0571–2468", "139—0571—2468",
+     "139 - 0571 - 2468", "１３９．０５７１．２４６８", "139\u30000571\u30002468", "+86.139.0571.2468", "0086-139-0571-2468",
+     "(+86) 139 0571 2468", "幺三九零五七幺二四六八", "一三九〇五七一二四六八", "壹叁玖零伍柒壹贰肆陆捌", "139零五七1二468"],
+)
+def test_mobile_in_any_written_form(written):
+    assert mask_pii(f"有事打{written}找我") == "有事打139****2468找我"
+    assert mask_pii(f"有事打{written}找我", full_redaction=True) == "有事打[PHONE]找我"
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["320102 19881130 4411", "320102-1988-1130-4411", "3201 0219 8811 3044 11", "32010219881130441X",
+     "320102 19881130 441x", "320102881130441", "３２０１０２１９８８１１３０４４１１"],
+)
+def test_id_card_by_shape_any_grouping_any_check_digit_15_or_18(written):
+    assert mask_pii(f"证件 {written} 请核对") == "证件 [ID] 请核对"
+
+
+@pytest.mark.parametrize("written", ["6217 0000 1111 2222 333", "6217-0000-1111-2222", "4392250012345678", "3566 0020 2036 0505"])
+def test_card_by_length_without_luhn(written):
+    assert mask_pii(f"退款到{written}吧") == "退款到[CARD]吧"
+
+
+def test_any_long_number_after_a_card_word_is_a_card():
+    assert mask_pii("银行卡号：1234 5678 9012 3456") == "银行卡号：[CARD]"
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["wang.lei @ qq.com", "wang.lei@qq。com", "wang.lei＠qq．com", "ｗａｎｇ.ｌｅｉ＠ｑｑ.ｃｏｍ", "wang.lei(at)qq.com",
+     "wang.lei [at] qq [dot] com", "wang.lei#qq.com", "wang.lei @qq. com"],
+)
+def test_email_with_spaces_or_full_width_punctuation(written):
+    assert mask_pii(f"邮件发到 {written} 谢谢") == "邮件发到 [EMAIL] 谢谢"
+
+
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [("021 6543 2198", "021-****2198"), ("(021)6543-2198", "021-****2198"), ("0571 8765 432", "0571-***5432"),
+     ("０２１－６５４３２１９８", "021-****2198"), ("+86 21 6543 2198", "021-****2198"), ("021.6543.2198", "021-****2198")],
+)
+def test_landline_with_area_code_in_any_written_form(written, masked):
+    assert mask_pii(f"办公室{written}工作日") == f"办公室{masked}工作日"
+    assert mask_pii(f"办公室{written}工作日", full_redaction=True) == "办公室[TEL]工作日"
+
+
+def test_local_landline_after_a_phone_word():
+    assert mask_pii("座机 6543 2198") == "座机 ****2198"
+    assert mask_pii("买了 6543 2198 件") == "买了 6543 2198 件"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["江苏省南京市鼓楼区中山北路200号", "浙江省杭州市余杭区文一西路969号5幢301室", "成都市武侯区人民南路四段12号",
+     "天河区体育西路103号维多利广场B座1201", "朝阳区望京西园三区311号楼2单元1502", "金色家园12栋3单元801室",
+     "深圳市南山区科苑路15号", "闵行区七莘路1888弄66号602", "海淀区中关村大街一百二十号", "徐汇区漕溪北路88号B1-1203", "四川省乐山市市中区嘉定北路三十六号"],
+)
+def test_street_address_masked(address):
+    masked = mask_pii(f"收货地址:{address},周末送")
+    assert masked == "收货地址:[ADDRESS],周末送", masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [("我叫周杰,想退货", "我叫[NAME],想退货"), ("姓名:欧阳明", "姓名:[NAME]"), ("联系人 黄女士", "联系人 [NAME]"),
+     ("收件人:宋佳佳 电话139 0571 2468", "收件人:[NAME] 电话139****2468"), ("收货人是林一", "收货人是[NAME]"),
+     ("我叫孙家豪,想退货", "我叫[NAME],想退货"), ("持卡人 何可欣", "持卡人 [NAME]"), ("我是业主董国强", "我是业主[NAME]"),
+     ("联系人：马上到", "联系人：马上到"), ("我是高兴的", "我是高兴的")],
+)
+def test_name_after_a_name_word(text, masked):
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["订单号 202511301234567890", "订单号:13905712468", "运单号 SF1390571246800", "快递单号 773098765432101",
+     "SKU-13905712468", "货号 A139057124", "条码 6901234567892", "价格¥1390.57,优惠后1288元", "2025-11-30 13:05:57 下单",
+     "2025.11.30 发货", "2025/11/30", "客服热线400-820-8820", "800 820 8820", "工单 20251130000123", "积分 13905712",
+     "联系人工客服没人理", "我叫不醒他", "北京发货很快", "从上海市寄出的", "这条路很难走", "发票号码 04403200111 12345678"],
+)
+def test_near_misses_stay(text):
+    assert mask_pii(text) == text
+
+
+def test_a_phone_glued_to_a_number_word_is_cut_out():
+    assert mask_pii("第一13905712468") == "第一139****2468"
+    assert mask_pii("电话13905712468 2个") == "电话139****2468 2个"
+
+
+# ---- quarantine payloads: an allow-list of keys ------------------------------------------------
+def test_payload_keeps_only_allow_listed_values():
+    payload = json.dumps(
+        {"review_id": "TM-1", "platform": "tmall", "buyer_open_id": "tm_9a8b7c", "buyer_nick": "小***猫", "rating": 9,
+         "content": "寄到静安区南京西路1266号 电话139.0571.2468", "author": {"uid": "7788990011", "followers": 3},
+         "new_vendor_field": "139 0571 2468", "contact": 13905712468, "is_repost": False, "order_id": None},
+        ensure_ascii=False,
+    )
+    masked = json.loads(mask_payload(payload))
+    assert masked == {"review_id": "TM-1", "platform": "tmall", "buyer_open_id": "***", "buyer_nick": "***", "rating": 9,
+                      "content": "***", "author": {"uid": "***", "followers": 3}, "new_vendor_field": "***",
+                      "contact": "***", "is_repost": False, "order_id": None}
+
+
+def test_payload_safe_key_values_are_still_masked():
+    masked = mask_payload(json.dumps({"order_id": "139 0571 2468", "survey_name": "回访 wang.lei@qq.com"}))
+    assert "2468" not in masked and "wang.lei" not in masked
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['{"review_id": "TM-2", "buyer_open_id": "tm_9a8b7c", "content": "南京西路1266号 139.0571.2468", "author": {"uid": "77',
+     "R-9,nps_post_purchase,购后,2025-11-30,,M0009,139.0571.2468,,wang.lei@qq.com,9,,,静安区南京西路1266号,S1,SKU-1,O1"],
+)
+def test_payload_that_is_not_json_keeps_nothing_unknown(line):
+    masked = mask_payload(line)
+    for secret in ("tm_9a8b7c", "2468", "南京西路", "77", "M0009", "wang.lei"):
+        assert secret not in masked, (secret, masked)
+    assert "TM-2" in masked or "not JSON" in masked
+
+
+def test_mask_payload_udf_in_duckdb():
+    import duckdb
+
+    from nlp_udfs.duckdb_functions import register_functions
+
+    conn = register_functions(duckdb.connect())
+    line = json.dumps({"post_id": "weibo:1", "author": {"uid": "7788990011", "nickname": "猫"}, "text": "138.0013.8000"})
+    (masked,) = conn.execute("select voc_mask_payload(?)", [line]).fetchone()
+    assert json.loads(masked) == {"post_id": "weibo:1", "author": {"uid": "***", "nickname": "***"}, "text": "***"}
+    assert conn.execute("select voc_mask_payload(null)").fetchone()[0] == ""
+    # the expression of marts.quarantine_summary, on the four leaks the issue found
+    review = json.dumps({"review_id": "JD-7", "buyer_open_id": "jd_5e6f7a", "content": "送到徐汇区漕溪北路88号3号楼1201",
+                         "append_content": "电话139.0571.2468", "author": {"uid": "5566778899"}}, ensure_ascii=False)
+    (sample,) = conn.execute("select left(voc_mask_payload(?), 500)", [review]).fetchone()
+    for leak in ("jd_5e6f7a", "5566778899", "漕溪北路", "88号", "139.0571", "2468"):
+        assert leak not in sample, (leak, sample)
+
+
+def test_check_samples_mask_a_json_payload_by_its_keys():
+    from expectations.masking import mask_row
+
+    payload = json.dumps({"review_id": "JD-8", "buyer_open_id": "jd_5e6f7a", "content": "寄到漕溪北路88号"}, ensure_ascii=False)
+    row = mask_row({"raw_payload": payload, "reason": "missing_id"})
+    assert "jd_5e6f7a" not in row["raw_payload"] and "漕溪北路" not in row["raw_payload"] and "JD-8" in row["raw_payload"]
+    assert row["reason"] == "missing_id"
+
+
+# ---- make eval: masking figures ----------------------------------------------------------------
+def test_masking_figures_meet_the_targets_on_the_dev_set():
+    from devtools.nlp_eval.masking import format_masking, masking_figures, set_path
+
+    figures = masking_figures("dev", set_path("dev"))
+    assert figures.missed_targets() == [], format_masking(figures)
+
+
+def test_masking_report_names_a_missed_target(tmp_path, capsys):
+    from devtools.nlp_eval.__main__ import main
+
+    path = tmp_path / "pii.csv"
+    path.write_text(
+        "id,kind,text,pii\n"
+        "T1,phone,电话 139 0571 2468 谢谢,139 0571 2468\n"
+        "T2,phone,打一三九零五七一二四六八,一三九零五七一二四六八\n"
+        "T3,near_miss,订单号 202511301234567890,\n",
+        encoding="utf-8",
+    )
+    assert main(["--no-nlp", "--masking", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "recall phone      1.000   (2/2)  target >= 0.99 ok" in out
+    assert "near-misses masked  0.000   (0/1)" in out and "targets: all met" in out
+
+    from devtools.nlp_eval.masking import format_masking, masking_figures
+
+    figures = masking_figures("tmp", path, mask=lambda text: text)  # a masker that masks nothing
+    assert figures.missed_targets() == ["phone recall 0.000 < 0.99"]
+    assert "MISSED: phone recall" in format_masking(figures)
+
+
+def test_make_eval_reads_the_held_out_set_by_default():
+    # the path only: the held-out set itself is read by the lead, not by tests
+    from devtools.nlp_eval.masking import MASKING_SETS, set_path
+    from devtools.pii_eval.__main__ import SETS
+
+    assert MASKING_SETS == ("dev", "eval") and set_path("eval") == SETS["eval"]
+
+
+# ---- the independent detector of the marts scan, and the demo's adversarial forms --------------
+def _adversarial_clauses(count: int) -> list[str]:
+    import random
+
+    from devtools.demo.pii_forms import adversarial_pii
+
+    draw = random.Random(20261207)
+    clauses = [adversarial_pii(draw.random(), "15017263849") for _ in range(count * 3)]
+    return [clause for clause in clauses if clause][:count]
+
+
+def test_the_detector_does_not_use_the_masker():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).parent / "pii_detector.py").read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(name.startswith("nlp_udfs") for name in imported), imported
+
+
+def test_the_detector_finds_every_adversarial_clause_unmasked_and_none_masked():
+    from pii_detector import find_pii
+
+    clauses = _adversarial_clauses(1500)
+    assert len(clauses) == 1500
+    missed_raw = [clause for clause in clauses if not find_pii(clause)]
+    assert missed_raw == [], missed_raw[:10]
+    leaked = [(clause, mask_pii(clause), find_pii(mask_pii(clause))) for clause in clauses if find_pii(mask_pii(clause))]
+    assert leaked == [], leaked[:10]
+
+
+def test_the_detector_leaves_masks_dates_and_short_numbers_alone():
+    from pii_detector import find_pii
+
+    for clean in ("电话138****8000", "座机021-****5678", "[ID] [CARD] [EMAIL] [ADDRESS] 我叫[NAME]", "2025-06-01 10:23:45",
+                  "2025年6月1日下单,共3件,¥1299.00", "联系人 [NAME]"):
+        assert find_pii(clean) == [], clean
+    assert find_pii("2025-06-01 13800138000")[0][0] == "digits"

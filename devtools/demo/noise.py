@@ -218,4 +218,6 @@ class Decorator:
             pii = rng.choice(("，邮箱{}", "，有问题发我邮箱 {} ")).format(address)
         else:
             pii = "，座机{}".format(landline(rng))
-        return text + pii
+        from .pii_forms import adversarial_pii  # noqa: PLC0415 (pii_forms imports this module)
+
+        return text + (adversarial_pii(roll, phone) or pii)

@@ -1,4 +1,6 @@
-"""``python -m devtools.nlp_eval [--data CSV] [--show-errors N]``: print the evaluation report."""
+"""``python -m devtools.nlp_eval [--data CSV] [--show-errors N] [--masking SETS]``: print the
+evaluation report, then the PII masking figures (recall per kind, near-misses masked) on the
+PII sets: by default the dev set (labelled as dev) and the held-out eval set."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .masking import MASKING_SETS, format_masking, masking_figures, set_path
 from .report import DEFAULT_EVAL_PATH, evaluate_file, format_report
 
 
@@ -13,9 +16,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.nlp_eval", description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_EVAL_PATH, help="labelled CSV (default: the eval set)")
     parser.add_argument("--show-errors", type=int, default=0, metavar="N", help="also list N wrong items")
+    parser.add_argument(
+        "--masking",
+        default=",".join(MASKING_SETS),
+        metavar="SETS",
+        help="comma-separated PII sets for the masking figures: dev, eval or CSV paths ('' for none; default: dev,eval)",
+    )
+    parser.add_argument("--no-nlp", action="store_true", help="only the masking figures")
     args = parser.parse_args(argv)
-    result = evaluate_file(args.data)
-    print(format_report(result, show_errors=args.show_errors))
+    if not args.no_nlp:
+        result = evaluate_file(args.data)
+        print(format_report(result, show_errors=args.show_errors))
+    for name in filter(None, (part.strip() for part in args.masking.split(","))):
+        print()
+        print(format_masking(masking_figures(name, set_path(name))))
     return 0
 
 

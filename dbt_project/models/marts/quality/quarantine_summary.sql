@@ -5,11 +5,6 @@
     Applied twice: two ids separated by one character share that boundary character. -#}
 {%- set unionid_re = "(^|[^0-9A-Za-z_-])(o[0-9A-Za-z_-]{3})[0-9A-Za-z_-]{20}([0-9A-Za-z_-]{4})([^0-9A-Za-z_-]|$)" -%}
 {%- set unionid_mask = "\\1\\2********************\\3\\4" -%}
-{#- Names are personal data the text masking cannot recognise; in a payload they sit under
-    known vendor keys (members.name, tickets.requester.name / assignee, reviews.buyer_nick,
-    social.author.nickname), so the value of those keys is replaced. -#}
-{%- set name_re = '"(name|nickname|buyer_nick|assignee)"(\\s*):(\\s*)"[^"]*"' -%}
-{%- set name_mask = '"\\1"\\2:\\3"[NAME]"' -%}
 with
     quarantined as (
         select
@@ -77,15 +72,7 @@ select
         ),
         ''
     ) as sample_record_id_masked,
-    regexp_replace(
-        regexp_replace(
-            voc_mask_pii(regexp_replace(left(sample_payload, 500), '{{ name_re }}', '{{ name_mask }}', 'g')),
-            '{{ unionid_re }}',
-            '{{ unionid_mask }}',
-            'g'
-        ),
-        '{{ unionid_re }}',
-        '{{ unionid_mask }}',
-        'g'
-    ) as sample_payload_masked
+    -- an allow-list: only the values of keys known to be safe stay readable (voc_mask_payload,
+    -- nlp_udfs.pii.SAFE_PAYLOAD_KEYS); every other value, known or new, becomes ***
+    left(voc_mask_payload(sample_payload), 500) as sample_payload_masked
 from joined
