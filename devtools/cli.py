@@ -26,12 +26,15 @@ def main() -> None:
 @click.option("--rows", type=int, default=DEFAULT_DEMO_ROWS, show_default=True, help="Approximate number of feedback items.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Last day of the generated period.")
-def generate(landing: Path | None, rows: int, seed: int, end_date) -> None:
+@click.option("--signals/--no-signals", "plant_signals", default=True, show_default=True,
+              help="Plant the storylines (spikes, bursts, local problems); --no-signals gives data without any, to measure false alarms.")
+def generate(landing: Path | None, rows: int, seed: int, end_date, plant_signals: bool) -> None:
     """Write demo landing files for all sources, with ground truth under <landing>/_truth/."""
     from devtools.demo.api import generate as generate_demo
 
     landing = landing or VocSettings.from_env().landing_dir
     kwargs = {"end_date": end_date.date()} if end_date else {}
+    kwargs["plant_signals"] = plant_signals
     started = time.perf_counter()
     summary = generate_demo(landing, rows=rows, seed=seed, **kwargs)
     click.echo(f"Wrote demo data to {landing} in {time.perf_counter() - started:.1f}s")

@@ -24,8 +24,11 @@ APPEND_RATE = 0.15
 
 
 def generate(landing_dir: Path, rows: int = 20000, seed: int = 42, end_date: date = date(2026, 11, 15),
-             days: int = 180, *, overwrite: bool | None = None) -> dict:
+             days: int = 180, *, overwrite: bool | None = None, plant_signals: bool = True) -> dict:
     """Write demo data for all sources into landing_dir and return the summary dict.
+
+    plant_signals=False leaves out every planted storyline (spike, burst, intervention effect,
+    root-cause signals): data with no signal, to measure false alarms (docs/root-cause.md).
 
     Output is byte-identical for the same arguments. The generator owns the six source folders and
     `_truth/`: they are replaced when they hold a previous demo run (or when overwrite=True); when
@@ -35,7 +38,7 @@ def generate(landing_dir: Path, rows: int = 20000, seed: int = 42, end_date: dat
         raise ValueError("rows and days must be positive")
     landing = Path(landing_dir)
     _prepare_landing(landing, overwrite)
-    ctx = Context(landing, rows, seed, end_date, days)
+    ctx = Context(landing, rows, seed, end_date, days, plant_signals=plant_signals)
     reference = _write_reference(ctx)
     members = MemberGenerator(ctx)
     members.run()
@@ -73,6 +76,7 @@ def generate(landing_dir: Path, rows: int = 20000, seed: int = 42, end_date: dat
         "files": {source: stats[source].files for source in SOURCES},
         "bad_records_by_kind": {source: dict(sorted(stats[source].bad_by_kind.items())) for source in SOURCES},
         "truth": truth_stats,
+        "plant_signals": plant_signals,
         "scenarios": ctx.scenario.describe(),
         "identity_cases": _identity_cases(ctx),
         "stores": len(ctx.stores), "products": len(ctx.products),
