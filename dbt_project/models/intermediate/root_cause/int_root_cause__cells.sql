@@ -51,17 +51,22 @@ with
         from {{ ref('int_feedback__tag_mentions') }}
     ),
 
-    {#- Daily counts: the tag's mentions per cell, every feedback per cell, and their totals. -#}
+    {#- Daily counts: the tag's mentions per cell, every feedback per cell, and their totals. The
+        product is kept only for tags with a product-scoped episode (defect bursts), so the
+        counts of every other tag aggregate over products. -#}
+    scoped_tags as (select distinct tag from episodes where product_sku is not null),
+
     mention_cell_days as (
         select
             mentions.tag,
-            mentions.product_sku,
+            case when scoped_tags.tag is not null then mentions.product_sku end as product_sku,
             mentions.created_date,
             cells.dimension,
             cells.dimension_value,
             count(*) as n
         from mentions
         inner join feedback_cells as cells on cells.feedback_id = mentions.feedback_id
+        left join scoped_tags on scoped_tags.tag = mentions.tag
         where not (cells.dimension = 'co_tag' and cells.dimension_value = mentions.tag)
         group by all
     ),
