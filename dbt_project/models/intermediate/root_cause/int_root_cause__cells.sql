@@ -137,6 +137,8 @@ with
             on cells.tag = episodes.tag
             and cells.created_date between episodes.baseline_start and episodes.last_day
             and (episodes.product_sku is null or cells.product_sku = episodes.product_sku)
+        {#- a product's burst is all about its product: no product cells -#}
+        where episodes.product_sku is null or cells.dimension <> 'product'
         group by all
     ),
 

@@ -7,6 +7,13 @@ X ~ Binomial(tag total of the period, expected share). The p-values of all cells
 Hochberg), giving q-values; a cell is significant when its q-value is at most fdr_level, it has
 at least min_cell_observed mentions and it is above its expectation. Settings:
 root_cause_settings seed.
+
+The episode's own excess is tested too: is the tag's volume in the period above its baseline rate
+per feedback? Given n mentions in the period and B in the baseline, with F and F_base feedback,
+n ~ Binomial(n + B, F / (F + F_base)) under equal rates (the conditional test of two Poisson
+rates, which accounts for the noise of the baseline); excess_p_value = P(X >= n), null without
+baseline feedback. A spike whose excess is not significant rose with the network's volume and
+is not called local.
 """
 
 import numpy as np
@@ -39,6 +46,14 @@ def model(dbt, session):
         & (cells["observed"] >= settings["min_cell_observed"])
         & (cells["excess"] > 0)
     )
+    n = total.astype("float64")
+    baseline = cells["baseline_tag_total"].to_numpy(dtype="float64")
+    volume = cells["feedback_total"].to_numpy(dtype="float64")
+    baseline_volume = cells["baseline_feedback_total"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate_share = volume / (volume + baseline_volume)
+    excess_p = stats.binom.sf(n - 1, n + baseline, np.nan_to_num(rate_share))
+    cells["excess_p_value"] = np.where(baseline_volume > 0, excess_p, np.nan).astype("float64")
     columns = ["episode_key", "dimension", "dimension_value", "observed", "expected", "excess", "share_of_excess",
-               "p_value", "q_value", "is_significant"]
+               "p_value", "q_value", "is_significant", "excess_p_value"]
     return cells[columns]

@@ -2,8 +2,10 @@
     one dimension (after Benjamini-Hochberg, int_root_cause__tests) explain at least
     min_local_share of its excess volume; those cells are named. Among dimensions that qualify,
     the one needing the fewest cells wins, then the one explaining the most (a store explains
-    more of a store's problem than its region does, whose expected share is larger). Otherwise
-    the spike is nationwide. A tag week that is not a spike gets not_a_spike; a spike with fewer
+    more of a store's problem than its region does, whose expected share is larger). The spike's
+    own excess must be significant too (excess_p_value <= fdr_level): a spike that rose with the
+    network's volume (a shopping festival) is not local. Otherwise the spike is nationwide; the
+    named cells' share of the excess is capped at 1. A tag week that is not a spike gets not_a_spike; a spike with fewer
     than min_spike_items mentions gets insufficient_data. verdict_text is what the tag_spike and
     defect_burst alerts append to their detail. -#}
 with
@@ -22,6 +24,10 @@ with
             count(*) as n_cells
         from cells
         group by episode_key
+    ),
+
+    excess_tests as (
+        select episode_key, max(excess_p_value) as excess_p_value from tests group by episode_key
     ),
 
     labelled as (
@@ -59,7 +65,7 @@ with
             ranked.dimension,
             count(*) as n_local_cells,
             {{ dbt.listagg('ranked.cell_label', "'、'", 'order by ranked.cell_rank') }} as local_cells,
-            sum(ranked.excess) / max(totals.excess_total) as local_share_of_excess,
+            least(1.0, sum(ranked.excess) / max(totals.excess_total)) as local_share_of_excess,
             max(ranked.q_value) as local_max_q_value
         from ranked
         inner join episode_totals as totals on totals.episode_key = ranked.episode_key
@@ -113,10 +119,14 @@ with
                     coalesce(totals.tag_total, 0)
                     < {{ setting_number('min_spike_items', 'root_cause_settings') }}
                 then 'insufficient_data'
-                when best_candidate.episode_key is not null
+                when
+                    best_candidate.episode_key is not null
+                    and coalesce(excess_tests.excess_p_value, 0)
+                    <= {{ setting_number('fdr_level', 'root_cause_settings') }}
                 then 'local'
                 else 'nationwide'
             end as verdict,
+            excess_tests.excess_p_value,
             best_candidate.dimension as local_dimension,
             best_candidate.local_cells,
             best_candidate.n_local_cells,
@@ -129,6 +139,7 @@ with
         from episodes
         left join episode_totals as totals on totals.episode_key = episodes.episode_key
         left join significance on significance.episode_key = episodes.episode_key
+        left join excess_tests on excess_tests.episode_key = episodes.episode_key
         left join best_candidate on best_candidate.episode_key = episodes.episode_key
         left join top_cell on top_cell.episode_key = episodes.episode_key
     )
@@ -144,6 +155,7 @@ select
     cast(tag_total as bigint) as tag_total,
     cast(expected_tag_total as double) as expected_tag_total,
     cast(excess_total as double) as excess_total,
+    cast(excess_p_value as double) as excess_p_value,
     cast(n_cells as bigint) as n_cells,
     cast(n_significant_cells as bigint) as n_significant_cells,
     cast(verdict as {{ dbt.type_string() }}) as verdict,

@@ -14,6 +14,7 @@ select
     tag_total,
     expected_tag_total,
     excess_total,
+    excess_p_value,
     n_cells,
     n_significant_cells,
     verdict,
