@@ -65,6 +65,7 @@ with
             ranked.dimension,
             count(*) as n_local_cells,
             {{ dbt.listagg('ranked.cell_label', "'、'", 'order by ranked.cell_rank') }} as local_cells,
+            sum(ranked.excess) / max(totals.excess_total) as raw_share_of_excess,
             least(1.0, sum(ranked.excess) / max(totals.excess_total)) as local_share_of_excess,
             max(ranked.q_value) as local_max_q_value
         from ranked
@@ -82,7 +83,7 @@ with
                 select
                     *,
                     row_number() over (
-                        partition by episode_key order by n_local_cells, local_share_of_excess desc, dimension
+                        partition by episode_key order by n_local_cells, raw_share_of_excess desc, dimension
                     ) as candidate_rank
                 from candidates
                 where local_share_of_excess >= {{ setting_number('min_local_share', 'root_cause_settings') }}
