@@ -26,15 +26,17 @@ def main() -> None:
 @click.option("--rows", type=int, default=DEFAULT_DEMO_ROWS, show_default=True, help="Approximate number of feedback items.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Last day of the generated period.")
-@click.option("--no-signals", "no_signals", is_flag=True, default=False, help="Leave out the planted storylines (devtools/demo/signals.py).")
-def generate(landing: Path | None, rows: int, seed: int, end_date, no_signals: bool) -> None:
+@click.option("--signals/--no-signals", "plant_signals", default=True, show_default=True,
+              help="Plant the storylines (spikes, bursts, local problems, a key driver, closed-loop cases); --no-signals gives data without any, to measure false alarms.")
+def generate(landing: Path | None, rows: int, seed: int, end_date, plant_signals: bool) -> None:
     """Write demo landing files for all sources, with ground truth under <landing>/_truth/."""
     from devtools.demo.api import generate as generate_demo
 
     landing = landing or VocSettings.from_env().landing_dir
     kwargs = {"end_date": end_date.date()} if end_date else {}
+    kwargs["plant_signals"] = plant_signals
     started = time.perf_counter()
-    summary = generate_demo(landing, rows=rows, seed=seed, plant_signals=not no_signals, **kwargs)
+    summary = generate_demo(landing, rows=rows, seed=seed, **kwargs)
     click.echo(f"Wrote demo data to {landing} in {time.perf_counter() - started:.1f}s")
     for source, counts in sorted((k, v) for k, v in summary.items() if isinstance(v, dict)):
         click.echo(f"  {source:<10} {counts}")

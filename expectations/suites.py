@@ -325,12 +325,35 @@ CLOSED_LOOP_WEEKLY_RULES = (
     ),
 )
 
+ROOT_CAUSE_RULES = (
+    sql_rule(
+        ERROR,
+        "root_cause: counts within their totals, q-values never below p-values, named cells significant",
+        "select episode_key, dimension, dimension_value, observed, tag_total, p_value, q_value, is_significant "
+        "from {batch} where observed < 1 or observed > tag_total or q_value < p_value - 1e-12 "
+        "or p_value < 0 or q_value > 1 or (is_local_cell and not is_significant)",
+    ),
+    Rule(ERROR, gx.expectations.ExpectColumnValuesToBeBetween(column="expected_share", min_value=0, max_value=1)),
+)
+
+ROOT_CAUSE_VERDICTS_RULES = (
+    sql_rule(
+        ERROR,
+        "root_cause_verdicts: a local verdict names its cells and explains at least part of the excess",
+        "select episode_key, verdict, local_dimension, local_cells, local_share_of_excess from {batch} "
+        "where (verdict = 'local') <> (local_cells is not null) "
+        "or (verdict = 'local' and (local_dimension is null or local_share_of_excess <= 0))",
+    ),
+)
+
 MART_RULES = {
     "kpi_daily": KPI_DAILY_RULES,
     "quarantine_summary": QUARANTINE_SUMMARY_RULES,
     "driver_impact": DRIVER_IMPACT_RULES,
     "closed_loop": CLOSED_LOOP_RULES,
     "closed_loop_weekly": CLOSED_LOOP_WEEKLY_RULES,
+    "root_cause": ROOT_CAUSE_RULES,
+    "root_cause_verdicts": ROOT_CAUSE_VERDICTS_RULES,
 }
 MART_SAMPLE_COLUMNS = {
     "fct_feedback": ("feedback_id",),
@@ -339,6 +362,8 @@ MART_SAMPLE_COLUMNS = {
     "driver_impact": ("driver_key",),
     "closed_loop": ("alert_id",),
     "closed_loop_weekly": ("team_week_key",),
+    "root_cause": ("episode_key", "dimension", "dimension_value"),
+    "root_cause_verdicts": ("episode_key",),
 }
 
 

@@ -243,3 +243,29 @@ def test_driver_and_loop_rules_catch_inconsistent_rows(tmp_path):
     assert not state.success and [row["alert_id"] for row in state.samples] == ["a2"]
     weekly = outcomes["closed_loop_weekly: open + in progress + resolved = alerts; followed up <= resolved <= with ticket"]
     assert not weekly.success and {row["team_week_key"] for row in weekly.samples} == {"w1", "w2"}
+
+
+def test_root_cause_rules_catch_q_values_below_p_values_and_unnamed_local_verdicts(tmp_path):
+    path = tmp_path / "root_cause_wh.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.root_cause as select * from (values "
+            "('e1', 'store', 'SZ001', 9, 12, 0.2, 0.001, 0.004, true, true), "
+            "('e1', 'store', 'SH001', 2, 12, 0.1, 0.30, 0.20, false, false), "
+            "('e1', 'hour', '21', 3, 12, 0.1, 0.01, 0.02, false, true)) "
+            "as t(episode_key, dimension, dimension_value, observed, tag_total, expected_share, p_value, q_value, "
+            "is_significant, is_local_cell)"
+        )
+        con.execute(
+            "create table marts.root_cause_verdicts as select * from (values "
+            "('e1', 'local', 'store', 'SZ001', 0.8), ('e2', 'local', null, null, null), "
+            "('e3', 'nationwide', null, null, null)) "
+            "as t(episode_key, verdict, local_dimension, local_cells, local_share_of_excess)"
+        )
+    outcomes = _outcomes_by_name(path, [mart_suite("root_cause", []), mart_suite("root_cause_verdicts", [])])
+    cells = outcomes["root_cause: counts within their totals, q-values never below p-values, named cells significant"]
+    assert not cells.success and cells.observed == 2
+    assert {sample["dimension_value"] for sample in cells.samples} == {"SH001", "21"}
+    verdicts = outcomes["root_cause_verdicts: a local verdict names its cells and explains at least part of the excess"]
+    assert not verdicts.success and [sample["episode_key"] for sample in verdicts.samples] == ["e2"]

@@ -92,11 +92,11 @@ def _hits_in_warehouse(warehouse: Path, needles: set[str]) -> list[tuple[str, st
         con.executemany("insert into needles values (?)", [[n] for n in needles])
         columns = con.execute(
             "select table_schema, table_name, column_name from information_schema.columns "
-            "where data_type in ('VARCHAR', 'JSON') and table_schema not in ('temp', 'information_schema', 'pg_catalog')"
+            "where data_type in ('VARCHAR', 'JSON') and table_catalog <> 'temp'"
         ).fetchall()
         for schema, table, column in columns:
             found = con.execute(
-                f'select any_value(needle) from "{schema}"."{table}" as t join needles '
+                f'select any_value(needles.needle) from "{schema}"."{table}" as t join needles '
                 f'on contains(cast(t."{column}" as varchar), needles.needle)'
             ).fetchone()[0]
             if found is not None:
@@ -108,7 +108,7 @@ def _hits_in_warehouse(warehouse: Path, needles: set[str]) -> list[tuple[str, st
 
 def _sensor_posts_failure(settings: VocSettings, caplog) -> None:
     """What the run-failure sensor of `voc ui` does for the failed run (it posts to the ops webhook)."""
-    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(settings.dagster_home)))
+    instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
     failed = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
     assert failed, "the run with the failing vendor API should have failed"
     for run in failed:

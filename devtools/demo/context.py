@@ -48,6 +48,8 @@ SAMPLER_L1_MULTIPLIER = {
 }
 HOUR_WEIGHTS = (0.3, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1, 1.5, 2, 2.3, 2.3, 2, 1.8, 1.8, 1.8, 1.8, 1.7, 1.8, 2.2, 2.6, 2.8, 2.2, 1.2)
 HOUR_CUM = tuple(accumulate(HOUR_WEIGHTS))
+EVENING_HOUR_SHARE = sum(HOUR_WEIGHTS[19:23]) / HOUR_CUM[-1]
+SOURCE_STORE_SHARE = 0.45  # surveys and tickets: the sources whose feedback names a store
 
 CITIES = (
     ("上海", "SH", "华东", ("徐汇", "静安", "浦东", "长宁", "闵行")),
@@ -70,6 +72,11 @@ CATALOG = (
 )
 PRODUCT_LINES = (("经典系列", ""), ("Pro系列", "Pro"), ("青春系列", "Lite"), ("Max系列", "Max"))
 DEFECT_PRODUCT_TYPE = "电暖器"
+
+
+def local_hour(epoch: int) -> int:
+    """Hour of day (0-23) of an epoch in Asia/Shanghai."""
+    return (epoch + SHANGHAI_OFFSET_SECONDS) // 3600 % 24
 
 
 def local_midnight_epoch(day: date) -> int:
@@ -128,6 +135,17 @@ class Window:
 
 
 INTERVENTION_TOPIC_SHARE = 0.25
+# Root-cause signals (docs/root-cause.md): a problem local to one store, and an evening-peak
+# problem tied to a promotion; the logistics spike is the nationwide one.
+LOCAL_PROBLEM_STORE = "SZ001"
+LOCAL_PROBLEM_TAG = "门店体验-店员服务"
+LOCAL_PROBLEM_WEEKS_BEFORE_END = 6
+EVENING_PROBLEM_TAG = "客户服务-响应速度"
+EVENING_PROBLEM_CO_TAG = "价格促销-促销规则"
+EVENING_PROBLEM_HOURS = (19, 20, 21, 22)
+EVENING_PROBLEM_WEEKS_BEFORE_END = 3
+SIGNAL_BASELINE_WEEKS = 8  # a planted week needs this much history before it (root_cause_settings)
+STORE_SOURCES = ("survey_purchase", "survey_service", "survey_store", "survey_app", "survey_delivery", "ticket")
 NEGATIVE_SHARE_BEFORE = 0.90
 NEGATIVE_SHARE_AFTER = 0.15
 
@@ -142,10 +160,42 @@ class Scenario:
     intervention_at: int
     intervention_region: str = "华东"
     intervention_tag: str = "售后退换-退换货流程"
+    plant_signals: bool = True
+    # Monday 00:00 (epoch) of the planted weeks, None when the window is too short for them.
+    local_week_start: int | None = None
+    evening_week_start: int | None = None
+    local_probability: float = 0.0
+    evening_probability: float = 0.0
+    signal_rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def _in_week(self, week_start: int | None, epoch: int) -> bool:
+        return week_start is not None and week_start <= epoch < week_start + 7 * 86400
+
+    def relocate(self, source: str, epoch: int, store_id: str | None) -> str | None:
+        """The store of an item: in the local problem's week a share of store feedback moves to its store.
+
+        Decisions come from signal_rng, so the per-source random streams are not shifted by them.
+        """
+        if (self.plant_signals and source in STORE_SOURCES and self._in_week(self.local_week_start, epoch)
+                and self.signal_rng.random() < self.local_probability):
+            return LOCAL_PROBLEM_STORE
+        return store_id
 
     def adjust(self, rng: random.Random, source: str, epoch: int, region: str | None, product_sku: str | None,
-               sentiment: str, primary: str | None) -> tuple[str, str | None, str | None]:
-        """Bend (sentiment, primary tag, product) of an item toward the storylines."""
+               sentiment: str, primary: str | None, *, store_id: str | None = None):
+        """Bend (sentiment, primary tag, product) of an item toward the storylines.
+
+        The primary tag may come back as a (primary, secondary) pair: compose() then writes both.
+        With plant_signals off, no storyline bends anything.
+        """
+        if not self.plant_signals:
+            return sentiment, primary, product_sku
+        if store_id == LOCAL_PROBLEM_STORE and self._in_week(self.local_week_start, epoch):
+            if self.signal_rng.random() < 0.9:
+                return "negative", LOCAL_PROBLEM_TAG, product_sku
+        if self._in_week(self.evening_week_start, epoch) and local_hour(epoch) in EVENING_PROBLEM_HOURS:
+            if self.signal_rng.random() < self.evening_probability:
+                return "negative", (EVENING_PROBLEM_TAG, EVENING_PROBLEM_CO_TAG), product_sku
         if epoch >= self.spike_start and source != "review_app" and rng.random() < 0.35:
             return "negative", ("物流体验-时效性" if rng.random() < 0.75 else "物流体验-物流信息"), product_sku
         if epoch >= self.burst_start and source in ("review", "ticket", "survey_purchase"):
@@ -164,6 +214,31 @@ class Scenario:
     def describe(self) -> dict:
         from devtools.demo.noise import iso_local
 
+        if not self.plant_signals:
+            return {}
+        return {**self._root_cause_signals(iso_local), **self._storylines(iso_local)}
+
+    def _root_cause_signals(self, iso_local) -> dict:
+        """Ground truth of the root-cause marts (tests/test_root_cause.py): episode and expected verdict."""
+        signals = {
+            "nationwide_problem": {"tag": "物流体验-时效性", "from": iso_local(self.spike_start)[:10],
+                                   "episode_type": "tag_spike", "expected_verdict": "nationwide",
+                                   "note": "the logistics spike: slow delivery everywhere, every channel"},
+        }
+        if self.local_week_start is not None:
+            signals["local_store_problem"] = {
+                "tag": LOCAL_PROBLEM_TAG, "week_start": iso_local(self.local_week_start)[:10],
+                "store_id": LOCAL_PROBLEM_STORE, "episode_type": "tag_week", "expected_verdict": "local",
+                "note": "in one week a share of store feedback comes from one store, complaining about its staff"}
+        if self.evening_week_start is not None:
+            signals["evening_promotion_problem"] = {
+                "tag": EVENING_PROBLEM_TAG, "co_tag": EVENING_PROBLEM_CO_TAG, "hours": list(EVENING_PROBLEM_HOURS),
+                "week_start": iso_local(self.evening_week_start)[:10], "episode_type": "tag_week",
+                "expected_verdict": "local",
+                "note": "in one week, evening feedback (19-22 h) complains about slow service during a promotion"}
+        return {"root_cause_signals": signals}
+
+    def _storylines(self, iso_local) -> dict:
         return {
             "logistics_spike": {"tag": "物流体验-时效性", "from": iso_local(self.spike_start),
                                 "note": "about a third of all feedback in the last 5 days complains about slow delivery"},
@@ -243,7 +318,10 @@ class Context:
             burst_start=local_midnight_epoch(end_date - timedelta(days=min(13, days - 1))),
             defect_sku=defect["product_sku"],
             intervention_at=local_midnight_epoch(self.window.start_date + timedelta(days=days // 2)),
+            plant_signals=plant_signals,
+            signal_rng=random.Random(f"{seed}:signals"),
         )
+        self._plan_signals(rows)
         self.drift_at = self.window.start_epoch + int(span * 0.6)  # vendors add fields from here on
         truth_dir = landing / "_truth"
         truth_dir.mkdir(parents=True, exist_ok=True)
@@ -252,6 +330,26 @@ class Context:
         self.bad_log = csv.writer(self._bad_handle, lineterminator="\n")
         self.bad_log.writerow(("source", "file", "line", "record_id", "kind", "field", "reason"))
         self.anonymous_persons = 0
+
+    def _plan_signals(self, rows: int) -> None:
+        """Weeks and strength of the planted root-cause signals, proportional to the data size.
+
+        About 15 planted items at 2,500 rows (enough for the tests to find them on the session demo
+        warehouse), growing slowly with size; weeks without 8 weeks of history are not planted.
+        """
+        window, scenario = self.window, self.scenario
+        end_monday = window.end_date - timedelta(days=window.end_date.weekday())
+        items_per_week = rows * 7 / window.days
+        target = 14 + rows // 1500
+        for weeks_before, attribute, candidates in (
+            (LOCAL_PROBLEM_WEEKS_BEFORE_END, "local", items_per_week * (SOURCE_STORE_SHARE)),
+            (EVENING_PROBLEM_WEEKS_BEFORE_END, "evening", items_per_week * EVENING_HOUR_SHARE),
+        ):
+            monday = end_monday - timedelta(weeks=weeks_before)
+            if monday - timedelta(weeks=SIGNAL_BASELINE_WEEKS) < window.start_date:
+                continue
+            setattr(scenario, f"{attribute}_week_start", local_midnight_epoch(monday))
+            setattr(scenario, f"{attribute}_probability", min(0.7, target / max(candidates, 1.0)))
 
     @staticmethod
     def _weights(multipliers) -> dict[str, float]:

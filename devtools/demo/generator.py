@@ -29,10 +29,13 @@ def generate(landing_dir: Path, rows: int = 20000, seed: int = 42, end_date: dat
              days: int = 180, *, overwrite: bool | None = None, plant_signals: bool = True) -> dict:
     """Write demo data for all sources into landing_dir and return the summary dict.
 
+    plant_signals=False leaves out every planted storyline (spike, burst, intervention effect,
+    root-cause signals, and the key driver and closed-loop cases of devtools/demo/signals.py):
+    data with no signal, to measure false alarms (docs/root-cause.md).
+
     Output is byte-identical for the same arguments. The generator owns the six source folders and
     `_truth/`: they are replaced when they hold a previous demo run (or when overwrite=True); when
     they hold anything else, FileExistsError is raised (unless overwrite=True).
-    plant_signals=False leaves out the planted storylines of devtools/demo/signals.py.
     """
     if rows < 1 or days < 1:
         raise ValueError("rows and days must be positive")
@@ -76,6 +79,7 @@ def generate(landing_dir: Path, rows: int = 20000, seed: int = 42, end_date: dat
         "files": {source: stats[source].files for source in SOURCES},
         "bad_records_by_kind": {source: dict(sorted(stats[source].bad_by_kind.items())) for source in SOURCES},
         "truth": truth_stats,
+        "plant_signals": plant_signals,
         "scenarios": ctx.scenario.describe(),
         "identity_cases": _identity_cases(ctx),
         "stores": len(ctx.stores), "products": len(ctx.products),

@@ -159,6 +159,7 @@ class SurveyGenerator(FeedbackSource):
                 store_id = rng.choice(ctx.stores)["store_id"]
         elif rng.random() < 0.25:
             store_id = rng.choice(ctx.stores)["store_id"]
+        store_id = ctx.scenario.relocate(sampler_name, epoch, store_id)
         purchase = survey_id in ("nps_post_purchase", "delivery_followup")
         product_sku = rng.choice(ctx.products)["product_sku"] if rng.random() < (0.8 if purchase else 0.15) else None
         order_id = None
@@ -173,7 +174,8 @@ class SurveyGenerator(FeedbackSource):
             sentiment, primary = self.forced_primary(coverage, sentiment, primary, True)
         else:
             sentiment, primary, product_sku = ctx.scenario.adjust(
-                rng, sampler_name, epoch, ctx.store_region.get(store_id), product_sku, sentiment, primary)
+                rng, sampler_name, epoch, ctx.store_region.get(store_id), product_sku, sentiment, primary,
+                store_id=store_id)
         driver = "nps" in questions and not 0 <= coverage < 33 and ctx.signals.plant_driver()
         if driver:  # planted key driver (signals.py): cut member benefits cost NPS points
             sentiment, primary = ctx.signals.driver_sentiment(sentiment), DRIVER_TAG

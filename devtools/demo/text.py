@@ -70,12 +70,15 @@ def phrase(rng, tag: str, key: str) -> str:
     return fill_placeholders(rng.choice(PHRASE_BANK[tag][key]), rng)
 
 
-def compose(rng, sampler: TagSampler, sentiment: str, primary: str | None = None) -> Composed:
+def compose(rng, sampler: TagSampler, sentiment: str, primary: str | tuple[str, str] | None = None) -> Composed:
     """A 1-3 clause text with the intended overall sentiment.
 
     Contrast texts ("虽然A，但是B") put the dominant polarity in the clause after the contrast word,
-    so the intended sentiment is always the polarity of the primary clause.
+    so the intended sentiment is always the polarity of the primary clause. A (primary, secondary)
+    pair of tags (a planted co-occurrence, Scenario.adjust) gives a two-clause text about both.
     """
+    if isinstance(primary, tuple):
+        return _compose_pair(rng, sentiment, *primary)
     if sentiment == "neutral":
         return _compose_neutral(rng, sampler, primary)
     key = POLARITY_KEY[sentiment]
@@ -114,6 +117,21 @@ def compose(rng, sampler: TagSampler, sentiment: str, primary: str | None = None
         pieces.append("。" + rng.choice(GENERIC_NEGATIVE if key == "neg" else GENERIC_POSITIVE))
     else:
         pieces.append(rng.choice(ENDINGS))
+    result.text = "".join(pieces)
+    return result
+
+
+def _compose_pair(rng, sentiment: str, primary: str, secondary: str) -> Composed:
+    """Two clauses of the same polarity, about the primary tag and then the secondary one."""
+    key = POLARITY_KEY[sentiment]
+    result = Composed("", sentiment)
+    pieces: list[str] = []
+    for tag in (primary, secondary):
+        if pieces:
+            pieces.append(rng.choice(ADDITIVE_JOINERS))
+        if PHRASE_BANK[tag].get(key):
+            _append_clause(rng, result, pieces, tag, key)
+    pieces.append(rng.choice(ENDINGS))
     result.text = "".join(pieces)
     return result
 

@@ -115,6 +115,7 @@ class TicketGenerator(FeedbackSource):
                 store_id = ctx.stores[pop.home_store[person]]["store_id"]
             else:
                 store_id = rng.choice(ctx.stores)["store_id"]
+        store_id = ctx.scenario.relocate("ticket", epoch, store_id)
         product_sku = rng.choice(ctx.products)["product_sku"] if rng.random() < 0.6 else None
         roll = rng.random()
         sentiment, primary = ("negative" if roll < 0.7 else "neutral" if roll < 0.9 else "positive"), None
@@ -123,7 +124,8 @@ class TicketGenerator(FeedbackSource):
             sentiment, primary = self.forced_primary(coverage, sentiment, primary, False)
         else:
             sentiment, primary, product_sku = ctx.scenario.adjust(
-                rng, "ticket", epoch, ctx.store_region.get(store_id), product_sku, sentiment, primary)
+                rng, "ticket", epoch, ctx.store_region.get(store_id), product_sku, sentiment, primary,
+                store_id=store_id)
         sampler = ctx.samplers["ticket"]
         decorate = self.decorate_email if channel == "email" else self.decorate
         if index == self.long_text_index:

@@ -279,9 +279,17 @@ with
         group by alert_key
     ),
 
+    {#- tag_spike and defect_burst alerts carry where the problem lives (root-cause verdict). -#}
+    root_cause as (
+        select episode_key, verdict_text
+        from {{ ref('int_root_cause__verdicts') }}
+        where episode_type in ('tag_spike', 'defect_burst') and verdict_text is not null
+    ),
+
     routed as (
         select
             alert_rows.*,
+            coalesce(alert_rows.detail || '；' || root_cause.verdict_text, alert_rows.detail) as alert_detail,
             coalesce(type_route.route_to, taxonomy.owner_team, default_route.route_to) as route_to,
             coalesce(aggregate_evidence.evidence, alert_rows.evidence_feedback_id) as evidence_list
         from alert_rows
@@ -292,6 +300,7 @@ with
         left join taxonomy on taxonomy.tag = alert_rows.tag
         left join {{ ref('alert_routes') }} as default_route on default_route.alert_type = 'default'
         left join aggregate_evidence on aggregate_evidence.alert_key = alert_rows.alert_key
+        left join root_cause on root_cause.episode_key = alert_rows.alert_key
     ),
 
     {% if is_incremental() %}
@@ -315,7 +324,7 @@ with
             {{ split_to_list('routed.evidence_list', "','") }} as evidence_feedback_ids,
             cast(routed.route_to as {{ dbt.type_string() }}) as route_to,
             cast('open' as {{ dbt.type_string() }}) as status,
-            cast(routed.detail as {{ dbt.type_string() }}) as detail
+            cast(routed.alert_detail as {{ dbt.type_string() }}) as detail
         from routed
         {% if is_incremental() %}
             left join previously_raised on previously_raised.alert_id = {{ dbt.hash('routed.alert_key') }}

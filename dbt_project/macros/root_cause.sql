@@ -1,0 +1,10 @@
+{#- Hour of day (0-23) of a timestamptz in the business time zone, var('voc_timezone'). -#}
+{% macro local_hour(column) -%} {{ return(adapter.dispatch('local_hour', 'voc')(column)) }} {%- endmacro %}
+
+{% macro default__local_hour(column) -%}
+    {{ exceptions.raise_compiler_error("local_hour has no implementation for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro duckdb__local_hour(column) -%}
+    cast(extract(hour from timezone('{{ var("voc_timezone") }}', {{ column }})) as integer)
+{%- endmacro %}
