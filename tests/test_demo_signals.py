@@ -85,5 +85,6 @@ def test_planted_driver_surveys_score_lower(planted):
     tagged = [int(row["nps"]) for row in nps if DRIVER_TAG in row["intended_tags"].split("|")]
     others = [int(row["nps"]) for row in nps if DRIVER_TAG not in row["intended_tags"].split("|")]
     detractor_share = sum(score <= 6 for score in tagged) / len(tagged)
-    # nearly all planted ones are detractors; surveys that mention the tag on their own dilute the share
-    assert detractor_share > 0.7 and sum(tagged) / len(tagged) < sum(others) / len(others) - 3
+    # nearly all planted ones are detractors; surveys that mention the tag on their own (and the
+    # root-cause storylines, which lower other surveys' scores) dilute the difference
+    assert detractor_share > 0.7 and sum(tagged) / len(tagged) < sum(others) / len(others) - 2
