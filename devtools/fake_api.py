@@ -92,7 +92,7 @@ class Entry:
 def landing_records(landing_dir: Path, family: str) -> Iterable[Any]:
     """The family's landing records in file-mode order, as the vendor would serve them."""
     accept = (lambda n: is_jsonl_name(n) or is_csv_name(n)) if family == "surveys" else is_jsonl_name
-    for path in discover_files(Path(landing_dir) / family, accept):
+    for path in discover_files(Path(landing_dir) / family, accept, root=Path(landing_dir)):
         csv_file = is_csv_name(path.name)
         for line in read_csv_rows(path) if csv_file else read_jsonl_lines(path):
             if not isinstance(line.value, _JSON_TYPES):  # broken JSON or a malformed CSV row

@@ -11,9 +11,9 @@ hold them:
   identifiers still give equal values, so dbt joins customers on pseudonyms exactly as it did
   on the identifiers. A value that is not a valid identifier of its kind (a landline in the
   mobile field, an email without ``@``) identifies nobody and is dropped;
-* free text (``Personal.FREE_TEXT``) is masked (``nlp_udfs.pii.mask_pii``), and any identifier
-  of the same record that any of its text quotes verbatim (a comment, a profile URL) is
-  replaced by its pseudonym;
+* free text (``Personal.FREE_TEXT``) is masked (``nlp_udfs.pii.mask_pii``), and what it still
+  quotes verbatim of the record's identifiers becomes a placeholder (``[ACCOUNT]``, ``[NAME]``);
+  other text of the record quoting one (a profile URL holding the account id) gets the pseudonym;
 * a quarantined record keeps only what :func:`protect_payload` leaves of it: the known
   non-personal fields in clear, the personal ones protected as above, every unknown field's
   text masked.
@@ -62,6 +62,14 @@ def normalize_exact(value: str) -> str | None:
     return value.strip() or None
 
 
+_PLACEHOLDERS = {
+    Personal.PHONE: "[PHONE]",
+    Personal.EMAIL: "[EMAIL]",
+    Personal.UNIONID: "[ID]",
+    Personal.ACCOUNT: "[ACCOUNT]",
+    Personal.NAME: "[NAME]",
+}
+
 _NORMALIZERS: dict[Personal, Callable[[str], str | None]] = {
     Personal.PHONE: normalize_phone,
     Personal.EMAIL: normalize_email,
@@ -84,7 +92,7 @@ class RecordGuard:
 
 def protect_record(spec: RecordSpec, record: dict[str, Any], guard: RecordGuard) -> dict[str, Any]:
     """The validated ``record`` with its personal fields protected (changed in place, returned)."""
-    quoted: dict[str, str] = {}
+    quoted: dict[str, tuple[str, str]] = {}
     texts: list[tuple[dict[str, Any], str]] = []
     _protect_fields(spec.fields, record, guard, quoted, texts)
     for holder, name in texts:
@@ -97,7 +105,7 @@ def _protect_fields(
     fields: tuple[FieldSpec, ...],
     holder: dict[str, Any],
     guard: RecordGuard,
-    quoted: dict[str, str],
+    quoted: dict[str, tuple[str, str]],
     texts: list[tuple[dict[str, Any], str]],
 ) -> None:
     for spec in fields:
@@ -116,25 +124,28 @@ def _protect_fields(
             holder[spec.name] = _pseudonym(spec.personal, str(value), guard, quoted)
 
 
-def _pseudonym(kind: Personal, value: str, guard: RecordGuard, quoted: dict[str, str]) -> str | None:
+def _pseudonym(kind: Personal, value: str, guard: RecordGuard, quoted: dict[str, tuple[str, str]]) -> str | None:
     normalized = _NORMALIZERS[kind](value)
     if normalized is None:
         return None
     pseudonym = guard.pseudonymize(kind.value, normalized)
     for form in {value.strip(), normalized}:
         if len(form) >= _MIN_QUOTED_LENGTH:
-            quoted[form] = pseudonym
+            quoted[form] = (pseudonym, _PLACEHOLDERS[kind])
     return pseudonym
 
 
-def _protect_text(text: Any, guard: RecordGuard, quoted: dict[str, str]) -> Any:
+def _protect_text(text: Any, guard: RecordGuard, quoted: dict[str, tuple[str, str]]) -> Any:
+    """Customer text: masked, then what it still quotes of the record's identifiers (an account
+    id, a name the masker has no cue for) replaced by a placeholder, never by the pseudonym."""
     if not isinstance(text, str):
         return text
+    text = guard.mask(text)
     # longest first, so that an email is replaced before its local part could be
     for form in sorted(quoted, key=len, reverse=True):
         if form in text:
-            text = text.replace(form, quoted[form])
-    return _WECHAT_ID.sub("[ID]", guard.mask(text))
+            text = text.replace(form, quoted[form][1])
+    return _WECHAT_ID.sub("[ID]", text)
 
 
 def protect_payload(spec: RecordSpec, raw: str, guard: RecordGuard) -> str:
@@ -151,20 +162,20 @@ def protect_payload(spec: RecordSpec, raw: str, guard: RecordGuard) -> str:
         return _protect_text(raw, guard, {})
     if not isinstance(value, dict):
         return _protect_text(raw, guard, {})
-    quoted: dict[str, str] = {}
+    quoted: dict[str, tuple[str, str]] = {}
     known = (FieldSpec(spec.id_field), *spec.fields)
     kept = _allow_listed(known, value, guard, quoted)
     return json.dumps(_requote(kept, guard, quoted), ensure_ascii=False, default=str)
 
 
 def _allow_listed(
-    fields: tuple[FieldSpec, ...], value: dict[str, Any], guard: RecordGuard, quoted: dict[str, str]
+    fields: tuple[FieldSpec, ...], value: dict[str, Any], guard: RecordGuard, quoted: dict[str, tuple[str, str]]
 ) -> dict[str, Any]:
     known = {spec.name: spec for spec in fields}
     return {name: _kept(known.get(name), item, guard, quoted) for name, item in value.items()}
 
 
-def _kept(spec: FieldSpec | None, item: Any, guard: RecordGuard, quoted: dict[str, str]) -> Any:
+def _kept(spec: FieldSpec | None, item: Any, guard: RecordGuard, quoted: dict[str, tuple[str, str]]) -> Any:
     if spec is None or spec.personal is Personal.FREE_TEXT:
         return _masked_value(item, guard)
     if spec.kind is Kind.OBJECT and isinstance(item, dict):
@@ -195,13 +206,13 @@ def _masked_value(value: Any, guard: RecordGuard) -> Any:
     return _protect_text(str(value), guard, {})
 
 
-def _requote(value: Any, guard: RecordGuard, quoted: dict[str, str]) -> Any:
+def _requote(value: Any, guard: RecordGuard, quoted: dict[str, tuple[str, str]]) -> Any:
     """Identifiers of the payload that its other (kept) strings quote verbatim, replaced."""
     if not quoted:
         return value
     if isinstance(value, str):
         for form in sorted(quoted, key=len, reverse=True):
-            value = value.replace(form, quoted[form])
+            value = value.replace(form, quoted[form][0])
         return value
     if isinstance(value, list):
         return [_requote(item, guard, quoted) for item in value]

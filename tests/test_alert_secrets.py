@@ -54,7 +54,7 @@ def _sensor(instance, result, settings):
 
 def test_no_secret_in_any_table_log_event_or_outgoing_body(tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
-    secret = {name: _secret(name) for name in ("wecomkey", "dingtoken", "jsonpath", "opskey", "apitoken", "apipath", "socialpath")}
+    secret = {name: _secret(name) for name in ("wecomkey", "dingtoken", "jsonpath", "opskey", "apitoken", "apipath", "socialpath", "hashkey")}
     receiver = WebhookReceiver()
     warehouse = tmp_path / "voc.duckdb"
     with duckdb.connect(str(warehouse)) as con:
@@ -81,6 +81,7 @@ def test_no_secret_in_any_table_log_event_or_outgoing_body(tmp_path, caplog, cap
         "VOC_SOCIAL_TOKEN": secret["apitoken"],
         "VOC_API_MAX_ATTEMPTS": "1",
         "VOC_API_STEP_RETRIES": "0",
+        "VOC_HASH_SALT": secret["hashkey"],  # api mode is real data: the demo key is refused
     }
     settings = VocSettings.from_env(environ)
     resources = {"dlt": DagsterDltResource(), "warehouse": VocWarehouse.from_settings(settings), "settings": settings}

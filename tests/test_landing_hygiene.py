@@ -34,7 +34,7 @@ from orchestration.landing_checks import (
     rename_check_result,
 )
 from orchestration.resources import VocWarehouse
-from orchestration.sensors import landing_fingerprints
+from orchestration.sensors import landing_files
 
 SECRET = "CONTENT-OUTSIDE-LANDING-7f3a"
 """Written only into files outside the landing folder: it must never reach the warehouse."""
@@ -115,7 +115,7 @@ def test_a_landing_folder_reached_through_a_link_is_still_the_boundary(linked_la
 
 def test_the_landing_sensor_lists_files_through_the_same_safe_discovery(linked_landing):
     landing, _ = linked_landing
-    assert sorted(landing_fingerprints(landing)) == ["surveys/good.jsonl", "surveys/inside.jsonl"]
+    assert sorted(file.rel for file in landing_files(landing)) == ["surveys/good.jsonl", "surveys/inside.jsonl"]
 
 
 # --- drift evidence (unit) -----------------------------------------------------------------------

@@ -113,7 +113,8 @@ def test_a_text_quoting_an_identifier_of_its_record_gets_the_pseudonym():
     })
     protected = protect_record(SOCIAL_SPEC, record, TEST_GUARD)
     assert protected["author"]["uid"] == pseudonym("account", "5512345678")
-    assert "5512345678" not in protected["text"]
+    assert "5512345678" not in protected["text"] and "[ACCOUNT]" in protected["text"]
+    assert pseudonym("account", "5512345678") not in protected["text"]  # a reader of the text never sees a pseudonym
     assert protected["url"] == "https://weibo.com/" + pseudonym("account", "5512345678") + "/N1"
 
 

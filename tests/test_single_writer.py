@@ -58,6 +58,7 @@ def deployment(tmp_path, monkeypatch):
         "VOC_DUCKDB_PATH": str(tmp_path / "voc.duckdb"),
         "DAGSTER_HOME": str(home),
         "VOC_WRITER_WAIT_SECONDS": "60",
+        "VOC_HASH_SALT": "single-writer-test-key",  # a landing folder of real (non-demo) files
     }
     for name, value in environ.items():
         monkeypatch.setenv(name, value)

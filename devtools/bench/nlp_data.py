@@ -59,7 +59,7 @@ def iter_landing_texts(landing_dir: Path) -> Iterator[str]:
 
     for family in FAMILIES:
         folder = Path(landing_dir) / family
-        for path in discover_files(folder, lambda name: is_csv_name(name) or is_jsonl_name(name)):
+        for path in discover_files(folder, lambda name: is_csv_name(name) or is_jsonl_name(name), root=Path(landing_dir)):
             lines = read_csv_rows(path) if is_csv_name(path.name) else read_jsonl_lines(path)
             for line in lines:
                 if not isinstance(line.value, dict):

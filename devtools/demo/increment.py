@@ -95,7 +95,7 @@ def _family_lines(landing: Path, family: str):
     from loaders.files.readers import discover_files, is_csv_name, is_jsonl_name, read_csv_rows, read_jsonl_lines
 
     accepts = (lambda name: is_jsonl_name(name) or is_csv_name(name)) if family == "surveys" else is_jsonl_name
-    for path in discover_files(landing / family, accepts):
+    for path in discover_files(landing / family, accepts, root=landing):
         as_csv = is_csv_name(path.name)
         for line in (read_csv_rows(path) if as_csv else read_jsonl_lines(path)):
             yield as_csv, line.value

@@ -127,17 +127,19 @@ def fetch_pages(family: str, pages: Iterator[PageData]) -> Iterator[tuple[int, P
     """
     number = 0
     while True:
+        failure: ApiPageError | None = None
         try:
             page = next(pages)
         except StopIteration:
             return
         except RequestException as exc:
-            # "from None": the requests exception's message holds the full URL with its query
-            raise ApiPageError(family, number + 1, _failed_url(exc), _failure_reason(exc)) from None
+            failure = ApiPageError(family, number + 1, _failed_url(exc), _failure_reason(exc))
         except ValueError as exc:
-            raise ApiPageError(
-                family, number + 1, None, f"response is not the expected JSON ({type(exc).__name__})"
-            ) from None
+            failure = ApiPageError(family, number + 1, None, f"response is not the expected JSON ({type(exc).__name__})")
+        if failure is not None:
+            # raised outside the except block, so the requests exception (whose message holds the
+            # full URL with its query) is neither its cause nor its context: dlt's trace keeps both
+            raise failure
         number += 1
         yield number, page
 
