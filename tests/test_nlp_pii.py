@@ -344,6 +344,16 @@ def test_masking_report_names_a_missed_target(tmp_path, capsys):
     assert "MISSED: phone recall" in format_masking(figures)
 
 
+def test_masking_report_on_a_set_with_only_its_header(tmp_path):
+    from devtools.nlp_eval.masking import format_masking, masking_figures
+
+    path = tmp_path / "empty.csv"
+    path.write_text("id,kind,text,pii\n", encoding="utf-8")
+    figures = masking_figures("eval", path)
+    assert figures.missed_targets() == []
+    assert "no rows" in format_masking(figures)
+
+
 def test_make_eval_reads_the_held_out_set_by_default():
     # the path only: the held-out set itself is read by the lead, not by tests
     from devtools.nlp_eval.masking import MASKING_SETS, set_path
