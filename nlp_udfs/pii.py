@@ -429,7 +429,7 @@ def _name_pattern(lead: str, stop: str) -> str:
     given = rf"[{_CN}](?<![{stop}])"
     return (
         rf"(?:{lead})(?!(?<=我叫)[车醒])[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}"
-        rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:{_TITLES}|{given}(?:{given})?))"
+        rf"((?:{_COMPOUND_SURNAMES}|(?![{stop}])[{_SURNAMES}])(?:{_TITLES}|{given}(?:{given})?))"
     )
 
 
@@ -445,17 +445,30 @@ _PERSON_LEADS = (
     "(?:我|他|她|儿子|女儿|孩子|宝宝|老公|老婆|爱人|妈妈|爸爸|父亲|母亲|朋友|同事|店员|导购|客服|师傅|"
     "快递员|快递小哥|骑手|司机|经理|店长|柜员|医生|护士|老师)(?:的名字)?叫(?!了)"
 )
+# A form field: a role word ending like 填写人 / 业主 / 顾客 / 投诉人 that starts the text or a
+# clause (not the end of an @nickname: "//@爱吃草莓的打工人:"), then a colon.
+_FIELD_LEAD = rf"(?<![{_CN}@A-Za-z0-9_])[{_CN}]{{0,3}}[人主客户者员][:：]"
 _NAME = re.compile(
-    _name_pattern(_ANNOUNCING_LEADS, _NOT_IN_ANNOUNCED_NAME) + "|" + _name_pattern(_PERSON_LEADS, _NOT_IN_NAME)
+    _name_pattern(_ANNOUNCING_LEADS, _NOT_IN_ANNOUNCED_NAME)
+    + "|"
+    + _name_pattern(rf"{_PERSON_LEADS}|本人|{_FIELD_LEAD}", _NOT_IN_NAME)
 )
-_NAME_HINT = re.compile(rf"{_ANNOUNCING_LEADS}|叫|我是")  # every lead holds one of these
+_NAME_HINT_WORDS = rf"{_ANNOUNCING_LEADS}|叫|我是|本人|[人主客户者员][:：]"  # every lead holds one of these
+# The first characters of those words, in a lookahead: re tries the alternation only there.
+_NAME_HINT_FIRST = "".join(sorted({word[1] if word.startswith("[") else word[0] for word in _NAME_HINT_WORDS.split("|")}))
+_NAME_HINT = re.compile(rf"(?=[{_NAME_HINT_FIRST}人主客户者员n])(?:{_NAME_HINT_WORDS})")
+# A surname with a title where no word runs into it: "王先生您好", "顾客刘女士反映".
+_TITLED_NAME = re.compile(
+    rf"(?:(?<![{_CN}])|(?<=顾客|客户|业主|用户|这位|那位|联系|麻烦)|(?<=[给找问]))"
+    rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:先生|女士|小姐)"
+)
 
 
 # Gates: one character class each (a fast scan) before the slower hint or pattern.
 _EMAIL_HINT = re.compile(r"[@＠#]|艾特|圈a|[Aa][Tt][\W_]")
 _EMAIL_GATE = re.compile(r"[@＠#艾圈AaＡａ]")
 _ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期{_ESTATE_LAST}{_ROAD_END}同]")
-_NAME_GATE = re.compile(r"[叫字名人是患乘旅落Nn]")  # a character of every _NAME_HINT word
+_NAME_GATE = re.compile(r"[叫字名人是患乘旅落Nn主客户者员]")  # a character of every _NAME_HINT word
 
 
 def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -506,6 +519,9 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         for match in _NAME.finditer(text):
             group = 1 if match.group(1) else 2
             spans.append((match.start(group), match.end(group), "[NAME]"))
+    if "先生" in text or "女士" in text or "小姐" in text:
+        for match in _TITLED_NAME.finditer(text):
+            spans.append((match.start(), match.end(), "[NAME]"))
     return _splice(text, spans)
 
 

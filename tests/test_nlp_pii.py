@@ -265,6 +265,12 @@ def test_near_misses_stay(text):
         # someone's name said in passing, with 叫
         ("我儿子叫傅子轩，今年五岁", "我儿子叫[NAME]，今年五岁"),
         ("那个店员叫洪晓梅，服务很好", "那个店员叫[NAME]，服务很好"),
+        # a form field (a role word and a colon), 本人, a surname with a title on its own
+        ("你好，填写人：包振宇", "你好，填写人：[NAME]"),
+        ("业主：柏玉兰，3月入住", "业主：[NAME]，3月入住"),
+        ("本人蒲海涛，冰箱坏了", "本人[NAME]，冰箱坏了"),
+        ("顾客邵女士反映没开发票", "顾客[NAME]反映没开发票"),
+        ("甘先生您好，已为您退款", "[NAME]您好，已为您退款"),
     ],
 )
 def test_name_after_a_cue_a_verb_or_a_role(text, masked):
@@ -274,7 +280,8 @@ def test_name_after_a_cue_a_verb_or_a_role(text, masked):
 @pytest.mark.parametrize(
     "text",
     ["我叫车等了半天", "他叫了外卖", "快递员叫什么我不知道", "名字很好听", "收件人写公司前台就行", "申请人：本人",
-     "落款是公司行政部", "我是东北人，买的是高中生用的", "这家饭庄3楼很吵", "去过很多村庄"],
+     "落款是公司行政部", "我是东北人，买的是高中生用的", "这家饭庄3楼很吵", "去过很多村庄", "本人和孩子都喜欢",
+     "本人：周到", "客服：马上处理", "各位先生女士", "//@爱吃草莓的打工人:安全性很好", "@打工人:包装破了"],
 )
 def test_name_and_address_cues_without_a_name_stay(text):
     assert mask_pii(text) == text
@@ -285,7 +292,7 @@ def test_every_name_cue_passes_the_cheap_gate():
 
     for lead in _ANNOUNCING_LEADS.replace("[Nn]", "N").split("|"):
         assert _NAME_GATE.search(lead) and _NAME_HINT.search(lead), lead
-    for said in ("他叫", "我女儿叫", "我是", "我是车主"):
+    for said in ("他叫", "我女儿叫", "我是", "我是车主", "本人", "填写人：", "业主:"):
         assert _NAME_GATE.search(said) and _NAME_HINT.search(said), said
 
 
