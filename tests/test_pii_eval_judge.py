@@ -254,6 +254,12 @@ def test_dev_holds_the_retired_round_1_eval_rows():
     assert sum(i.startswith("E") for i in ids) == 400
 
 
+def test_ids_name_their_set():
+    # dev holds its own D rows and the E rows of a retired eval round; the current eval is F.
+    assert all(re.fullmatch(r"[DE]\d{4}", row["id"]) for row in _rows("dev.csv"))
+    assert all(re.fullmatch(r"F\d{4}", row["id"]) for row in _rows("eval.csv"))
+
+
 def test_no_eval_string_appears_in_dev():
     dev, held_out = _rows("dev.csv"), _rows("eval.csv")
     dev_texts = [row["text"] for row in dev]
