@@ -23,11 +23,16 @@ The masker looks for shapes, not for one spelling, because customers write numbe
    holds a phone and a quantity). Runs glued to Latin letters (``SF1380013800``, ``SKU-...``)
    are codes, and runs right after an order, tracking, SKU, barcode or invoice word
    (订单号, 运单, 快递单号, 条码 ...) are left alone, as are 400/800 hotlines, dates and prices
-   (they never have a mobile's, ID's, card's or landline's shape).
+   (they never have a mobile's, ID's, card's or landline's shape). A 400/800 service number
+   (10 digits, any grouping: ``4006-046-805``) is cut off the run before it is classified.
 3. street address -> ``[ADDRESS]``: a road, lane or estate with a house number, or a chain of
    administrative units down to a district, with the building / unit / room parts after it.
-4. a name after 我叫 / 姓名 / 联系人 / 收件人 / 收货人 (a common surname, then one or two
-   characters, or surname + 先生/女士/小姐) -> ``[NAME]``.
+   A county-town address (县/镇/乡 then 村/屯/村委会, a 组) counts too, and after the house
+   number a longer building name with its block (``和信商座A座``, ``家属楼5栋``) stays in the mask.
+4. a name after a cue (我叫 / 姓名 / 联系人 / 收件人 / 乘车人 / 预约人 / 患者 ...), optionally
+   with a verb (写成了 / 填的是 / 登记为), or after someone "叫" (我儿子叫, 店员叫): a surname
+   (single or compound), then one or two characters, or surname + a title (先生/女士/老师 ...)
+   -> ``[NAME]``.
 
 Everything is matched on a same-length normalised copy of the text (digit forms -> ASCII,
 separators -> one kind), so masks are spliced into the original at the same positions. As
@@ -271,10 +276,24 @@ def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
             continue
         plus = "+" in norm[start:start + 3]
         groups = _groups(norm, original, start, end)
+        hotline = _hotline_groups(norm, groups)
+        if hotline:  # 4006-046-805: a service line, never a person's number
+            groups = groups[hotline:]
+            plus = card_word = phone_word = False
         if len(groups) > _MAX_GROUPS:
             groups = groups[:_MAX_GROUPS]
         found.extend(_classify_groups(norm, groups, 0, len(groups), plus, card_word, phone_word))
     return found
+
+
+def _hotline_groups(norm: str, groups: list[tuple[int, int]]) -> int:
+    """How many leading groups of a run make a 400/800 service number (10 digits), or 0."""
+    digits = ""
+    for index, (a, b) in enumerate(groups[:4]):
+        digits += norm[a:b]
+        if len(digits) >= 10:
+            return index + 1 if len(digits) == 10 and digits[:3] in ("400", "800") else 0
+    return 0
 
 
 def _classify_groups(norm, groups, lo, hi, plus, card_word, phone_word):
@@ -348,15 +367,21 @@ _CN_NUMERALS = "〇零一二三四五六七八九十百两"
 _NUM = rf"(?:[0-9]{{1,5}}|[{_CN_NUMERALS}]{{1,6}})(?:-[0-9]{{1,5}}){{0,3}}"  # 12, 12-3-1203, 一百二十
 _ADMIN = rf"(?:{_PLACE}(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道|开发区|新区))"
 _ROAD = rf"(?:{_PLACE}(?:路|街|大道|大街|巷|弄|胡同|里|道|公路|环路))"
-_ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村|新村|社区|中心|大楼|宿舍|院))"
+_ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村委会|居委会|村|新村|屯|社区|中心|大楼|宿舍|院))"
 _UNIT = r"(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门)"
 _HOUSE = rf"(?:(?:{_NUM}|[A-Za-z]{{1,2}}[0-9]{{0,3}}){_UNIT})"
 # A building named freely ("星河国际7幢", "办公楼1座", "东塔907"): a few characters, a number.
 _NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_PLACE_START}，。])[{_CN}A-Za-z]{{0,5}}?(?:{_HOUSE}|{_NUM}(?![0-9])))"
+# A longer building name after a house number ("和信商座A座", "电子科大家属楼5栋"): up to 11
+# characters, then a house written with ASCII digits or letters and a unit.
+_LONG_NAMED_HOUSE = (
+    rf"(?:[{_CN}A-Za-z](?<![我你他她的了在是])[{_CN}A-Za-z]{{0,10}}?"
+    rf"(?:[0-9]{{1,5}}(?:-[0-9]{{1,5}}){{0,3}}|[A-Za-z]{{1,2}}[0-9]{{0,3}}){_UNIT})"
+)
 _ADDRESS = re.compile(
     rf"{_ADMIN}{{0,4}}"
     rf"(?:{_ROAD}(?:{_NUM}段)?(?:{_NUM}(?:号|弄|號)|{_ESTATE}|{_HOUSE})|{_ESTATE}{_HOUSE}|{_ADMIN}(?<=区|县|旗|镇|乡|道)(?:{_ROAD}|{_ESTATE}))"
-    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
+    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_NAMED_HOUSE}|{_LONG_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
     rf"(?:{_NUM}(?![0-9])|[A-Za-z]{{1,2}}-?[0-9]{{1,5}}(?:-[0-9]{{1,5}}){{0,2}})?"
 )
 # Cheap scans of the raw text that say whether a step can find anything at all. Every address
@@ -364,7 +389,7 @@ _ADDRESS = re.compile(
 # unit, an estate and a number or letter, a district/town then a road or estate).
 _DIGIT_LIKE = "0-9０-９〇零一二三四五六七八九幺两壹贰貳叁參肆伍陆陸柒捌玖"
 _ROAD_END = "路街巷弄道里"
-_ESTATE_LAST = "区园寓厦场苑庭府城村心楼舍院"  # last characters of the _ESTATE words
+_ESTATE_LAST = "区园寓厦场苑庭府城会村屯心楼舍院"  # last characters of the _ESTATE words
 _ADDRESS_HINTS = tuple(
     re.compile(pattern)
     for pattern in (
@@ -383,7 +408,7 @@ _SURNAMES = (
     "霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑"
     "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
     "萧蔺阙郦邰訾阚乜聂晁仝逯闻薄寿燕冀郏邴蒯鞠荆竺权桓盖庾暨璩濮滑荀羿储嵇宓郗钭厉戎郜韶宿胥莘逄扶堵宰雍扈"
-    "茹宦慎衡弘匡禄殳蔚夔厍鄢"
+    "茹宦慎衡弘匡禄殳蔚夔厍鄢傅洪赖郁阎禹伏谈茅强裘芮井富巴牧班封惠屠索鄂危宣钮汲糜浦幸苍廉奚贝皮湛狄冼揭"
 )
 _COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫"
 # Characters that end a name: particles, verbs and words that follow a name in a sentence.
@@ -393,30 +418,57 @@ _NOT_IN_NAME = "的在想要是了啊呢吧电手号联系我你他她说和跟�
 _NOT_IN_ANNOUNCED_NAME = "的了是在和与及电手号码联系您你我他她想要说请问买退换打来去给到住从跟对把被就也还都很太不没有吗呢吧啊哦嗯上下"
 
 
+# Words between the cue and the name: 姓名写成了X, 收件人填的是X, 名字登记为X.
+_NAME_VERB = (
+    r"(?:(?:写|填|登记|更正|改|签|留)(?:写|的)?(?:成了|成|作|为|的是|是)?|是叫|叫做|应为|应该是|是|为|叫)"
+)
+_TITLES = "先生|女士|小姐|老师|师傅|阿姨|经理"
+
+
 def _name_pattern(lead: str, stop: str) -> str:
     given = rf"[{_CN}](?<![{stop}])"
     return (
-        rf"(?:{lead})[\s:：]{{0,3}}(?:写的|填的|写|填|是|为|叫)?[\s:：]{{0,2}}"
-        rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:先生|女士|小姐|{given}(?:{given})?))"
+        rf"(?:{lead})(?!(?<=我叫)[车醒])[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}"
+        rf"((?:{_COMPOUND_SURNAMES}|(?![{stop}])[{_SURNAMES}])(?:{_TITLES}|{given}(?:{given})?))"
     )
 
 
-_NAME = re.compile(
-    _name_pattern(
-        "我叫|我的名字是|名字叫|名字是|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|[Nn]ame",
-        _NOT_IN_ANNOUNCED_NAME,
-    )
-    + "|"
-    + _name_pattern("我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?", _NOT_IN_NAME)
+# Words that announce a name: a person's role on a form, ticket or parcel (收件人, 持卡人 ...).
+_ANNOUNCING_LEADS = (
+    "我叫|我的名字|名字|姓名|名叫|联系人|收件人|收货人|签收人|寄件人|取件人|提货人|户名|账户名|开户名|持卡人|"
+    "乘车人|乘机人|乘客|旅客|入住人|开户人|订票人|购票人|预订人|预约人|报名人|登记人|申请人|投保人|被保险人|"
+    "受益人|经办人|办理人|就诊人|患者|实名|署名|落款|[Nn]ame"
 )
-_NAME_HINT = re.compile(r"我叫|名字|姓名|联系人|收件人|收货人|签收人|寄件人|户名|持卡人|乘车人|入住人|开户人|[Nn]ame|我是")
+# Someone's name said in passing: 我是X, 我儿子叫X, 店员叫X; the stricter stop list applies.
+_PERSON_LEADS = (
+    "我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?|"
+    "(?:我|他|她|儿子|女儿|孩子|宝宝|老公|老婆|爱人|妈妈|爸爸|父亲|母亲|朋友|同事|店员|导购|客服|师傅|"
+    "快递员|快递小哥|骑手|司机|经理|店长|柜员|医生|护士|老师)(?:的名字)?叫(?!了)"
+)
+# A form field: a role word ending like 填写人 / 业主 / 顾客 / 投诉人 that starts the text or a
+# clause (not the end of an @nickname: "//@爱吃草莓的打工人:"), then a colon.
+_FIELD_LEAD = rf"(?<![{_CN}@A-Za-z0-9_])[{_CN}]{{0,3}}[人主客户者员][:：]"
+_NAME = re.compile(
+    _name_pattern(_ANNOUNCING_LEADS, _NOT_IN_ANNOUNCED_NAME)
+    + "|"
+    + _name_pattern(rf"{_PERSON_LEADS}|本人|{_FIELD_LEAD}", _NOT_IN_NAME)
+)
+_NAME_HINT_WORDS = rf"{_ANNOUNCING_LEADS}|叫|我是|本人|[人主客户者员][:：]"  # every lead holds one of these
+# The first characters of those words, in a lookahead: re tries the alternation only there.
+_NAME_HINT_FIRST = "".join(sorted({word[1] if word.startswith("[") else word[0] for word in _NAME_HINT_WORDS.split("|")}))
+_NAME_HINT = re.compile(rf"(?=[{_NAME_HINT_FIRST}人主客户者员n])(?:{_NAME_HINT_WORDS})")
+# A surname with a title where no word runs into it: "王先生您好", "顾客刘女士反映".
+_TITLED_NAME = re.compile(
+    rf"(?:(?<![{_CN}])|(?<=顾客|客户|业主|用户|这位|那位|联系|麻烦)|(?<=[给找问]))"
+    rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:先生|女士|小姐)"
+)
 
 
 # Gates: one character class each (a fast scan) before the slower hint or pattern.
 _EMAIL_HINT = re.compile(r"[@＠#]|艾特|圈a|[Aa][Tt][\W_]")
 _EMAIL_GATE = re.compile(r"[@＠#艾圈AaＡａ]")
 _ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期{_ESTATE_LAST}{_ROAD_END}同]")
-_NAME_GATE = re.compile(r"[叫字名人是Nn]")
+_NAME_GATE = re.compile(r"[叫字名人是患乘旅落Nn主客户者员]")  # a character of every _NAME_HINT word
 
 
 def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -467,6 +519,9 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         for match in _NAME.finditer(text):
             group = 1 if match.group(1) else 2
             spans.append((match.start(group), match.end(group), "[NAME]"))
+    if "先生" in text or "女士" in text or "小姐" in text:
+        for match in _TITLED_NAME.finditer(text):
+            spans.append((match.start(), match.end(), "[NAME]"))
     return _splice(text, spans)
 
 

@@ -250,6 +250,69 @@ def test_near_misses_stay(text):
     assert mask_pii(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a verb between the cue and the name
+        ("订票人填的是诸葛明，系统报错", "订票人填的是[NAME]，系统报错"),
+        ("名字登记为阎立新了，麻烦改", "名字登记为[NAME]了，麻烦改"),
+        ("收件人写成了赖小冬", "收件人写成了[NAME]"),
+        # a role then a second cue, and roles on tickets, forms and bookings
+        ("乘机人姓名：郁美琴，航班取消了", "乘机人姓名：[NAME]，航班取消了"),
+        ("预约人 宣雨桐 电话见订单", "预约人 [NAME] 电话见订单"),
+        ("患者：钮春华，复诊挂不上号", "患者：[NAME]，复诊挂不上号"),
+        ("联系人写的是范先生", "联系人写的是[NAME]"),
+        # someone's name said in passing, with 叫
+        ("我儿子叫傅子轩，今年五岁", "我儿子叫[NAME]，今年五岁"),
+        ("那个店员叫洪晓梅，服务很好", "那个店员叫[NAME]，服务很好"),
+        # a form field (a role word and a colon), 本人, a surname with a title on its own
+        ("你好，填写人：包振宇", "你好，填写人：[NAME]"),
+        ("业主：柏玉兰，3月入住", "业主：[NAME]，3月入住"),
+        ("本人蒲海涛，冰箱坏了", "本人[NAME]，冰箱坏了"),
+        ("顾客邵女士反映没开发票", "顾客[NAME]反映没开发票"),
+        ("甘先生您好，已为您退款", "[NAME]您好，已为您退款"),
+    ],
+)
+def test_name_after_a_cue_a_verb_or_a_role(text, masked):
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我叫车等了半天", "他叫了外卖", "快递员叫什么我不知道", "名字很好听", "收件人写公司前台就行", "申请人：本人",
+     "落款是公司行政部", "我是东北人，买的是高中生用的", "这家饭庄3楼很吵", "去过很多村庄", "本人和孩子都喜欢",
+     "本人：周到", "客服：马上处理", "各位先生女士", "//@爱吃草莓的打工人:安全性很好", "@打工人:包装破了"],
+)
+def test_name_and_address_cues_without_a_name_stay(text):
+    assert mask_pii(text) == text
+
+
+def test_every_name_cue_passes_the_cheap_gate():
+    from nlp_udfs.pii import _ANNOUNCING_LEADS, _NAME_GATE, _NAME_HINT
+
+    for lead in _ANNOUNCING_LEADS.replace("[Nn]", "N").split("|"):
+        assert _NAME_GATE.search(lead) and _NAME_HINT.search(lead), lead
+    for said in ("他叫", "我女儿叫", "我是", "我是车主", "本人", "填写人：", "业主:"):
+        assert _NAME_GATE.search(said) and _NAME_HINT.search(said), said
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["长宁区仙霞路99号尚嘉中心L3层", "福建省漳州市诏安县四都镇西坑村8组", "浙江省丽水市缙云县壶镇镇前路村56号",
+     "海淀区学院路30号科大天工大厦B座1203", "徐汇区天钥桥路58号和盛公寓东楼12层", "黑龙江省绥化市望奎县后三屯5号",
+     "湖南省衡阳县西渡镇梅花村3组", "江苏省沭阳县胡集镇张庄村", "四川省南充市仪陇县马鞍镇琳琅村二社15号"],
+)
+def test_county_town_and_named_building_addresses_masked(address):
+    masked = mask_pii(f"寄到{address}，谢谢")
+    assert masked == "寄到[ADDRESS]，谢谢", masked
+
+
+@pytest.mark.parametrize("hotline", ["4006-046-805", "400 6046 805", "800-820-8820", "4001 234 567"])
+def test_service_hotlines_in_any_grouping_stay(hotline):
+    assert mask_pii(f"打客服热线{hotline}没人接") == f"打客服热线{hotline}没人接"
+    assert mask_pii(f"热线{hotline}，我的电话13912345678") == f"热线{hotline}，我的电话139****5678"
+
+
 def test_a_phone_glued_to_a_number_word_is_cut_out():
     assert mask_pii("第一13905712468") == "第一139****2468"
     assert mask_pii("电话13905712468 2个") == "电话139****2468 2个"
@@ -342,6 +405,16 @@ def test_masking_report_names_a_missed_target(tmp_path, capsys):
     figures = masking_figures("tmp", path, mask=lambda text: text)  # a masker that masks nothing
     assert figures.missed_targets() == ["phone recall 0.000 < 0.99"]
     assert "MISSED: phone recall" in format_masking(figures)
+
+
+def test_masking_report_on_a_set_with_only_its_header(tmp_path):
+    from devtools.nlp_eval.masking import format_masking, masking_figures
+
+    path = tmp_path / "empty.csv"
+    path.write_text("id,kind,text,pii\n", encoding="utf-8")
+    figures = masking_figures("eval", path)
+    assert figures.missed_targets() == []
+    assert "no rows" in format_masking(figures)
 
 
 def test_make_eval_reads_the_held_out_set_by_default():

@@ -59,6 +59,9 @@ def set_path(name: str) -> Path:
 def format_masking(figures: MaskingFigures) -> str:
     score = figures.score
     lines = [f"MASKING on {figures.label} ({figures.path.name}, {sum(score.total.values())} rows)"]
+    if not score.total:
+        lines.append("  no rows (the set has only its header): nothing to score")
+        return "\n".join(lines)
     for kind in PII_KINDS:
         if not score.total.get(kind):
             continue
