@@ -298,8 +298,8 @@ def delivery_policy_from_env(environ: Mapping[str, str]) -> DeliveryPolicy:
             environ, "VOC_ALERT_CONNECT_TIMEOUT_SECONDS", default.connect_timeout_seconds
         ),
         read_timeout_seconds=_positive_float(environ, "VOC_ALERT_READ_TIMEOUT_SECONDS", default.read_timeout_seconds),
-        max_attempts=_positive_int(environ, "VOC_ALERT_MAX_ATTEMPTS", default.max_attempts),
-        host_failure_limit=_positive_int(environ, "VOC_ALERT_HOST_FAILURE_LIMIT", default.host_failure_limit),
+        max_attempts=_int_at_least(environ, "VOC_ALERT_MAX_ATTEMPTS", default.max_attempts, 1),
+        host_failure_limit=_int_at_least(environ, "VOC_ALERT_HOST_FAILURE_LIMIT", default.host_failure_limit, 1),
         deadline_seconds=_positive_float(environ, "VOC_ALERT_DELIVERY_DEADLINE_SECONDS", default.deadline_seconds),
         sending_stale_seconds=_positive_float(
             environ, "VOC_ALERT_SENDING_STALE_SECONDS", default.sending_stale_seconds
@@ -328,14 +328,14 @@ def api_config_from_env(environ: Mapping[str, str]) -> ApiConfig:
         sources=MappingProxyType(sources),
         http=HttpRetrySettings(
             timeout_seconds=_positive_float(environ, "VOC_API_TIMEOUT_SECONDS", default.timeout_seconds),
-            max_attempts=_positive_int(environ, "VOC_API_MAX_ATTEMPTS", default.max_attempts),
+            max_attempts=_int_at_least(environ, "VOC_API_MAX_ATTEMPTS", default.max_attempts, 1),
             backoff_seconds=_positive_float(environ, "VOC_API_BACKOFF_SECONDS", default.backoff_seconds),
             max_retry_delay_seconds=_positive_float(
                 environ, "VOC_API_MAX_RETRY_DELAY_SECONDS", default.max_retry_delay_seconds
             ),
         ),
-        step_retries=_non_negative_int(environ, "VOC_API_STEP_RETRIES", DEFAULT_STEP_RETRIES),
-        step_retry_seconds=_non_negative_int(environ, "VOC_API_STEP_RETRY_SECONDS", DEFAULT_STEP_RETRY_SECONDS),
+        step_retries=_int_at_least(environ, "VOC_API_STEP_RETRIES", DEFAULT_STEP_RETRIES, 0),
+        step_retry_seconds=_int_at_least(environ, "VOC_API_STEP_RETRY_SECONDS", DEFAULT_STEP_RETRY_SECONDS, 0),
     )
 
 
@@ -350,7 +350,7 @@ def api_source_config_from_env(family: str, environ: Mapping[str, str]) -> ApiSo
     if not base_url.startswith(("http://", "https://")):
         raise ApiConfigError(f"{prefix}_BASE_URL must start with http:// or https://")
     token = _text(environ, f"{prefix}_TOKEN") or None
-    page_size = _positive_int(environ, f"{prefix}_PAGE_SIZE", DEFAULT_PAGE_SIZE)
+    page_size = _int_at_least(environ, f"{prefix}_PAGE_SIZE", DEFAULT_PAGE_SIZE, 1)
     return ApiSourceConfig(family, base_url.rstrip("/"), token, page_size)
 
 
@@ -374,29 +374,18 @@ def _resolve(value: str, default: Path) -> Path:
     return path if path.is_absolute() else (REPO_ROOT / path).resolve()
 
 
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _int_at_least(environ: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """A whole number of at least ``minimum`` (1: a count, 0: a budget that may be none)."""
     text = _text(environ, name)
     if not text:
         return default
+    wanted = "a positive integer" if minimum == 1 else f"a whole number of {minimum} or more"
     try:
         value = int(text)
     except ValueError:
-        raise ApiConfigError(f"{name} must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise ApiConfigError(f"{name} must be a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    text = _text(environ, name)
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ApiConfigError(f"{name} must be a whole number of 0 or more, got {text!r}") from None
-    if value < 0:
-        raise ApiConfigError(f"{name} must be a whole number of 0 or more, got {text!r}")
+        raise ApiConfigError(f"{name} must be {wanted}, got {text!r}") from None
+    if value < minimum:
+        raise ApiConfigError(f"{name} must be {wanted}, got {text!r}")
     return value
 
 
