@@ -109,3 +109,10 @@ def test_identifier_pseudonyms_are_keyed_in_the_function_not_in_the_sql(tmp_path
         id_hash, one_id = conn.execute(compiled).fetchone()
     assert id_hash == pseudonyms.pseudonym(key, "phone", "13800138000")
     assert one_id == "cust_" + pseudonyms.pseudonym(key, "customer", "member_id:M1")[:16]
+
+
+def test_adjacent_pairs_joins_each_term_to_the_next(run_macro):
+    # emerging_themes builds its phrases this way: 效果 + 不好 -> 效果不好
+    cases = {"效果,不好,洗完": ["效果不好", "不好洗完"], "头皮屑": [], "": []}
+    pairs = run_macro("{{ adjacent_pairs(\"list_filter(string_split(raw, ','), lambda t: t <> '')\") }}", cases)
+    assert pairs == cases

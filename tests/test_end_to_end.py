@@ -320,7 +320,7 @@ def test_incremental_runs_give_the_same_marts_as_a_full_refresh(pipeline):
     assert _relation_fingerprints(settings, relations, ignored) == incremental
 
 
-INSIGHT_MARTS = ("tag_trends", "hot_terms", "alerts", "ticket_sla", "ticket_sla_by_team", "improvement_baseline", "kpi_scorecard")
+INSIGHT_MARTS = ("tag_trends", "hot_terms", "alerts", "ticket_sla", "ticket_sla_by_team", "improvement_baseline", "kpi_scorecard", "tag_coverage")
 
 
 def test_insight_marts_are_built(warehouse):

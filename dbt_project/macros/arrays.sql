@@ -68,3 +68,24 @@
 {% macro duckdb__sorted_list_union(left_list, right_list) -%}
     list_sort(list_distinct(list_concat({{ left_list }}, {{ right_list }})))
 {%- endmacro %}
+
+{#- Each element of a list joined to the next one, in order: [a, b, c] -> [ab, bc]; empty when
+    the list has fewer than two elements. -#}
+{% macro adjacent_pairs(list_column) -%}
+    {{ return(adapter.dispatch('adjacent_pairs', 'voc')(list_column)) }}
+{%- endmacro %}
+
+{% macro default__adjacent_pairs(list_column) -%}
+    zip_with(
+        slice({{ list_column }}, 1, greatest(size({{ list_column }}) - 1, 0)),
+        slice({{ list_column }}, 2, greatest(size({{ list_column }}) - 1, 0)),
+        (head, tail) -> concat(head, tail)
+    )
+{%- endmacro %}
+
+{% macro duckdb__adjacent_pairs(list_column) -%}
+    list_transform(
+        range(1, greatest(len({{ list_column }}), 1)),
+        lambda position:{{ list_column }} [position] || {{ list_column }} [position + 1]
+    )
+{%- endmacro %}
