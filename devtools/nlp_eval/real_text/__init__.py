@@ -1,0 +1,1 @@
+"""The blind-labelled real-text tag set (issue 17): see ``README.md`` and ``GUIDE.md`` here."""
