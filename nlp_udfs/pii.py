@@ -49,7 +49,9 @@ _FULL_WIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} 
 _CHINESE_DIGITS = {
     "〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
     "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
-    "壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "肆": "4", "伍": "5", "陆": "6", "陸": "6",
+    # the radio alphabet of numbers: 洞 0, 拐 7, 勾 9 (幺 and 两 above)
+    "洞": "0", "拐": "7", "勾": "9",
+    "壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "叄": "3", "肆": "4", "伍": "5", "陆": "6", "陸": "6",
     "柒": "7", "捌": "8", "玖": "9",
 }
 _CHINESE_DIGIT_CHARS = frozenset(_CHINESE_DIGITS)
@@ -63,7 +65,7 @@ _MATCH_TABLE = str.maketrans(
     | {char: "-" for char in _SEPARATORS}
     | {char: " " for char in _SPACES}
     | {"(": "(", "（": "(", "[": "(", "【": "(", ")": ")", "）": ")", "]": ")", "】": ")"}
-    | {"＋": "+", "＠": "@", "。": ".", "｡": ".", "，": ","}
+    | {"＋": "+", "＠": "@", "。": ".", "｡": ".", "，": ",", "、": ","}
     | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
     | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
 )
@@ -94,7 +96,7 @@ _EMAIL = re.compile(
 _RUN = re.compile(
     r"(?<![0-9])"
     r"(?:\+[-(]{0,2}|\(\+?)?"
-    r"[0-9](?:[-() ]{0,3}[0-9]){6,}"
+    r"[0-9](?:[-() ,]{0,3}[0-9]){6,}"
     r"(?:[- ]{0,2}[Xx](?![A-Za-z]))?"
 )
 _GROUP = re.compile(r"[0-9]+|[Xx]")
@@ -269,13 +271,16 @@ def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
     found: list[tuple[int, int, str, str]] = []
     for run in _RUN.finditer(norm):
         start, end = run.span()
-        if _glued_to_a_code(norm, original, start):
-            continue
-        near_miss, card_word, phone_word = _context(norm, start)
-        if near_miss:
-            continue
-        plus = "+" in norm[start:start + 3]
         groups = _groups(norm, original, start, end)
+        plus = "+" in norm[start:start + 3]
+        near_miss, card_word, phone_word = _context(norm, start)
+        if near_miss or _glued_to_a_code(norm, original, start):
+            # the code or order number ends at the first comma: "运单号 7730…，13800138000"
+            cut = _after_first_comma(norm, groups)
+            if cut is None:
+                continue
+            groups = groups[cut:]
+            plus = card_word = phone_word = False
         hotline = _hotline_groups(norm, groups)
         if hotline:  # 4006-046-805: a service line, never a person's number
             groups = groups[hotline:]
@@ -284,6 +289,25 @@ def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
             groups = groups[:_MAX_GROUPS]
         found.extend(_classify_groups(norm, groups, 0, len(groups), plus, card_word, phone_word))
     return found
+
+
+def _after_first_comma(norm: str, groups: list[tuple[int, int]]) -> int | None:
+    """Index of the first group after a comma between groups, or None."""
+    for index in range(1, len(groups)):
+        if "," in norm[groups[index - 1][1]:groups[index][0]]:
+            return index
+    return None
+
+
+def _thousands(norm: str, groups: list[tuple[int, int]], first: int, last: int) -> bool:
+    """``13,800,138,000``: groups joined by bare commas, three digits each after the first, are
+    one amount written with thousands separators, not a dictated number."""
+    if first == last:
+        return False
+    for index in range(first + 1, last + 1):
+        if norm[groups[index - 1][1]:groups[index][0]] != "," or groups[index][1] - groups[index][0] != 3:
+            return False
+    return groups[first][1] - groups[first][0] <= 3
 
 
 def _hotline_groups(norm: str, groups: list[tuple[int, int]]) -> int:
@@ -303,7 +327,7 @@ def _classify_groups(norm, groups, lo, hi, plus, card_word, phone_word):
         for first in range(lo, hi - size + 1):
             last = first + size - 1
             digits = "".join(norm[a:b] for a, b in groups[first:last + 1])
-            if len(digits) < 7:
+            if len(digits) < 7 or _thousands(norm, groups, first, last):
                 continue
             if first == lo and lo == 0:
                 kind = _classify(digits, plus=plus, card_word=card_word, phone_word=phone_word)
@@ -387,7 +411,7 @@ _ADDRESS = re.compile(
 # Cheap scans of the raw text that say whether a step can find anything at all. Every address
 # the pattern above accepts contains one of these cores (a road and a number, a number and a
 # unit, an estate and a number or letter, a district/town then a road or estate).
-_DIGIT_LIKE = "0-9０-９〇零一二三四五六七八九幺两壹贰貳叁參肆伍陆陸柒捌玖"
+_DIGIT_LIKE = "0-9０-９〇零一二三四五六七八九幺两洞拐勾壹贰貳叁參叄肆伍陆陸柒捌玖"
 _ROAD_END = "路街巷弄道里"
 _ESTATE_LAST = "区园寓厦场苑庭府城会村屯心楼舍院"  # last characters of the _ESTATE words
 _ADDRESS_HINTS = tuple(
