@@ -5,9 +5,10 @@ The masker looks for shapes, not for one spelling, because customers write numbe
 1. e-mail -> ``[EMAIL]``: ``@`` or ``＠`` (or ``(at)`` / ``[at]``), spaces around it, ``.``
    ``。`` ``．`` between the domain's labels (``a @ qq。com``). First, because
    ``13800138000@163.com`` is an address, not a phone.
-2. digit runs: digits (ASCII, full-width, Chinese ``〇零一二三四五六七八九幺两``, financial
-   ``壹贰叁肆伍陆柒捌玖``) joined by up to three separators (space, ``-`` ``.`` ``/``, dashes,
-   full-width and ideographic forms, brackets), with ``+86`` / ``0086`` / ``86`` in front.
+2. digit runs: digits (ASCII, full-width, Chinese ``〇零一二三四五六七八九幺两``, the radio
+   alphabet ``洞`` 0 ``拐`` 7 ``勾`` 9, financial ``壹贰叁肆伍陆柒捌玖``) joined by up to three
+   separators (space, ``-`` ``.`` ``/``, dashes, full-width and ideographic forms, brackets, commas
+   and ``、``), with ``+86`` / ``0086`` / ``86`` in front (and a trunk ``0`` after it).
    A run is classified by its digits alone, whatever the grouping:
 
    - mobile, 11 digits ``1[3-9]…`` -> ``138****8000`` (``[PHONE]`` with ``full_redaction``);
@@ -22,17 +23,22 @@ The masker looks for shapes, not for one spelling, because customers write numbe
    A run that is not one of those as a whole is tried group by group (``电话13800138000 2``
    holds a phone and a quantity). Runs glued to Latin letters (``SF1380013800``, ``SKU-...``)
    are codes, and runs right after an order, tracking, SKU, barcode or invoice word
-   (订单号, 运单, 快递单号, 条码 ...) are left alone, as are 400/800 hotlines, dates and prices
+   (订单号, 运单, 快递单号, 条码 ...) are left alone up to the first comma, as are 400/800
+   hotlines, dates, prices and amounts with thousands separators (``13,800,138,000``)
    (they never have a mobile's, ID's, card's or landline's shape). A 400/800 service number
    (10 digits, any grouping: ``4006-046-805``) is cut off the run before it is classified.
 3. street address -> ``[ADDRESS]``: a road, lane or estate with a house number, or a chain of
    administrative units down to a district, with the building / unit / room parts after it.
    A county-town address (县/镇/乡 then 村/屯/村委会, a 组) counts too, and after the house
    number a longer building name with its block (``和信商座A座``, ``家属楼5栋``) stays in the mask.
-4. a name after a cue (我叫 / 姓名 / 联系人 / 收件人 / 乘车人 / 预约人 / 患者 ...), optionally
+4. a name after a cue (我叫 / 姓名 / 联系人 / 收件人 / 投保人 / 户主 / 患者 ...), optionally
    with a verb (写成了 / 填的是 / 登记为), or after someone "叫" (我儿子叫, 店员叫): a surname
    (single or compound), then one or two characters, or surname + a title (先生/女士/老师 ...)
-   -> ``[NAME]``.
+   -> ``[NAME]``. Right after a role (客户 / 顾客 / 业主 / 会员 ...) or an English cue
+   (``my name is``, ``I'm``, ``Contact:``) the name must be closed by punctuation, a digit, a
+   Latin letter or a verb (反映 / 投诉 / 说 / 在 ...), and common words (客户经理, 会员权益) are
+   not names. Transliterated names (阿依古丽, 买买提·艾力) count after a cue or a role, and a
+   surname with a title (陈师傅, 黎经理, 王先生) counts where no word runs into it.
 
 Everything is matched on a same-length normalised copy of the text (digit forms -> ASCII,
 separators -> one kind), so masks are spliced into the original at the same positions. As
@@ -185,7 +191,11 @@ def _classify(digits: str, *, plus: bool, card_word: bool, phone_word: bool) -> 
         national = digits[4:]
     elif digits.startswith("86") and length in (13, 12, 11) and (plus or length == 13):
         national = digits[2:]
+    elif digits.startswith("860") and length == 14 and plus:
+        national = digits[2:]
     if national is not digits:
+        if national.startswith("0"):
+            national = national[1:]  # a trunk 0 after the country code: +86 (0)21 ..., +86 0139 ...
         if len(national) == 11 and national[0] == "1" and national[1] in "3456789":
             return "phone"
         if 9 <= len(national) <= 11 and _AREA.match("0" + national):
@@ -217,9 +227,10 @@ def _mask_for(kind: str, digits: str, full_redaction: bool) -> str:
         return "[PHONE]" if full_redaction else f"{digits[-11:-8]}****{digits[-4:]}"
     if full_redaction:
         return "[TEL]"
-    national = digits[4:] if digits.startswith("0086") else digits
-    if national.startswith("86") and not national.startswith("0"):
-        national = "0" + national[2:]
+    national = digits
+    if digits.startswith("0086") or digits.startswith("86"):
+        national = digits[4:] if digits.startswith("0086") else digits[2:]
+        national = national if national.startswith("0") else "0" + national  # +86 (0)21 / +86 21
     area = _AREA.match(national) if national.startswith("0") else None
     local = national[area.end():] if area else national
     prefix = f"{area.group(0)}-" if area else ""
@@ -394,8 +405,11 @@ _ROAD = rf"(?:{_PLACE}(?:路|街|大道|大街|巷|弄|胡同|里|道|公路|环
 _ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村委会|居委会|村|新村|屯|社区|中心|大楼|宿舍|院))"
 _UNIT = r"(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门)"
 _HOUSE = rf"(?:(?:{_NUM}|[A-Za-z]{{1,2}}[0-9]{{0,3}}){_UNIT})"
+# Inside an address, after a road or an estate, 写字楼 / 收发室 / 地下室 are buildings: only the
+# verbs and particles that end an address stop a building name.
+_NOT_HOUSE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦就也还都去来回电"
 # A building named freely ("星河国际7幢", "办公楼1座", "东塔907"): a few characters, a number.
-_NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_PLACE_START}，。])[{_CN}A-Za-z]{{0,5}}?(?:{_HOUSE}|{_NUM}(?![0-9])))"
+_NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_HOUSE_START}，。])[{_CN}A-Za-z]{{0,5}}?(?:{_HOUSE}|{_NUM}(?![0-9])))"
 # A longer building name after a house number ("和信商座A座", "电子科大家属楼5栋"): up to 11
 # characters, then a house written with ASCII digits or letters and a unit.
 _LONG_NAMED_HOUSE = (
@@ -452,28 +466,39 @@ _TITLES = "先生|女士|小姐|老师|师傅|阿姨|经理"
 def _name_pattern(lead: str, stop: str) -> str:
     given = rf"[{_CN}](?<![{stop}])"
     return (
-        rf"(?:{lead})(?!(?<=我叫)[车醒])[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}"
+        rf"(?:{lead})(?!(?<=叫)[车醒])[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}"
         rf"((?:{_COMPOUND_SURNAMES}|(?![{stop}])[{_SURNAMES}])(?:{_TITLES}|{given}(?:{given})?))"
     )
 
 
 # Words that announce a name: a person's role on a form, ticket or parcel (收件人, 持卡人 ...).
 _ANNOUNCING_LEADS = (
-    "我叫|我的名字|名字|姓名|名叫|联系人|收件人|收货人|签收人|寄件人|取件人|提货人|户名|账户名|开户名|持卡人|"
-    "乘车人|乘机人|乘客|旅客|入住人|开户人|订票人|购票人|预订人|预约人|报名人|登记人|申请人|投保人|被保险人|"
-    "受益人|经办人|办理人|就诊人|患者|实名|署名|落款|[Nn]ame"
+    "我叫|我的名字|名字|姓名|名叫|全名|称呼|联系人|收件人|收货人|签收人|寄件人|取件人|提货人|领取人|户名|账户名|开户名|"
+    "持卡人|乘车人|乘机人|乘客|旅客|入住人|开户人|订票人|购票人|预订人|预约人|报名人|登记人|申请人|投保人|被保险人|"
+    "受益人|经办人|办理人|就诊人|患者|实名|署名|落款|法人|法定代表人|户主|监护人|代理人|委托人|收款人|付款人|汇款人|"
+    "下单人|订购人|购买人|承租人|借款人|担保人|[Nn]ame"
 )
-# Someone's name said in passing: 我是X, 我儿子叫X, 店员叫X; the stricter stop list applies.
-_PERSON_LEADS = (
-    "我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?|"
-    "(?:我|他|她|儿子|女儿|孩子|宝宝|老公|老婆|爱人|妈妈|爸爸|父亲|母亲|朋友|同事|店员|导购|客服|师傅|"
-    "快递员|快递小哥|骑手|司机|经理|店长|柜员|医生|护士|老师)(?:的名字)?叫(?!了)"
+# Someone's name said in passing: 我是X (the stricter stop list applies) and 我儿子叫X, 店员叫X
+# (what follows 叫 is a name as surely as after 姓名).
+_PERSON_LEADS = "我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?"
+_CALLED_LEADS = (
+    "(?:我|他|她|儿子|女儿|孩子|小孩|宝宝|闺女|孙子|孙女|外孙|侄子|侄女|老公|老婆|丈夫|妻子|媳妇|爱人|对象|男朋友|"
+    "女朋友|妈妈|爸爸|父亲|母亲|爷爷|奶奶|外公|外婆|姥姥|姥爷|婆婆|公公|朋友|同学|同事|室友|邻居|店员|导购|客服|师傅|"
+    "快递员|快递小哥|骑手|配送员|司机|经理|店长|柜员|收银员|服务员|营业员|前台|保安|技师|医生|护士|老师|教练)"
+    "(?:的名字)?叫(?!了)"
 )
 # A form field: a role word ending like 填写人 / 业主 / 顾客 / 投诉人 that starts the text or a
 # clause (not the end of an @nickname: "//@爱吃草莓的打工人:"), then a colon.
 _FIELD_LEAD = rf"(?<![{_CN}@A-Za-z0-9_])[{_CN}]{{0,3}}[人主客户者员][:：]"
+# A name transliterated from Uyghur, Kazakh, Tibetan or Mongolian (阿依古丽, 买买提·艾力, 扎西次仁)
+# has no Han surname: 3-6 characters of those transcriptions, or two parts joined by a dot.
+_TRANSLITERATION = (
+    "阿艾爱买麦吐努热古丽依迪拉娜尔江提木汗尼扎克孜斯巴合曼帕夏米玛伊亚沙托肉哈力甫吾布库穆罕默德则再加"
+    "玉素祖菲然瓦卜都不逊西卓格桑央金多吉姆旺堆达索朗普白次仁措乌兰其苏和图雅宝音那额敦琴日勒朝鲁敖珍平曲洛增"
+)
+_TRANSLITERATED = rf"[{_TRANSLITERATION}]{{2,5}}[·•・][{_TRANSLITERATION}]{{2,5}}|[{_TRANSLITERATION}]{{3,6}}"
 _NAME = re.compile(
-    _name_pattern(_ANNOUNCING_LEADS, _NOT_IN_ANNOUNCED_NAME)
+    _name_pattern(rf"{_ANNOUNCING_LEADS}|{_CALLED_LEADS}", _NOT_IN_ANNOUNCED_NAME)
     + "|"
     + _name_pattern(rf"{_PERSON_LEADS}|本人|{_FIELD_LEAD}", _NOT_IN_NAME)
 )
@@ -481,18 +506,59 @@ _NAME_HINT_WORDS = rf"{_ANNOUNCING_LEADS}|叫|我是|本人|[人主客户者员]
 # The first characters of those words, in a lookahead: re tries the alternation only there.
 _NAME_HINT_FIRST = "".join(sorted({word[1] if word.startswith("[") else word[0] for word in _NAME_HINT_WORDS.split("|")}))
 _NAME_HINT = re.compile(rf"(?=[{_NAME_HINT_FIRST}人主客户者员n])(?:{_NAME_HINT_WORDS})")
-# A surname with a title where no word runs into it: "王先生您好", "顾客刘女士反映".
-_TITLED_NAME = re.compile(
-    rf"(?:(?<![{_CN}])|(?<=顾客|客户|业主|用户|这位|那位|联系|麻烦)|(?<=[给找问]))"
-    rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:先生|女士|小姐)"
+
+# A role that a name follows directly, with nothing between (顾客王丽反映, 业主房立新，, 客户端木清):
+# the words after such a role are mostly not names (客户经理, 业主群, 顾客至上, 客户明天来), so
+# the name must end where a clause or a typical verb begins, and common words that start with a
+# surname character are never names.
+_ROLE_LEADS = (
+    "客户|顾客|用户|业主|会员|买家|车主|租户|租客|房东|住户|学员|家长|病人|游客|访客|投诉人|当事人|负责人|对接人|"
+    "专员|顾问|管家|店员|店长|导购|客服|技师|司机|骑手|快递员|外卖员|师傅|同事|员工|工作人员"
 )
+# English cues in mixed-language feedback: "my name is 庞…", "I'm 刘…", "Contact person: 冉…".
+_ENGLISH_LEADS = (
+    r"(?<![A-Za-z])(?i:my\s+name\s+is|my\s+name's|name\s+is|i\s+am|i'm|i’m|this\s+is|it's|contact(?:\s+person|\s+name)?|"
+    r"recipient|receiver|consignee|customer|client|attn\.?|name)(?![A-Za-z])"
+)
+_AFTER_A_NAME = (
+    rf"(?=$|[^{_CN}]|反映|投诉|表示|来电|致电|打来|称|说|讲|问|要求|在|于|已经|因为|到店|去|来|打|拨|购买|买了|购|办|"
+    rf"反馈|询问|咨询|想|希望|先生|女士|本人|下单|预约|订了|申请|提出|留言|评价|和|与|跟|对|给|让|把|从|电话|手机|联系)"
+)
+# Common words that start with a surname character and follow a role (客户曾经…, 会员权益…).
+_NOT_A_NAME = (
+    "曾经|明天|明年|明日|明确|明显|明白|明明|向来|时候|时间|时常|常常|全部|全都|全是|连续|连着|房间|房子|房屋|房产|"
+    "房租|金额|钱款|东西|方面|方式|方便|高度|安全|安装|关系|关注|关怀|关于|管理|成功|成本|申请|申诉|车辆|车位|信息|"
+    "应该|万一|于是|齐全|付款|付费|单位|单据|单价|余额|包裹|包装|路上|解决|何时|何必|何况|任何|许多|许久|周末|周边|"
+    "周围|司机|宁可|权益|权限|权利|费用|文件|文化|康复|温度|毛病|程序|水平|习惯|宣传|于|和|向|与"
+)
+# After a role the given name may hold 家, 人 ... (顾家乐): the follower above closes it.
+_ROLE_GIVEN = rf"[{_CN}](?<![{_NOT_IN_ANNOUNCED_NAME}们个么者真非常能可以会让人客服工收寄地址])"
+_ROLE_NAME = re.compile(
+    rf"(?:(?:{_ROLE_LEADS})(?![{_CN}]{{0,2}}(?:人员|们))|{_ENGLISH_LEADS}[\s:：,，-]{{0,3}})"
+    rf"(?!{_NOT_A_NAME})"
+    rf"((?:{_COMPOUND_SURNAMES}|(?![{_NOT_IN_NAME}])[{_SURNAMES}])(?:{_TITLES}|{_ROLE_GIVEN}(?:{_ROLE_GIVEN})?)"
+    rf"|{_TRANSLITERATED}){_AFTER_A_NAME}"
+)
+_ROLE_GATE = re.compile(r"[客户主员买租房东家病游访人问管店导服技司骑师事作AaEeIiMmNnTt]")
+# A transliterated name after a word that announces one (姓名：阿依古丽, 联系人 买买提·艾力).
+_ANNOUNCED_TRANSLITERATED = re.compile(
+    rf"(?:{_ANNOUNCING_LEADS})[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}({_TRANSLITERATED}){_AFTER_A_NAME}"
+)
+# A surname with a title where no word runs into it: "王先生您好", "顾客刘女士反映", "找陈师傅".
+# 经理/老师/师傅 ... make a name too: with the surname it points at one person.
+_PERSON_TITLES = "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫"
+_TITLED_NAME = re.compile(
+    rf"(?:(?<![{_CN}])|(?<=顾客|客户|业主|用户|这位|那位|联系|麻烦)|(?<=[给找问跟让请叫位是了的和与被]))"
+    rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:{_PERSON_TITLES})"
+)
+_TITLE_GATE = re.compile(r"(?:先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫)")
 
 
 # Gates: one character class each (a fast scan) before the slower hint or pattern.
 _EMAIL_HINT = re.compile(r"[@＠#]|艾特|圈a|[Aa][Tt][\W_]")
 _EMAIL_GATE = re.compile(r"[@＠#艾圈AaＡａ]")
 _ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期{_ESTATE_LAST}{_ROAD_END}同]")
-_NAME_GATE = re.compile(r"[叫字名人是患乘旅落Nn主客户者员]")  # a character of every _NAME_HINT word
+_NAME_GATE = re.compile(r"[叫字名人是患乘旅落称Nn主客户者员]")  # a character of every _NAME_HINT word
 
 
 def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -543,7 +609,15 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         for match in _NAME.finditer(text):
             group = 1 if match.group(1) else 2
             spans.append((match.start(group), match.end(group), "[NAME]"))
-    if "先生" in text or "女士" in text or "小姐" in text:
+        for match in _ANNOUNCED_TRANSLITERATED.finditer(text):
+            spans.append((match.start(1), match.end(1), "[NAME]"))
+    if _ROLE_GATE.search(text):
+        for match in _ROLE_NAME.finditer(text):
+            name = match.group(1)
+            if len(name) == 2 and name[0] == name[1]:
+                continue  # 常常, 明明: a doubled word, not a two-character name
+            spans.append((match.start(1), match.end(1), "[NAME]"))
+    if _TITLE_GATE.search(text):
         for match in _TITLED_NAME.finditer(text):
             spans.append((match.start(), match.end(), "[NAME]"))
     return _splice(text, spans)

@@ -464,3 +464,90 @@ def test_the_detector_leaves_masks_dates_and_short_numbers_alone():
                   "2025年6月1日下单,共3件,¥1299.00", "联系人 [NAME]"):
         assert find_pii(clean) == [], clean
     assert find_pii("2025-06-01 13800138000")[0][0] == "digits"
+
+
+# ---- round 3 (issue 14): forms a blind writer uses that rounds 1-2 did not cover ----------------
+@pytest.mark.parametrize(
+    "written",
+    ["幺三勾洞五拐幺两四六八", "幺三九，零五七一，二四六八", "139、0571、2468", "139, 0571, 2468", "一 三 九 零 五 七 一 二 四 六 八",
+     "1 3 9 0 5 7 1 2 4 6 8", "(139) 0571 2468", "（139）0571-2468", "01390571 2468", "+86（139）0571-2468",
+     "+86 (0)139 0571 2468", "0086 0139 0571 2468", "1３9-05七1-2468", "壹叁玖 零伍柒壹 贰肆陆捌", "86 139 0571 2468"],
+)
+def test_mobile_in_radio_numerals_with_commas_brackets_and_trunk_zero(written):
+    assert mask_pii(f"有事打{written}找我") == "有事打139****2468找我"
+    assert mask_pii(f"有事打{written}找我", full_redaction=True) == "有事打[PHONE]找我"
+
+
+@pytest.mark.parametrize(("written", "masked"), [("+86 (0)21 6543 2198", "021-****2198"), ("0086 21 6543 2198", "021-****2198")])
+def test_landline_with_country_code_and_trunk_zero(written, masked):
+    assert mask_pii(f"办公室{written}工作日") == f"办公室{masked}工作日"
+
+
+def test_a_comma_ends_an_order_number_but_does_not_end_a_phone():
+    assert mask_pii("运单号 773098765432101，电话13905712468") == "运单号 773098765432101，电话139****2468"
+    assert mask_pii("SF1234567890，13905712468") == "SF1234567890，139****2468"
+    assert mask_pii("订单号13905712468，13905712468") == "订单号13905712468，139****2468"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["总价13,905,712,468元", "销量 13,900,571,246 件", "价格分别是129，139，159元", "第1，2，3，4，5，6，7步", "七拐八拐才找到",
+     "山洞里没信号", "打勾的选项3个", "一二三四五六七，大家一起来", "尾号2468的手机"],
+)
+def test_commas_and_radio_numerals_in_ordinary_text_stay(text):
+    assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a role right before the name, closed by a clause or a verb
+        ("客户韩梓萱反馈门锁打不开", "客户[NAME]反馈门锁打不开"),
+        ("顾客孟繁星在柜台等了半小时", "顾客[NAME]在柜台等了半小时"),
+        ("业主龚文博，电梯又坏了", "业主[NAME]，电梯又坏了"),
+        ("会员景若溪：积分没到账", "会员[NAME]：积分没到账"),
+        ("用户上官婉清说收不到验证码", "用户[NAME]说收不到验证码"),
+        ("客户端木子墨", "客户[NAME]"),
+        # more roles on forms, policies and parcels
+        ("签收人蒋思远不是我", "签收人[NAME]不是我"),
+        ("投保人庞雪梅要求退保", "投保人[NAME]要求退保"),
+        ("被保险人 詹浩然 已出院", "被保险人 [NAME] 已出院"),
+        ("户主晏建华同意了", "户主[NAME]同意了"),
+        ("收款人幸佳怡", "收款人[NAME]"),
+        ("委托人：覃志强", "委托人：[NAME]"),
+        ("法人薄永军签的字", "法人[NAME]签的字"),
+        # someone called X: the given name may hold 可, 家 ...
+        ("宝宝叫骆一鸣，今年三岁", "宝宝叫[NAME]，今年三岁"),
+        ("我女儿叫卓可馨，在三年级", "我女儿叫[NAME]，在三年级"),
+        # names without a Han surname
+        ("顾客古丽米热说尺码不对", "顾客[NAME]说尺码不对"),
+        ("联系人：买买提·艾力", "联系人：[NAME]"),
+        ("姓名 热依拉，手机号见后台", "姓名 [NAME]，手机号见后台"),
+        # English cues in mixed text
+        ("My name is 尹嘉豪, please call back", "My name is [NAME], please call back"),
+        ("I am 车晓东 from 302", "I am [NAME] from 302"),
+        ("I'm 钟雅琪（Kiki），退款呢", "I'm [NAME]（Kiki），退款呢"),
+        ("Contact: 郝美玲 13905712468", "Contact: [NAME] 139****2468"),
+        ("recipient 纪婉儿，地址不变", "recipient [NAME]，地址不变"),
+        # a surname with a title points at one person
+        ("找了崔师傅来修", "找了[NAME]来修"),
+        ("是黎经理接待的", "是[NAME]接待的"),
+        ("刘老师讲得很好", "[NAME]讲得很好"),
+        ("请问陈医生几点上班", "请问[NAME]几点上班"),
+    ],
+)
+def test_name_after_a_role_an_english_cue_or_with_a_title(text, masked):
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["客户经理一直没回电话", "客户端总是闪退", "顾客至上是空话", "业主群里都在骂物业", "用户名改不了", "会员权益很多",
+     "客户关系管理系统太难用", "客户明天来取", "客户曾经反映过这个问题", "顾客向店员反映了三次", "房东说下个月涨租",
+     "业主方要求整改", "客户常常投诉", "负责人何时回复", "客户张口就骂", "会员卡余额不对", "客户付款后没发货",
+     "值班经理态度不好", "班主任很负责", "项目经理没来", "宿管阿姨很热心", "老师傅手艺好", "这位老师讲得好",
+     "I'm very happy with the service", "This is 高端产品吗", "my name is not important", "customer service 太差",
+     "他叫车走了", "大家都叫他老王"],
+)
+def test_role_words_and_titles_without_a_name_stay(text):
+    assert mask_pii(text) == text
