@@ -533,13 +533,16 @@ _NOT_A_NAME = (
 )
 # After a role the given name may hold 家, 人 ... (顾家乐): the follower above closes it.
 _ROLE_GIVEN = rf"[{_CN}](?<![{_NOT_IN_ANNOUNCED_NAME}们个么者真非常能可以会让人客服工收寄地址])"
-_ROLE_NAME = re.compile(
-    rf"(?:(?:{_ROLE_LEADS})(?![{_CN}]{{0,2}}(?:人员|们))|{_ENGLISH_LEADS}[\s:：,，-]{{0,3}})"
+_ROLE_NAME_PART = (
     rf"(?!{_NOT_A_NAME})"
     rf"((?:{_COMPOUND_SURNAMES}|(?![{_NOT_IN_NAME}])[{_SURNAMES}])(?:{_TITLES}|{_ROLE_GIVEN}(?:{_ROLE_GIVEN})?)"
     rf"|{_TRANSLITERATED}){_AFTER_A_NAME}"
 )
-_ROLE_GATE = re.compile(r"[客户主员买租房东家病游访人问管店导服技司骑师事作AaEeIiMmNnTt]")
+# Two patterns: a literal alternation first (the Chinese roles) lets re skip ahead fast; the
+# English cues, matched without case, run only on texts whose lower case holds one of them.
+_ROLE_NAME = re.compile(rf"(?:{_ROLE_LEADS})(?![{_CN}]{{0,2}}(?:人员|们)){_ROLE_NAME_PART}")
+_ENGLISH_NAME = re.compile(rf"{_ENGLISH_LEADS}[\s:：,，-]{{0,3}}{_ROLE_NAME_PART}")
+_ENGLISH_HINT = re.compile(r"name|i'm|i’m|i\s+am|this\s+is|it's|contact|recipient|receiver|consignee|customer|client|attn")
 # A transliterated name after a word that announces one (姓名：阿依古丽, 联系人 买买提·艾力).
 _ANNOUNCED_TRANSLITERATED = re.compile(
     rf"(?:{_ANNOUNCING_LEADS})[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}({_TRANSLITERATED}){_AFTER_A_NAME}"
@@ -611,14 +614,17 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
             spans.append((match.start(group), match.end(group), "[NAME]"))
         for match in _ANNOUNCED_TRANSLITERATED.finditer(text):
             spans.append((match.start(1), match.end(1), "[NAME]"))
-    if _ROLE_GATE.search(text):
-        for match in _ROLE_NAME.finditer(text):
+    english = _ENGLISH_HINT.search(text.lower()) is not None
+    for pattern in (_ROLE_NAME, _ENGLISH_NAME) if english else (_ROLE_NAME,):
+        for match in pattern.finditer(text):
             name = match.group(1)
             if len(name) == 2 and name[0] == name[1]:
                 continue  # 常常, 明明: a doubled word, not a two-character name
             spans.append((match.start(1), match.end(1), "[NAME]"))
-    if _TITLE_GATE.search(text):
-        for match in _TITLED_NAME.finditer(text):
+    for title in _TITLE_GATE.finditer(text) if _TITLE_GATE.search(text) else ():  # look just before each title
+        start = title.start()
+        match = _TITLED_NAME.match(text, max(0, start - 2)) or _TITLED_NAME.match(text, max(0, start - 1))
+        if match and match.end() == title.end():
             spans.append((match.start(), match.end(), "[NAME]"))
     return _splice(text, spans)
 
