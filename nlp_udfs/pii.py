@@ -20,6 +20,11 @@ The masker looks for shapes, not for one spelling, because customers write numbe
      extension) -> ``021-****5678`` (``[TEL]``); 7-8 digits right after a phone word (电话,
      座机 ...) count as a landline without area code.
 
+   After a phone word, a mobile split by words (``手机139，后面是0571，最后2468``) is masked
+   group by group when its groups (3-4-4, 3-8, 7-4, 3-3-5, none followed by a unit such as
+   元/次/分钟) make exactly a mobile's 11 digits. Digits glued to letters that say phone
+   (``WeChat``, ``dh``, ``加V``) are a phone, not a code.
+
    A run that is not one of those as a whole is tried group by group (``电话13800138000 2``
    holds a phone and a quantity). Runs glued to Latin letters (``SF1380013800``, ``SKU-...``)
    are codes, and runs right after an order, tracking, SKU, barcode or invoice word
@@ -123,7 +128,12 @@ _NEAR_MISS_BEFORE = re.compile(
 )
 _PHONE_WORD_BEFORE = re.compile(r"(?:电话|電話|座机|座機|固话|固話|手机|手機|tel|TEL|Tel|热线)[号码碼]{0,2}[\s:：是为-]{0,3}$")
 _CARD_WORD_BEFORE = re.compile(r"(?:卡号|卡號|银行卡|銀行卡|信用卡|储蓄卡|借记卡|这张卡|卡)[号码碼]{0,2}[\s:：是为-]{0,3}$")
-_LETTER_LEADS_OK = re.compile(r"(?:tel|phone|mobile|mob|cell|wx|vx)[\s:.\-_/#]*$", re.I)
+# Letters that say "phone" (also in pinyin initials: dh 电话, sj 手机; 加V for WeChat).
+_LETTER_LEADS_OK = re.compile(
+    r"(?:tel|phone|mobile|mob|cell|wx|vx|wechat|weixin|whatsapp|call|contact|sms|dh|sj|(?<![!-~])v)"
+    r"(?:\s*(?:no|num|number)\.?)?[\s:.\-_/#]*$",
+    re.I,
+)
 _LOOKBEHIND = 12
 _EXTENSION = re.compile(r"(?:-{1,3}|[- ]{0,3}(?:转|分机|ext\.?|x)[- :：]{0,3})[0-9]{1,5}(?![0-9])", re.I)
 
@@ -274,7 +284,7 @@ def _glued_to_a_code(norm: str, original: str, start: int) -> bool:
     if not (before.isascii() and before.isalpha()):
         if not (start > 1 and original[start - 1] in "-_./#" and norm[start - 2].isascii() and norm[start - 2].isalpha()):
             return False
-    return _LETTER_LEADS_OK.search(norm[max(0, start - 8) : start]) is None
+    return _LETTER_LEADS_OK.search(norm[max(0, start - 16) : start]) is None
 
 
 def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
@@ -380,6 +390,73 @@ def _luhn_valid_head(norm, groups, first, last) -> int | None:
             return None
         if looks_like_bank_card(digits) and luhn_valid(digits):
             return head_last
+    return None
+
+
+# A mobile split by words: "139，后面是0571，最后2468", "手机139 然后 0571 2468". Only after a
+# word that says phone, and only when the groups (3-8 digits each, a few words apart within one
+# sentence) make exactly a mobile's 11 digits.
+_PHONE_CUE = re.compile(r"电话|電話|手机|手機|号码|號碼|联系方式|联系|微信|致电|打|拨|call|phone|mobile|tel", re.I)
+_DIGITS = re.compile(r"[0-9]+")
+_SPLIT_GAP = re.compile(r"(?:[^0-9。！？!?；;\n]|[0-9](?=位)){1,8}")  # 后四位 reads 后4位
+_SPLIT_GAP_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_MOBILE_SPLITS = {(3, 4, 4), (3, 8), (7, 4), (3, 3, 5)}  # how people break a mobile when dictating
+# A group followed by a unit is a quantity (135分钟, 1280元), not part of a number.
+_UNIT_AFTER = re.compile(r"[元块次个件天号米斤岁年月日周%位分秒小公单张台箱瓶份]|毛|角|小时|公里")
+
+
+def _split_mobiles(norm: str, original: str, taken: list[tuple[int, int]], full_redaction: bool):
+    """(start, end, mask) of each digit group of a mobile split by words."""
+    groups = [m.span() for m in _DIGITS.finditer(norm) if 3 <= m.end() - m.start() <= 8]
+    spans: list[tuple[int, int, str]] = []
+    index = 0
+    while index < len(groups):
+        match = _split_mobile_at(norm, groups, index, taken)
+        if match is None:
+            index += 1
+            continue
+        chosen = groups[index:match]
+        digits = "".join(norm[a:b] for a, b in chosen)
+        position = 0
+        for a, b in chosen:
+            if full_redaction:
+                spans.append((a, b, "[PHONE]"))
+            else:  # 139****2468 spread over the groups
+                spans.append((a, b, "".join(
+                    digits[position + k] if position + k < 3 or position + k >= 7 else "*" for k in range(b - a)
+                )))
+            position += b - a
+        index = match
+    return spans
+
+
+def _split_mobile_at(norm, groups, index, taken) -> int | None:
+    """The end index of groups[index:end] that make a mobile split by words, or None."""
+    start = groups[index][0]
+    if any(a < groups[index][1] and start < b for a, b in taken) or _context(norm, start)[0]:
+        return None
+    if start and norm[start - 1].isascii() and norm[start - 1].isalpha():
+        return None
+    digits = norm[start:groups[index][1]]
+    cue = _PHONE_CUE.search(norm, max(0, start - 10), start) is not None
+    worded = False
+    for end in range(index + 1, min(index + 4, len(groups))):
+        gap_start, gap_end = groups[end - 1][1], groups[end][0]
+        if not _SPLIT_GAP.fullmatch(norm, gap_start, gap_end):
+            return None
+        worded = worded or _SPLIT_GAP_WORD.search(norm, gap_start, gap_end) is not None
+        cue = cue or _PHONE_CUE.search(norm, gap_start, gap_end) is not None
+        digits += norm[groups[end][0]:groups[end][1]]
+        if len(digits) > 11 or _context(norm, groups[end][0])[0]:
+            return None
+        if len(digits) == 11:
+            lengths = tuple(b - a for a, b in groups[index:end + 1])
+            ok = worded and cue and _MOBILE.fullmatch(digits) is not None and lengths in _MOBILE_SPLITS
+            ok = ok and not any(_UNIT_AFTER.match(norm, b) for a, b in groups[index:end + 1])
+            ok = ok and not any(a < groups[end][1] and groups[index][0] < b for a, b in taken)
+            ok = ok and not (groups[end][1] < len(norm) and norm[groups[end][1]].isascii() and norm[groups[end][1]].isalpha())
+            return end + 1 if ok else None
     return None
 
 
@@ -602,6 +679,8 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         norm = norm or text.translate(_MATCH_TABLE)
         for start, end, kind, digits in _find_numbers(norm, text):
             spans.append((start, end, _mask_for(kind, digits, full_redaction)))
+        if _PHONE_CUE.search(norm):
+            spans.extend(_split_mobiles(norm, text, [(a, b) for a, b, _ in spans], full_redaction))
     if _ADDRESS_GATE.search(text) and any(hint.search(text) for hint in _ADDRESS_HINTS):
         address_norm = text.translate(_ADDRESS_TABLE)
         if spans:  # e-mails and numbers found above are not part of an address

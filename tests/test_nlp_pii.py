@@ -551,3 +551,37 @@ def test_name_after_a_role_an_english_cue_or_with_a_title(text, masked):
 )
 def test_role_words_and_titles_without_a_name_stay(text):
     assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("手机139，后面是0571，最后2468", "手机139，后面是****，最后2468"),
+        ("电话是139 然后 0571 2468", "电话是139 然后 **** 2468"),
+        ("手机前三位139，中间四位0571，后四位2468", "手机前三位139，中间四位****，后四位2468"),
+        ("电话1390571，后四位2468", "电话139****，后四位2468"),
+        ("手机一三九，后面零五七一，最后二四六八", "手机139，后面****，最后2468"),
+    ],
+)
+def test_mobile_split_by_words_after_a_phone_word(text, masked):
+    assert mask_pii(text) == masked
+    assert "0571" not in mask_pii(text, full_redaction=True) and "[PHONE]" in mask_pii(text, full_redaction=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["买了139件，花了0571元，剩2468个", "打了135分钟电话，退款1280元，运费2468", "手机139，订单号05712468",
+     "电话打了3次，等了20分钟", "手机139元一个，0571寄出，2468一箱"],
+)
+def test_numbers_a_few_words_apart_that_are_no_mobile_stay(text):
+    assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize("lead", ["WeChat", "whatsapp", "Phone No.", "dh", "加V"])
+def test_mobile_glued_to_letters_that_say_phone(lead):
+    assert mask_pii(f"{lead}13905712468") == f"{lead}139****2468"
+
+
+@pytest.mark.parametrize("code", ["SKU13905712468", "SKU-V13905712468", "DEV13905712468", "T13905712468"])
+def test_mobile_shaped_codes_glued_to_other_letters_stay(code):
+    assert mask_pii(code) == code
