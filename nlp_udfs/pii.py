@@ -52,8 +52,11 @@ before, full-width digits and ``＋`` ``－`` become half-width in the output.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import re
+from pathlib import Path
 
 _FULL_WIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"＋": "+", "－": "-"})
 
@@ -524,8 +527,12 @@ _SURNAMES = (
     "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
     "萧蔺阙郦邰訾阚乜聂晁仝逯闻薄寿燕冀郏邴蒯鞠荆竺权桓盖庾暨璩濮滑荀羿储嵇宓郗钭厉戎郜韶宿胥莘逄扶堵宰雍扈"
     "茹宦慎衡弘匡禄殳蔚夔厍鄢傅洪赖郁阎禹伏谈茅强裘芮井富巴牧班封惠屠索鄂危宣钮汲糜浦幸苍廉奚贝皮湛狄冼揭"
+    "杭笪庹谌粟翦仉佴缑"
 )
-_COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫"
+_COMPOUND_SURNAMES = (
+    "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫|轩辕|独孤|钟离|呼延|赫连|澹台|"
+    "申屠|公羊|万俟|闻人"
+)
 # Characters that end a name: particles, verbs and words that follow a name in a sentence.
 _NOT_IN_NAME = "的在想要是了啊呢吧电手号联系我你他她说和跟从请麻烦收寄地址住家人工客服打给到上下者兴么个们真很非常太也还都就会能可以不没有被让，。"
 # After a word that announces a name (姓名, 联系人 ...) almost anything is a name: only particles
@@ -553,7 +560,7 @@ _ANNOUNCING_LEADS = (
     "我叫|我的名字|名字|姓名|名叫|全名|称呼|联系人|收件人|收货人|签收人|寄件人|取件人|提货人|领取人|户名|账户名|开户名|"
     "持卡人|乘车人|乘机人|乘客|旅客|入住人|开户人|订票人|购票人|预订人|预约人|报名人|登记人|申请人|投保人|被保险人|"
     "受益人|经办人|办理人|就诊人|患者|实名|署名|落款|法人|法定代表人|户主|监护人|代理人|委托人|收款人|付款人|汇款人|"
-    "下单人|订购人|购买人|承租人|借款人|担保人|[Nn]ame"
+    "下单人|订购人|购买人|承租人|借款人|担保人|签名|[Nn]ame"
 )
 # Someone's name said in passing: 我是X (the stricter stop list applies) and 我儿子叫X, 店员叫X
 # (what follows 叫 is a name as surely as after 姓名).
@@ -590,23 +597,26 @@ _NAME_HINT = re.compile(rf"(?=[{_NAME_HINT_FIRST}人主客户者员n])(?:{_NAME_
 # surname character are never names.
 _ROLE_LEADS = (
     "客户|顾客|用户|业主|会员|买家|车主|租户|租客|房东|住户|学员|家长|病人|游客|访客|投诉人|当事人|负责人|对接人|"
-    "专员|顾问|管家|店员|店长|导购|客服|技师|司机|骑手|快递员|外卖员|师傅|同事|员工|工作人员"
+    "专员|顾问|管家|店员|店长|导购|客服|技师|司机|骑手|快递员|外卖员|师傅|同事|员工|工作人员|经理|主管|销售|"
+    "业务员|推销员|营业员|收银员|服务员|保安|前台|医生|护士|律师|老师|班主任|教练|代表"
 )
 # English cues in mixed-language feedback: "my name is 庞…", "I'm 刘…", "Contact person: 冉…".
 _ENGLISH_LEADS = (
     r"(?<![A-Za-z])(?i:my\s+name\s+is|my\s+name's|name\s+is|i\s+am|i'm|i’m|this\s+is|it's|contact(?:\s+person|\s+name)?|"
-    r"recipient|receiver|consignee|customer|client|attn\.?|name)(?![A-Za-z])"
+    r"recipient|receiver|consignee|customer|client|attn\.?|name|dear|mr\.?|mrs\.?|ms\.?|miss|hi|hello|sender|"
+    r"passenger|guest|buyer)(?![A-Za-z])"
 )
 _AFTER_A_NAME = (
     rf"(?=$|[^{_CN}]|反映|投诉|表示|来电|致电|打来|称|说|讲|问|要求|在|于|已经|因为|到店|去|来|打|拨|购买|买了|购|办|"
-    rf"反馈|询问|咨询|想|希望|先生|女士|本人|下单|预约|订了|申请|提出|留言|评价|和|与|跟|对|给|让|把|从|电话|手机|联系)"
+    rf"反馈|询问|咨询|想|希望|先生|女士|本人|下单|预约|订了|申请|提出|留言|评价|和|与|跟|对|给|让|把|从|电话|手机|联系|的)"
 )
 # Common words that start with a surname character and follow a role (客户曾经…, 会员权益…).
 _NOT_A_NAME = (
     "曾经|明天|明年|明日|明确|明显|明白|明明|向来|时候|时间|时常|常常|全部|全都|全是|连续|连着|房间|房子|房屋|房产|"
     "房租|金额|钱款|东西|方面|方式|方便|高度|安全|安装|关系|关注|关怀|关于|管理|成功|成本|申请|申诉|车辆|车位|信息|"
     "应该|万一|于是|齐全|付款|付费|单位|单据|单价|余额|包裹|包装|路上|解决|何时|何必|何况|任何|许多|许久|周末|周边|"
-    "周围|司机|宁可|权益|权限|权利|费用|文件|文化|康复|温度|毛病|程序|水平|习惯|宣传|于|和|向|与"
+    "周围|司机|宁可|权益|权限|权利|费用|文件|文化|康复|温度|毛病|程序|水平|习惯|宣传|成绩|成员|安排|包括|金卡|"
+    "宁愿|龙头|于|和|向|与"
 )
 # After a role the given name may hold 家, 人 ... (顾家乐): the follower above closes it.
 _ROLE_GIVEN = rf"[{_CN}](?<![{_NOT_IN_ANNOUNCED_NAME}们个么者真非常能可以会让人客服工收寄地址])"
@@ -619,19 +629,52 @@ _ROLE_NAME_PART = (
 # English cues, matched without case, run only on texts whose lower case holds one of them.
 _ROLE_NAME = re.compile(rf"(?:{_ROLE_LEADS})(?![{_CN}]{{0,2}}(?:人员|们)){_ROLE_NAME_PART}")
 _ENGLISH_NAME = re.compile(rf"{_ENGLISH_LEADS}[\s:：,，-]{{0,3}}{_ROLE_NAME_PART}")
-_ENGLISH_HINT = re.compile(r"name|i'm|i’m|i\s+am|this\s+is|it's|contact|recipient|receiver|consignee|customer|client|attn")
+_ENGLISH_HINT = re.compile(
+    r"name|i'm|i’m|i\s+am|this\s+is|it's|contact|recipient|receiver|consignee|customer|client|attn|dear|mr|ms|miss|hi|"
+    r"hello|sender|passenger|guest|buyer"
+)
+_COMMON_WORD_MIN_FREQUENCY = 100
+
+
+@functools.lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """Words of jieba's dictionary (2-3 characters, frequency >= 100, not tagged as a person's
+    name) that start with a surname character: 高端, 成绩, 石头 ... Right after a role such a word
+    is what the role has or does, not a name. Read once, on the first role match."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    if not path.is_file():
+        return frozenset()
+    starts = set(_SURNAMES) | set(_COMPOUND_SURNAMES.replace("|", ""))
+    words = set()
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            fields = line.split()
+            if (
+                len(fields) == 3
+                and 2 <= len(fields[0]) <= 3
+                and fields[0][0] in starts
+                and not fields[2].startswith("nr")
+                and int(fields[1]) >= _COMMON_WORD_MIN_FREQUENCY
+            ):
+                words.add(fields[0])
+    return frozenset(words)
+
+
 # A transliterated name after a word that announces one (姓名：阿依古丽, 联系人 买买提·艾力).
 _ANNOUNCED_TRANSLITERATED = re.compile(
     rf"(?:{_ANNOUNCING_LEADS})[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}({_TRANSLITERATED}){_AFTER_A_NAME}"
 )
 # A surname with a title where no word runs into it: "王先生您好", "顾客刘女士反映", "找陈师傅".
 # 经理/老师/师傅 ... make a name too: with the surname it points at one person.
-_PERSON_TITLES = "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫"
+_PERSON_TITLES = "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫|同学|阿姨|叔叔|大姐|大哥|老板"
 _TITLED_NAME = re.compile(
     rf"(?:(?<![{_CN}])|(?<=顾客|客户|业主|用户|这位|那位|联系|麻烦)|(?<=[给找问跟让请叫位是了的和与被]))"
     rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:{_PERSON_TITLES})"
 )
-_TITLE_GATE = re.compile(r"(?:先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫)")
+_TITLE_GATE = re.compile(rf"(?:{_PERSON_TITLES})")
 
 
 # Gates: one character class each (a fast scan) before the slower hint or pattern.
@@ -697,8 +740,8 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
     for pattern in (_ROLE_NAME, _ENGLISH_NAME) if english else (_ROLE_NAME,):
         for match in pattern.finditer(text):
             name = match.group(1)
-            if len(name) == 2 and name[0] == name[1]:
-                continue  # 常常, 明明: a doubled word, not a two-character name
+            if (len(name) == 2 and name[0] == name[1]) or name in _common_words():
+                continue  # 常常, 明明: a doubled word; 高端, 成绩: a common word, not a name
             spans.append((match.start(1), match.end(1), "[NAME]"))
     for title in _TITLE_GATE.finditer(text) if _TITLE_GATE.search(text) else ():  # look just before each title
         start = title.start()

@@ -585,3 +585,25 @@ def test_mobile_glued_to_letters_that_say_phone(lead):
 @pytest.mark.parametrize("code", ["SKU13905712468", "SKU-V13905712468", "DEV13905712468", "T13905712468"])
 def test_mobile_shaped_codes_glued_to_other_letters_stay(code):
     assert mask_pii(code) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("销售经理柴志鹏说三天内回复", "销售经理[NAME]说三天内回复"),
+        ("班主任聂思琪，家长会改期了", "班主任[NAME]，家长会改期了"),
+        ("会员杭雨辰的订单还没发", "会员[NAME]的订单还没发"),
+        ("签名：邬振华", "签名：[NAME]"),
+        ("Dear 阚文静，您的退款已到账", "Dear [NAME]，您的退款已到账"),
+        ("Hi 郦晓彤, 快递到了", "Hi [NAME], 快递到了"),
+        ("隔壁的钱阿姨也买了", "隔壁的[NAME]也买了"),
+        ("跟祁同学说一声", "跟[NAME]说一声"),
+    ],
+)
+def test_name_after_more_roles_greetings_and_titles(text, masked):
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize("text", ["客户高端大气", "会员成绩查询", "顾客石头剪刀布", "学员成绩不错，", "Hi 高端人士", "销售额不错"])
+def test_common_words_after_a_role_are_not_names(text):
+    assert mask_pii(text) == text
