@@ -483,13 +483,15 @@ _NUM = rf"(?:[0-9]{{1,5}}|[{_CN_NUMERALS}]{{1,6}})(?:-[0-9]{{1,5}}){{0,3}}"  # 1
 _ADMIN = rf"(?:{_PLACE}(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道|开发区|新区))"
 _ROAD = rf"(?:{_PLACE}(?:路|街|大道|大街|巷|弄|胡同|里|道|公路|环路))"
 _ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村委会|居委会|村|新村|屯|社区|中心|大楼|宿舍|院))"
-_UNIT = r"(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门)"
+_UNIT = r"(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门|舍)"
 _HOUSE = rf"(?:(?:{_NUM}|[A-Za-z]{{1,2}}[0-9]{{0,3}}){_UNIT})"
 # Inside an address, after a road or an estate, 写字楼 / 收发室 / 地下室 are buildings: only the
 # verbs and particles that end an address stop a building name.
 _NOT_HOUSE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦就也还都去来回电"
 # A building named freely ("星河国际7幢", "办公楼1座", "东塔907"): a few characters, a number.
-_NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_HOUSE_START}，。])[{_CN}A-Za-z]{{0,5}}?(?:{_HOUSE}|{_NUM}(?![0-9])))"
+_NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_HOUSE_START}，。])[{_CN}A-Za-z]{{0,5}}? ?(?:{_HOUSE}|{_NUM}(?![0-9])))"
+# A crossing of two roads, where a place is given without a number: 花园路与农业路交叉口东北角.
+_CROSSING = rf"(?:[与和]{_ROAD})?(?:交叉口|交汇处|交界处|路口)(?:[东西南北]{{1,2}}(?:角|侧))?"
 # A longer building name after a house number ("和信商座A座", "电子科大家属楼5栋"): up to 11
 # characters, then a house written with ASCII digits or letters and a unit.
 _LONG_NAMED_HOUSE = (
@@ -499,7 +501,7 @@ _LONG_NAMED_HOUSE = (
 _ADDRESS = re.compile(
     rf"{_ADMIN}{{0,4}}"
     rf"(?:{_ROAD}(?:{_NUM}段)?(?:{_NUM}(?:号|弄|號)|{_ESTATE}|{_HOUSE})|{_ESTATE}{_HOUSE}|{_ADMIN}(?<=区|县|旗|镇|乡|道)(?:{_ROAD}|{_ESTATE}))"
-    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_NAMED_HOUSE}|{_LONG_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
+    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_CROSSING}|{_NAMED_HOUSE}|{_LONG_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
     rf"(?:{_NUM}(?![0-9])|[A-Za-z]{{1,2}}-?[0-9]{{1,5}}(?:-[0-9]{{1,5}}){{0,2}})?"
 )
 # Cheap scans of the raw text that say whether a step can find anything at all. Every address
@@ -512,7 +514,7 @@ _ADDRESS_HINTS = tuple(
     re.compile(pattern)
     for pattern in (
         rf"[{_ROAD_END}][{_DIGIT_LIKE}十]{{1,5}}[号弄號段]",
-        rf"[{_DIGIT_LIKE}][号弄栋幢座元室组楼层户区期]",
+        rf"[{_DIGIT_LIKE}][号弄栋幢座元室组楼层户区期舍]",
         rf"[{_ESTATE_LAST}][{_DIGIT_LIKE}A-Za-zＡ-Ｚ]",
         rf"[区县旗镇乡路街巷弄][^\s，。,！？!?]{{0,8}}?[路街道巷弄同{_ESTATE_LAST}]",
     )
@@ -598,7 +600,8 @@ _NAME_HINT = re.compile(rf"(?=[{_NAME_HINT_FIRST}人主客户者员n])(?:{_NAME_
 _ROLE_LEADS = (
     "客户|顾客|用户|业主|会员|买家|车主|租户|租客|房东|住户|学员|家长|病人|游客|访客|投诉人|当事人|负责人|对接人|"
     "专员|顾问|管家|店员|店长|导购|客服|技师|司机|骑手|快递员|外卖员|师傅|同事|员工|工作人员|经理|主管|销售|"
-    "业务员|推销员|营业员|收银员|服务员|保安|前台|医生|护士|律师|老师|班主任|教练|代表"
+    "业务员|推销员|营业员|收银员|服务员|保安|前台|医生|护士|律师|老师|班主任|教练|代表|老公|老婆|丈夫|妻子|爱人|"
+    "儿子|女儿|孩子|宝宝|父亲|母亲|爸爸|妈妈|朋友|邻居|同学|联系"
 )
 # English cues in mixed-language feedback: "my name is 庞…", "I'm 刘…", "Contact person: 冉…".
 _ENGLISH_LEADS = (
@@ -628,6 +631,11 @@ _ROLE_NAME_PART = (
 # Two patterns: a literal alternation first (the Chinese roles) lets re skip ahead fast; the
 # English cues, matched without case, run only on texts whose lower case holds one of them.
 _ROLE_NAME = re.compile(rf"(?:{_ROLE_LEADS})(?![{_CN}]{{0,2}}(?:人员|们)){_ROLE_NAME_PART}")
+# A parcel label: the name right before 收 (（王小明收）, "寄给 欧阳娜娜 收").
+_RECEIVER = re.compile(
+    rf"(?:(?<![{_CN}])|(?<=[给交寄]))((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_ROLE_GIVEN}(?:{_ROLE_GIVEN})?)"
+    rf" ?(?:收|收件|收货|签收)(?=$|[^{_CN}])"
+)
 _ENGLISH_NAME = re.compile(rf"{_ENGLISH_LEADS}[\s:：,，-]{{0,3}}{_ROLE_NAME_PART}")
 _ENGLISH_HINT = re.compile(
     r"name|i'm|i’m|i\s+am|this\s+is|it's|contact|recipient|receiver|consignee|customer|client|attn|dear|mr|ms|miss|hi|"
@@ -680,7 +688,7 @@ _TITLE_GATE = re.compile(rf"(?:{_PERSON_TITLES})")
 # Gates: one character class each (a fast scan) before the slower hint or pattern.
 _EMAIL_HINT = re.compile(r"[@＠#]|艾特|圈a|[Aa][Tt][\W_]")
 _EMAIL_GATE = re.compile(r"[@＠#艾圈AaＡａ]")
-_ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期{_ESTATE_LAST}{_ROAD_END}同]")
+_ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期舍{_ESTATE_LAST}{_ROAD_END}同]")
 _NAME_GATE = re.compile(r"[叫字名人是患乘旅落称Nn主客户者员]")  # a character of every _NAME_HINT word
 
 
@@ -736,8 +744,12 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
             spans.append((match.start(group), match.end(group), "[NAME]"))
         for match in _ANNOUNCED_TRANSLITERATED.finditer(text):
             spans.append((match.start(1), match.end(1), "[NAME]"))
-    english = _ENGLISH_HINT.search(text.lower()) is not None
-    for pattern in (_ROLE_NAME, _ENGLISH_NAME) if english else (_ROLE_NAME,):
+    patterns = [_ROLE_NAME]
+    if _ENGLISH_HINT.search(text.lower()):
+        patterns.append(_ENGLISH_NAME)
+    if "收" in text:
+        patterns.append(_RECEIVER)
+    for pattern in patterns:
         for match in pattern.finditer(text):
             name = match.group(1)
             if (len(name) == 2 and name[0] == name[1]) or name in _common_words():

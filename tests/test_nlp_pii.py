@@ -607,3 +607,34 @@ def test_name_after_more_roles_greetings_and_titles(text, masked):
 @pytest.mark.parametrize("text", ["客户高端大气", "会员成绩查询", "顾客石头剪刀布", "学员成绩不错，", "Hi 高端人士", "销售额不错"])
 def test_common_words_after_a_role_are_not_names(text):
     assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("寄到南京（栾小川收）", "寄到南京（[NAME]收）"),
+        ("寄给 欧阳娜娜 收", "寄给 [NAME] 收"),
+        ("老公韩冬说尺码小了", "老公[NAME]说尺码小了"),
+        ("请联系庞经理", "请联系[NAME]"),
+        ("有问题联系郜明轩，13905712468", "有问题联系[NAME]，139****2468"),
+    ],
+)
+def test_name_on_a_parcel_label_or_after_family_and_contact_words(text, masked):
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["麻烦马上收，谢谢", "周末收。", "记得签收", "妈妈说不好用", "联系商家没人理", "朋友圈都在晒", "孩子高兴坏了", "儿子周末回来",
+     "我老婆买的", "从北京路口过去", "走到路口左转"],
+)
+def test_family_words_parcel_words_and_crossings_without_a_name_or_place_stay(text):
+    assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["长沙市岳麓区麓山南路932号中南大学南校区8舍", "郑州市金水区花园路与农业路交叉口东北角", "北京市朝阳区三里屯SOHO 5号楼1503"],
+)
+def test_dormitory_crossing_and_spaced_building_addresses_masked(address):
+    assert mask_pii(f"寄到{address}，谢谢") == "寄到[ADDRESS]，谢谢"
