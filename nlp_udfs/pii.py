@@ -2,8 +2,9 @@
 
 The masker looks for shapes, not for one spelling, because customers write numbers every way:
 
-1. e-mail -> ``[EMAIL]``: ``@`` or ``＠`` (or ``(at)`` / ``[at]``), spaces around it, ``.``
-   ``。`` ``．`` between the domain's labels (``a @ qq。com``). First, because
+1. e-mail -> ``[EMAIL]``: ``@`` or ``＠`` (or ``(at)`` / ``[at]`` / ``艾特``), spaces around it,
+   ``.`` ``。`` ``．`` ``点`` between the domain's labels (``a @ qq。com``); a big provider may
+   stand without its top-level domain (``li@qq``, ``li@163``). First, because
    ``13800138000@163.com`` is an address, not a phone.
 2. digit runs: digits (ASCII, full-width, Chinese ``〇零一二三四五六七八九幺两``, the radio
    alphabet ``洞`` 0 ``拐`` 7 ``勾`` 9, financial ``壹贰叁肆伍陆柒捌玖``) joined by up to three
@@ -94,11 +95,14 @@ _HAS_DIGIT = re.compile(r"[0-9]")
 # ---- e-mail ------------------------------------------------------------------------------
 _EMAIL_LOCAL = r"[A-Za-z0-9][A-Za-z0-9._%+\-]*"
 _EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
-_EMAIL_DOT = r"[ \t]?(?:\.|\(dot\)|\[dot\]| dot )[ \t]?"
+_EMAIL_DOT = r"[ \t]?(?:\.|\(dot\)|\[dot\]| dot |点)[ \t]?"
+# The big mail providers are recognised without their top-level domain: "123456@qq", "li@163".
+_EMAIL_PROVIDER = r"(?:qq|163|126|139|188|yeah|sina|sohu|foxmail|aliyun|gmail|outlook|hotmail|yahoo|icloud)"
 _EMAIL_TLD = r"(?:com|cn|net|org|edu|gov|info|biz|io|me|cc|co|hk|tw|mo|jp|uk|us|de|top|vip|xyz|ai|app|mobi)"
 _EMAIL = re.compile(
     rf"(?<![A-Za-z0-9._%+\-]){_EMAIL_LOCAL}"
     rf"(?:[ \t]{{0,2}}@[ \t]{{0,2}}{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}[A-Za-z]{{2,10}}"
+    rf"|@{_EMAIL_PROVIDER}(?![A-Za-z0-9.@])"
     rf"|[ \t]?(?:\(at\)|\[at\]|\{{at\}}|<at>|\(@\)| at |#|艾特|圈a)[ \t]?{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}{_EMAIL_TLD})"
     r"(?![A-Za-z0-9])",
     re.I,

@@ -638,3 +638,13 @@ def test_family_words_parcel_words_and_crossings_without_a_name_or_place_stay(te
 )
 def test_dormitory_crossing_and_spaced_building_addresses_masked(address):
     assert mask_pii(f"寄到{address}，谢谢") == "寄到[ADDRESS]，谢谢"
+
+
+@pytest.mark.parametrize("written", ["ma.lin艾特qq点com", "ma.lin@qq", "ma.lin@163", "ma.lin@foxmail"])
+def test_email_with_dot_written_as_a_word_or_a_big_provider_without_its_domain(written):
+    assert mask_pii(f"邮箱 {written}，谢谢") == "邮箱 [EMAIL]，谢谢"
+
+
+@pytest.mark.parametrize("text", ["team @qq 音乐", "转发@qq音乐", "我在@gmail看到"])
+def test_mentions_of_a_mail_provider_stay(text):
+    assert mask_pii(text) == text
