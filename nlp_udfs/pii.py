@@ -635,6 +635,7 @@ _ROLE_NAME_PART = (
 # Two patterns: a literal alternation first (the Chinese roles) lets re skip ahead fast; the
 # English cues, matched without case, run only on texts whose lower case holds one of them.
 _ROLE_NAME = re.compile(rf"(?:{_ROLE_LEADS})(?![{_CN}]{{0,2}}(?:人员|们)){_ROLE_NAME_PART}")
+_ROLE_LEAD = re.compile(_ROLE_LEADS)
 # A parcel label: the name right before 收 (（王小明收）, "寄给 欧阳娜娜 收").
 _RECEIVER = re.compile(
     rf"(?:(?<![{_CN}])|(?<=[给交寄]))((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_ROLE_GIVEN}(?:{_ROLE_GIVEN})?)"
@@ -696,6 +697,24 @@ _ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期舍{_ES
 _NAME_GATE = re.compile(r"[叫字名人是患乘旅落称Nn主客户者员]")  # a character of every _NAME_HINT word
 
 
+def _role_names(text: str):
+    """Matches of the names after a role, an English cue or before 收 (group 1 is the name).
+    Each pattern runs only from where a cheap scan found its cue."""
+    lead = _ROLE_LEAD.search(text)
+    if lead:
+        yield from _ROLE_NAME.finditer(text, lead.start())
+    if _ENGLISH_HINT.search(text.lower()):
+        yield from _ENGLISH_NAME.finditer(text)
+    at = text.find("收")
+    while at > 0:  # a parcel label: try the few places a name before 收 can start
+        for start in range(max(0, at - 5), at - 1):
+            match = _RECEIVER.match(text, start)
+            if match and match.end(1) >= at - 1:
+                yield match
+                break
+        at = text.find("收", at + 1)
+
+
 def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
     if not spans:
         return text
@@ -748,17 +767,11 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
             spans.append((match.start(group), match.end(group), "[NAME]"))
         for match in _ANNOUNCED_TRANSLITERATED.finditer(text):
             spans.append((match.start(1), match.end(1), "[NAME]"))
-    patterns = [_ROLE_NAME]
-    if _ENGLISH_HINT.search(text.lower()):
-        patterns.append(_ENGLISH_NAME)
-    if "收" in text:
-        patterns.append(_RECEIVER)
-    for pattern in patterns:
-        for match in pattern.finditer(text):
-            name = match.group(1)
-            if (len(name) == 2 and name[0] == name[1]) or name in _common_words():
-                continue  # 常常, 明明: a doubled word; 高端, 成绩: a common word, not a name
-            spans.append((match.start(1), match.end(1), "[NAME]"))
+    for match in _role_names(text):
+        name = match.group(1)
+        if (len(name) == 2 and name[0] == name[1]) or name in _common_words():
+            continue  # 常常, 明明: a doubled word; 高端, 成绩: a common word, not a name
+        spans.append((match.start(1), match.end(1), "[NAME]"))
     for title in _TITLE_GATE.finditer(text) if _TITLE_GATE.search(text) else ():  # look just before each title
         start = title.start()
         match = _TITLED_NAME.match(text, max(0, start - 2)) or _TITLED_NAME.match(text, max(0, start - 1))
