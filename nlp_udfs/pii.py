@@ -2,12 +2,14 @@
 
 The masker looks for shapes, not for one spelling, because customers write numbers every way:
 
-1. e-mail -> ``[EMAIL]``: ``@`` or ``＠`` (or ``(at)`` / ``[at]``), spaces around it, ``.``
-   ``。`` ``．`` between the domain's labels (``a @ qq。com``). First, because
+1. e-mail -> ``[EMAIL]``: ``@`` or ``＠`` (or ``(at)`` / ``[at]`` / ``艾特``), spaces around it,
+   ``.`` ``。`` ``．`` ``点`` between the domain's labels (``a @ qq。com``); a big provider may
+   stand without its top-level domain (``li@qq``, ``li@163``). First, because
    ``13800138000@163.com`` is an address, not a phone.
-2. digit runs: digits (ASCII, full-width, Chinese ``〇零一二三四五六七八九幺两``, financial
-   ``壹贰叁肆伍陆柒捌玖``) joined by up to three separators (space, ``-`` ``.`` ``/``, dashes,
-   full-width and ideographic forms, brackets), with ``+86`` / ``0086`` / ``86`` in front.
+2. digit runs: digits (ASCII, full-width, Chinese ``〇零一二三四五六七八九幺两``, the radio
+   alphabet ``洞`` 0 ``拐`` 7 ``勾`` 9, financial ``壹贰叁肆伍陆柒捌玖``) joined by up to three
+   separators (space, ``-`` ``.`` ``/``, dashes, full-width and ideographic forms, brackets, commas
+   and ``、``), with ``+86`` / ``0086`` / ``86`` in front (and a trunk ``0`` after it).
    A run is classified by its digits alone, whatever the grouping:
 
    - mobile, 11 digits ``1[3-9]…`` -> ``138****8000`` (``[PHONE]`` with ``full_redaction``);
@@ -19,20 +21,30 @@ The masker looks for shapes, not for one spelling, because customers write numbe
      extension) -> ``021-****5678`` (``[TEL]``); 7-8 digits right after a phone word (电话,
      座机 ...) count as a landline without area code.
 
+   After a phone word, a mobile split by words (``手机139，后面是0571，最后2468``) is masked
+   group by group when its groups (3-4-4, 3-8, 7-4, 3-3-5, none followed by a unit such as
+   元/次/分钟) make exactly a mobile's 11 digits. Digits glued to letters that say phone
+   (``WeChat``, ``dh``, ``加V``) are a phone, not a code.
+
    A run that is not one of those as a whole is tried group by group (``电话13800138000 2``
    holds a phone and a quantity). Runs glued to Latin letters (``SF1380013800``, ``SKU-...``)
    are codes, and runs right after an order, tracking, SKU, barcode or invoice word
-   (订单号, 运单, 快递单号, 条码 ...) are left alone, as are 400/800 hotlines, dates and prices
+   (订单号, 运单, 快递单号, 条码 ...) are left alone up to the first comma, as are 400/800
+   hotlines, dates, prices and amounts with thousands separators (``13,800,138,000``)
    (they never have a mobile's, ID's, card's or landline's shape). A 400/800 service number
    (10 digits, any grouping: ``4006-046-805``) is cut off the run before it is classified.
 3. street address -> ``[ADDRESS]``: a road, lane or estate with a house number, or a chain of
    administrative units down to a district, with the building / unit / room parts after it.
    A county-town address (县/镇/乡 then 村/屯/村委会, a 组) counts too, and after the house
    number a longer building name with its block (``和信商座A座``, ``家属楼5栋``) stays in the mask.
-4. a name after a cue (我叫 / 姓名 / 联系人 / 收件人 / 乘车人 / 预约人 / 患者 ...), optionally
+4. a name after a cue (我叫 / 姓名 / 联系人 / 收件人 / 投保人 / 户主 / 患者 ...), optionally
    with a verb (写成了 / 填的是 / 登记为), or after someone "叫" (我儿子叫, 店员叫): a surname
    (single or compound), then one or two characters, or surname + a title (先生/女士/老师 ...)
-   -> ``[NAME]``.
+   -> ``[NAME]``. Right after a role (客户 / 顾客 / 业主 / 会员 ...) or an English cue
+   (``my name is``, ``I'm``, ``Contact:``) the name must be closed by punctuation, a digit, a
+   Latin letter or a verb (反映 / 投诉 / 说 / 在 ...), and common words (客户经理, 会员权益) are
+   not names. Transliterated names (阿依古丽, 买买提·艾力) count after a cue or a role, and a
+   surname with a title (陈师傅, 黎经理, 王先生) counts where no word runs into it.
 
 Everything is matched on a same-length normalised copy of the text (digit forms -> ASCII,
 separators -> one kind), so masks are spliced into the original at the same positions. As
@@ -41,15 +53,20 @@ before, full-width digits and ``＋`` ``－`` become half-width in the output.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import re
+from pathlib import Path
 
 _FULL_WIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"＋": "+", "－": "-"})
 
 _CHINESE_DIGITS = {
     "〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
     "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
-    "壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "肆": "4", "伍": "5", "陆": "6", "陸": "6",
+    # the radio alphabet of numbers: 洞 0, 拐 7, 勾 9 (幺 and 两 above)
+    "洞": "0", "拐": "7", "勾": "9",
+    "壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "叄": "3", "肆": "4", "伍": "5", "陆": "6", "陸": "6",
     "柒": "7", "捌": "8", "玖": "9",
 }
 _CHINESE_DIGIT_CHARS = frozenset(_CHINESE_DIGITS)
@@ -63,7 +80,7 @@ _MATCH_TABLE = str.maketrans(
     | {char: "-" for char in _SEPARATORS}
     | {char: " " for char in _SPACES}
     | {"(": "(", "（": "(", "[": "(", "【": "(", ")": ")", "）": ")", "]": ")", "】": ")"}
-    | {"＋": "+", "＠": "@", "。": ".", "｡": ".", "，": ","}
+    | {"＋": "+", "＠": "@", "。": ".", "｡": ".", "，": ",", "、": ","}
     | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
     | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
 )
@@ -78,11 +95,14 @@ _HAS_DIGIT = re.compile(r"[0-9]")
 # ---- e-mail ------------------------------------------------------------------------------
 _EMAIL_LOCAL = r"[A-Za-z0-9][A-Za-z0-9._%+\-]*"
 _EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
-_EMAIL_DOT = r"[ \t]?(?:\.|\(dot\)|\[dot\]| dot )[ \t]?"
+_EMAIL_DOT = r"[ \t]?(?:\.|\(dot\)|\[dot\]| dot |点)[ \t]?"
+# The big mail providers are recognised without their top-level domain: "123456@qq", "li@163".
+_EMAIL_PROVIDER = r"(?:qq|163|126|139|188|yeah|sina|sohu|foxmail|aliyun|gmail|outlook|hotmail|yahoo|icloud)"
 _EMAIL_TLD = r"(?:com|cn|net|org|edu|gov|info|biz|io|me|cc|co|hk|tw|mo|jp|uk|us|de|top|vip|xyz|ai|app|mobi)"
 _EMAIL = re.compile(
     rf"(?<![A-Za-z0-9._%+\-]){_EMAIL_LOCAL}"
     rf"(?:[ \t]{{0,2}}@[ \t]{{0,2}}{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}[A-Za-z]{{2,10}}"
+    rf"|@{_EMAIL_PROVIDER}(?![A-Za-z0-9.@])"
     rf"|[ \t]?(?:\(at\)|\[at\]|\{{at\}}|<at>|\(@\)| at |#|艾特|圈a)[ \t]?{_EMAIL_LABEL}(?:{_EMAIL_DOT}{_EMAIL_LABEL})*{_EMAIL_DOT}{_EMAIL_TLD})"
     r"(?![A-Za-z0-9])",
     re.I,
@@ -94,7 +114,7 @@ _EMAIL = re.compile(
 _RUN = re.compile(
     r"(?<![0-9])"
     r"(?:\+[-(]{0,2}|\(\+?)?"
-    r"[0-9](?:[-() ]{0,3}[0-9]){6,}"
+    r"[0-9](?:[-() ,]{0,3}[0-9]){6,}"
     r"(?:[- ]{0,2}[Xx](?![A-Za-z]))?"
 )
 _GROUP = re.compile(r"[0-9]+|[Xx]")
@@ -115,7 +135,12 @@ _NEAR_MISS_BEFORE = re.compile(
 )
 _PHONE_WORD_BEFORE = re.compile(r"(?:电话|電話|座机|座機|固话|固話|手机|手機|tel|TEL|Tel|热线)[号码碼]{0,2}[\s:：是为-]{0,3}$")
 _CARD_WORD_BEFORE = re.compile(r"(?:卡号|卡號|银行卡|銀行卡|信用卡|储蓄卡|借记卡|这张卡|卡)[号码碼]{0,2}[\s:：是为-]{0,3}$")
-_LETTER_LEADS_OK = re.compile(r"(?:tel|phone|mobile|mob|cell|wx|vx)[\s:.\-_/#]*$", re.I)
+# Letters that say "phone" (also in pinyin initials: dh 电话, sj 手机; 加V for WeChat).
+_LETTER_LEADS_OK = re.compile(
+    r"(?:tel|phone|mobile|mob|cell|wx|vx|wechat|weixin|whatsapp|call|contact|sms|dh|sj|(?<![!-~])v)"
+    r"(?:\s*(?:no|num|number)\.?)?[\s:.\-_/#]*$",
+    re.I,
+)
 _LOOKBEHIND = 12
 _EXTENSION = re.compile(r"(?:-{1,3}|[- ]{0,3}(?:转|分机|ext\.?|x)[- :：]{0,3})[0-9]{1,5}(?![0-9])", re.I)
 
@@ -183,7 +208,11 @@ def _classify(digits: str, *, plus: bool, card_word: bool, phone_word: bool) -> 
         national = digits[4:]
     elif digits.startswith("86") and length in (13, 12, 11) and (plus or length == 13):
         national = digits[2:]
+    elif digits.startswith("860") and length == 14 and plus:
+        national = digits[2:]
     if national is not digits:
+        if national.startswith("0"):
+            national = national[1:]  # a trunk 0 after the country code: +86 (0)21 ..., +86 0139 ...
         if len(national) == 11 and national[0] == "1" and national[1] in "3456789":
             return "phone"
         if 9 <= len(national) <= 11 and _AREA.match("0" + national):
@@ -215,9 +244,10 @@ def _mask_for(kind: str, digits: str, full_redaction: bool) -> str:
         return "[PHONE]" if full_redaction else f"{digits[-11:-8]}****{digits[-4:]}"
     if full_redaction:
         return "[TEL]"
-    national = digits[4:] if digits.startswith("0086") else digits
-    if national.startswith("86") and not national.startswith("0"):
-        national = "0" + national[2:]
+    national = digits
+    if digits.startswith("0086") or digits.startswith("86"):
+        national = digits[4:] if digits.startswith("0086") else digits[2:]
+        national = national if national.startswith("0") else "0" + national  # +86 (0)21 / +86 21
     area = _AREA.match(national) if national.startswith("0") else None
     local = national[area.end():] if area else national
     prefix = f"{area.group(0)}-" if area else ""
@@ -261,7 +291,7 @@ def _glued_to_a_code(norm: str, original: str, start: int) -> bool:
     if not (before.isascii() and before.isalpha()):
         if not (start > 1 and original[start - 1] in "-_./#" and norm[start - 2].isascii() and norm[start - 2].isalpha()):
             return False
-    return _LETTER_LEADS_OK.search(norm[max(0, start - 8) : start]) is None
+    return _LETTER_LEADS_OK.search(norm[max(0, start - 16) : start]) is None
 
 
 def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
@@ -269,13 +299,16 @@ def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
     found: list[tuple[int, int, str, str]] = []
     for run in _RUN.finditer(norm):
         start, end = run.span()
-        if _glued_to_a_code(norm, original, start):
-            continue
-        near_miss, card_word, phone_word = _context(norm, start)
-        if near_miss:
-            continue
-        plus = "+" in norm[start:start + 3]
         groups = _groups(norm, original, start, end)
+        plus = "+" in norm[start:start + 3]
+        near_miss, card_word, phone_word = _context(norm, start)
+        if near_miss or _glued_to_a_code(norm, original, start):
+            # the code or order number ends at the first comma: "运单号 7730…，13800138000"
+            cut = _after_first_comma(norm, groups)
+            if cut is None:
+                continue
+            groups = groups[cut:]
+            plus = card_word = phone_word = False
         hotline = _hotline_groups(norm, groups)
         if hotline:  # 4006-046-805: a service line, never a person's number
             groups = groups[hotline:]
@@ -284,6 +317,25 @@ def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
             groups = groups[:_MAX_GROUPS]
         found.extend(_classify_groups(norm, groups, 0, len(groups), plus, card_word, phone_word))
     return found
+
+
+def _after_first_comma(norm: str, groups: list[tuple[int, int]]) -> int | None:
+    """Index of the first group after a comma between groups, or None."""
+    for index in range(1, len(groups)):
+        if "," in norm[groups[index - 1][1]:groups[index][0]]:
+            return index
+    return None
+
+
+def _thousands(norm: str, groups: list[tuple[int, int]], first: int, last: int) -> bool:
+    """``13,800,138,000``: groups joined by bare commas, three digits each after the first, are
+    one amount written with thousands separators, not a dictated number."""
+    if first == last:
+        return False
+    for index in range(first + 1, last + 1):
+        if norm[groups[index - 1][1]:groups[index][0]] != "," or groups[index][1] - groups[index][0] != 3:
+            return False
+    return groups[first][1] - groups[first][0] <= 3
 
 
 def _hotline_groups(norm: str, groups: list[tuple[int, int]]) -> int:
@@ -303,7 +355,7 @@ def _classify_groups(norm, groups, lo, hi, plus, card_word, phone_word):
         for first in range(lo, hi - size + 1):
             last = first + size - 1
             digits = "".join(norm[a:b] for a, b in groups[first:last + 1])
-            if len(digits) < 7:
+            if len(digits) < 7 or _thousands(norm, groups, first, last):
                 continue
             if first == lo and lo == 0:
                 kind = _classify(digits, plus=plus, card_word=card_word, phone_word=phone_word)
@@ -348,6 +400,73 @@ def _luhn_valid_head(norm, groups, first, last) -> int | None:
     return None
 
 
+# A mobile split by words: "139，后面是0571，最后2468", "手机139 然后 0571 2468". Only after a
+# word that says phone, and only when the groups (3-8 digits each, a few words apart within one
+# sentence) make exactly a mobile's 11 digits.
+_PHONE_CUE = re.compile(r"电话|電話|手机|手機|号码|號碼|联系方式|联系|微信|致电|打|拨|call|phone|mobile|tel", re.I)
+_DIGITS = re.compile(r"[0-9]+")
+_SPLIT_GAP = re.compile(r"(?:[^0-9。！？!?；;\n]|[0-9](?=位)){1,8}")  # 后四位 reads 后4位
+_SPLIT_GAP_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_MOBILE_SPLITS = {(3, 4, 4), (3, 8), (7, 4), (3, 3, 5)}  # how people break a mobile when dictating
+# A group followed by a unit is a quantity (135分钟, 1280元), not part of a number.
+_UNIT_AFTER = re.compile(r"[元块次个件天号米斤岁年月日周%位分秒小公单张台箱瓶份]|毛|角|小时|公里")
+
+
+def _split_mobiles(norm: str, original: str, taken: list[tuple[int, int]], full_redaction: bool):
+    """(start, end, mask) of each digit group of a mobile split by words."""
+    groups = [m.span() for m in _DIGITS.finditer(norm) if 3 <= m.end() - m.start() <= 8]
+    spans: list[tuple[int, int, str]] = []
+    index = 0
+    while index < len(groups):
+        match = _split_mobile_at(norm, groups, index, taken)
+        if match is None:
+            index += 1
+            continue
+        chosen = groups[index:match]
+        digits = "".join(norm[a:b] for a, b in chosen)
+        position = 0
+        for a, b in chosen:
+            if full_redaction:
+                spans.append((a, b, "[PHONE]"))
+            else:  # 139****2468 spread over the groups
+                spans.append((a, b, "".join(
+                    digits[position + k] if position + k < 3 or position + k >= 7 else "*" for k in range(b - a)
+                )))
+            position += b - a
+        index = match
+    return spans
+
+
+def _split_mobile_at(norm, groups, index, taken) -> int | None:
+    """The end index of groups[index:end] that make a mobile split by words, or None."""
+    start = groups[index][0]
+    if any(a < groups[index][1] and start < b for a, b in taken) or _context(norm, start)[0]:
+        return None
+    if start and norm[start - 1].isascii() and norm[start - 1].isalpha():
+        return None
+    digits = norm[start:groups[index][1]]
+    cue = _PHONE_CUE.search(norm, max(0, start - 10), start) is not None
+    worded = False
+    for end in range(index + 1, min(index + 4, len(groups))):
+        gap_start, gap_end = groups[end - 1][1], groups[end][0]
+        if not _SPLIT_GAP.fullmatch(norm, gap_start, gap_end):
+            return None
+        worded = worded or _SPLIT_GAP_WORD.search(norm, gap_start, gap_end) is not None
+        cue = cue or _PHONE_CUE.search(norm, gap_start, gap_end) is not None
+        digits += norm[groups[end][0]:groups[end][1]]
+        if len(digits) > 11 or _context(norm, groups[end][0])[0]:
+            return None
+        if len(digits) == 11:
+            lengths = tuple(b - a for a, b in groups[index:end + 1])
+            ok = worded and cue and _MOBILE.fullmatch(digits) is not None and lengths in _MOBILE_SPLITS
+            ok = ok and not any(_UNIT_AFTER.match(norm, b) for a, b in groups[index:end + 1])
+            ok = ok and not any(a < groups[end][1] and groups[index][0] < b for a, b in taken)
+            ok = ok and not (groups[end][1] < len(norm) and norm[groups[end][1]].isascii() and norm[groups[end][1]].isalpha())
+            return end + 1 if ok else None
+    return None
+
+
 def _prefix_start(norm: str, start: int) -> int:
     """Take a ``+`` / ``(`` right before the first group into the mask."""
     while start > 0 and norm[start - 1] in "+(":
@@ -368,10 +487,15 @@ _NUM = rf"(?:[0-9]{{1,5}}|[{_CN_NUMERALS}]{{1,6}})(?:-[0-9]{{1,5}}){{0,3}}"  # 1
 _ADMIN = rf"(?:{_PLACE}(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道|开发区|新区))"
 _ROAD = rf"(?:{_PLACE}(?:路|街|大道|大街|巷|弄|胡同|里|道|公路|环路))"
 _ESTATE = rf"(?:{_PLACE}(?:小区|花园|家园|公寓|大厦|广场|苑|园|庭|府|城|村委会|居委会|村|新村|屯|社区|中心|大楼|宿舍|院))"
-_UNIT = r"(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门)"
+_UNIT = r"(?:号院|号楼|号门|号|弄|栋|幢|座|单元|楼|层|室|户|排|组|区|期|段|门|舍)"
 _HOUSE = rf"(?:(?:{_NUM}|[A-Za-z]{{1,2}}[0-9]{{0,3}}){_UNIT})"
+# Inside an address, after a road or an estate, 写字楼 / 收发室 / 地下室 are buildings: only the
+# verbs and particles that end an address stop a building name.
+_NOT_HOUSE_START = "在住是到寄送发往给从于为我你他她的了和与及或把被请帮麻烦就也还都去来回电"
 # A building named freely ("星河国际7幢", "办公楼1座", "东塔907"): a few characters, a number.
-_NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_PLACE_START}，。])[{_CN}A-Za-z]{{0,5}}?(?:{_HOUSE}|{_NUM}(?![0-9])))"
+_NAMED_HOUSE = rf"(?:[{_CN}A-Za-z](?<![{_NOT_HOUSE_START}，。])[{_CN}A-Za-z]{{0,5}}? ?(?:{_HOUSE}|{_NUM}(?![0-9])))"
+# A crossing of two roads, where a place is given without a number: 花园路与农业路交叉口东北角.
+_CROSSING = rf"(?:[与和]{_ROAD})?(?:交叉口|交汇处|交界处|路口)(?:[东西南北]{{1,2}}(?:角|侧))?"
 # A longer building name after a house number ("和信商座A座", "电子科大家属楼5栋"): up to 11
 # characters, then a house written with ASCII digits or letters and a unit.
 _LONG_NAMED_HOUSE = (
@@ -381,20 +505,20 @@ _LONG_NAMED_HOUSE = (
 _ADDRESS = re.compile(
     rf"{_ADMIN}{{0,4}}"
     rf"(?:{_ROAD}(?:{_NUM}段)?(?:{_NUM}(?:号|弄|號)|{_ESTATE}|{_HOUSE})|{_ESTATE}{_HOUSE}|{_ADMIN}(?<=区|县|旗|镇|乡|道)(?:{_ROAD}|{_ESTATE}))"
-    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_NAMED_HOUSE}|{_LONG_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
+    rf"(?:{_ROAD}|{_ESTATE}|{_HOUSE}|{_CROSSING}|{_NAMED_HOUSE}|{_LONG_NAMED_HOUSE}|[-#][0-9]{{1,5}})*"
     rf"(?:{_NUM}(?![0-9])|[A-Za-z]{{1,2}}-?[0-9]{{1,5}}(?:-[0-9]{{1,5}}){{0,2}})?"
 )
 # Cheap scans of the raw text that say whether a step can find anything at all. Every address
 # the pattern above accepts contains one of these cores (a road and a number, a number and a
 # unit, an estate and a number or letter, a district/town then a road or estate).
-_DIGIT_LIKE = "0-9０-９〇零一二三四五六七八九幺两壹贰貳叁參肆伍陆陸柒捌玖"
+_DIGIT_LIKE = "0-9０-９〇零一二三四五六七八九幺两洞拐勾壹贰貳叁參叄肆伍陆陸柒捌玖"
 _ROAD_END = "路街巷弄道里"
 _ESTATE_LAST = "区园寓厦场苑庭府城会村屯心楼舍院"  # last characters of the _ESTATE words
 _ADDRESS_HINTS = tuple(
     re.compile(pattern)
     for pattern in (
         rf"[{_ROAD_END}][{_DIGIT_LIKE}十]{{1,5}}[号弄號段]",
-        rf"[{_DIGIT_LIKE}][号弄栋幢座元室组楼层户区期]",
+        rf"[{_DIGIT_LIKE}][号弄栋幢座元室组楼层户区期舍]",
         rf"[{_ESTATE_LAST}][{_DIGIT_LIKE}A-Za-zＡ-Ｚ]",
         rf"[区县旗镇乡路街巷弄][^\s，。,！？!?]{{0,8}}?[路街道巷弄同{_ESTATE_LAST}]",
     )
@@ -409,8 +533,12 @@ _SURNAMES = (
     "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
     "萧蔺阙郦邰訾阚乜聂晁仝逯闻薄寿燕冀郏邴蒯鞠荆竺权桓盖庾暨璩濮滑荀羿储嵇宓郗钭厉戎郜韶宿胥莘逄扶堵宰雍扈"
     "茹宦慎衡弘匡禄殳蔚夔厍鄢傅洪赖郁阎禹伏谈茅强裘芮井富巴牧班封惠屠索鄂危宣钮汲糜浦幸苍廉奚贝皮湛狄冼揭"
+    "杭笪庹谌粟翦仉佴缑"
 )
-_COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫"
+_COMPOUND_SURNAMES = (
+    "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫|轩辕|独孤|钟离|呼延|赫连|澹台|"
+    "申屠|公羊|万俟|闻人"
+)
 # Characters that end a name: particles, verbs and words that follow a name in a sentence.
 _NOT_IN_NAME = "的在想要是了啊呢吧电手号联系我你他她说和跟从请麻烦收寄地址住家人工客服打给到上下者兴么个们真很非常太也还都就会能可以不没有被让，。"
 # After a word that announces a name (姓名, 联系人 ...) almost anything is a name: only particles
@@ -428,28 +556,39 @@ _TITLES = "先生|女士|小姐|老师|师傅|阿姨|经理"
 def _name_pattern(lead: str, stop: str) -> str:
     given = rf"[{_CN}](?<![{stop}])"
     return (
-        rf"(?:{lead})(?!(?<=我叫)[车醒])[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}"
+        rf"(?:{lead})(?!(?<=叫)[车醒])[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}"
         rf"((?:{_COMPOUND_SURNAMES}|(?![{stop}])[{_SURNAMES}])(?:{_TITLES}|{given}(?:{given})?))"
     )
 
 
 # Words that announce a name: a person's role on a form, ticket or parcel (收件人, 持卡人 ...).
 _ANNOUNCING_LEADS = (
-    "我叫|我的名字|名字|姓名|名叫|联系人|收件人|收货人|签收人|寄件人|取件人|提货人|户名|账户名|开户名|持卡人|"
-    "乘车人|乘机人|乘客|旅客|入住人|开户人|订票人|购票人|预订人|预约人|报名人|登记人|申请人|投保人|被保险人|"
-    "受益人|经办人|办理人|就诊人|患者|实名|署名|落款|[Nn]ame"
+    "我叫|我的名字|名字|姓名|名叫|全名|称呼|联系人|收件人|收货人|签收人|寄件人|取件人|提货人|领取人|户名|账户名|开户名|"
+    "持卡人|乘车人|乘机人|乘客|旅客|入住人|开户人|订票人|购票人|预订人|预约人|报名人|登记人|申请人|投保人|被保险人|"
+    "受益人|经办人|办理人|就诊人|患者|实名|署名|落款|法人|法定代表人|户主|监护人|代理人|委托人|收款人|付款人|汇款人|"
+    "下单人|订购人|购买人|承租人|借款人|担保人|签名|[Nn]ame"
 )
-# Someone's name said in passing: 我是X, 我儿子叫X, 店员叫X; the stricter stop list applies.
-_PERSON_LEADS = (
-    "我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?|"
-    "(?:我|他|她|儿子|女儿|孩子|宝宝|老公|老婆|爱人|妈妈|爸爸|父亲|母亲|朋友|同事|店员|导购|客服|师傅|"
-    "快递员|快递小哥|骑手|司机|经理|店长|柜员|医生|护士|老师)(?:的名字)?叫(?!了)"
+# Someone's name said in passing: 我是X (the stricter stop list applies) and 我儿子叫X, 店员叫X
+# (what follows 叫 is a name as surely as after 姓名).
+_PERSON_LEADS = "我是(?:业主|车主|客户|顾客|买家|会员|用户|租户|家长|学员)?"
+_CALLED_LEADS = (
+    "(?:我|他|她|儿子|女儿|孩子|小孩|宝宝|闺女|孙子|孙女|外孙|侄子|侄女|老公|老婆|丈夫|妻子|媳妇|爱人|对象|男朋友|"
+    "女朋友|妈妈|爸爸|父亲|母亲|爷爷|奶奶|外公|外婆|姥姥|姥爷|婆婆|公公|朋友|同学|同事|室友|邻居|店员|导购|客服|师傅|"
+    "快递员|快递小哥|骑手|配送员|司机|经理|店长|柜员|收银员|服务员|营业员|前台|保安|技师|医生|护士|老师|教练)"
+    "(?:的名字)?叫(?!了)"
 )
 # A form field: a role word ending like 填写人 / 业主 / 顾客 / 投诉人 that starts the text or a
 # clause (not the end of an @nickname: "//@爱吃草莓的打工人:"), then a colon.
 _FIELD_LEAD = rf"(?<![{_CN}@A-Za-z0-9_])[{_CN}]{{0,3}}[人主客户者员][:：]"
+# A name transliterated from Uyghur, Kazakh, Tibetan or Mongolian (阿依古丽, 买买提·艾力, 扎西次仁)
+# has no Han surname: 3-6 characters of those transcriptions, or two parts joined by a dot.
+_TRANSLITERATION = (
+    "阿艾爱买麦吐努热古丽依迪拉娜尔江提木汗尼扎克孜斯巴合曼帕夏米玛伊亚沙托肉哈力甫吾布库穆罕默德则再加"
+    "玉素祖菲然瓦卜都不逊西卓格桑央金多吉姆旺堆达索朗普白次仁措乌兰其苏和图雅宝音那额敦琴日勒朝鲁敖珍平曲洛增"
+)
+_TRANSLITERATED = rf"[{_TRANSLITERATION}]{{2,5}}[·•・][{_TRANSLITERATION}]{{2,5}}|[{_TRANSLITERATION}]{{3,6}}"
 _NAME = re.compile(
-    _name_pattern(_ANNOUNCING_LEADS, _NOT_IN_ANNOUNCED_NAME)
+    _name_pattern(rf"{_ANNOUNCING_LEADS}|{_CALLED_LEADS}", _NOT_IN_ANNOUNCED_NAME)
     + "|"
     + _name_pattern(rf"{_PERSON_LEADS}|本人|{_FIELD_LEAD}", _NOT_IN_NAME)
 )
@@ -457,18 +596,123 @@ _NAME_HINT_WORDS = rf"{_ANNOUNCING_LEADS}|叫|我是|本人|[人主客户者员]
 # The first characters of those words, in a lookahead: re tries the alternation only there.
 _NAME_HINT_FIRST = "".join(sorted({word[1] if word.startswith("[") else word[0] for word in _NAME_HINT_WORDS.split("|")}))
 _NAME_HINT = re.compile(rf"(?=[{_NAME_HINT_FIRST}人主客户者员n])(?:{_NAME_HINT_WORDS})")
-# A surname with a title where no word runs into it: "王先生您好", "顾客刘女士反映".
-_TITLED_NAME = re.compile(
-    rf"(?:(?<![{_CN}])|(?<=顾客|客户|业主|用户|这位|那位|联系|麻烦)|(?<=[给找问]))"
-    rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:先生|女士|小姐)"
+
+# A role that a name follows directly, with nothing between (顾客王丽反映, 业主房立新，, 客户端木清):
+# the words after such a role are mostly not names (客户经理, 业主群, 顾客至上, 客户明天来), so
+# the name must end where a clause or a typical verb begins, and common words that start with a
+# surname character are never names.
+_ROLE_LEADS = (
+    "客户|顾客|用户|业主|会员|买家|车主|租户|租客|房东|住户|学员|家长|病人|游客|访客|投诉人|当事人|负责人|对接人|"
+    "专员|顾问|管家|店员|店长|导购|客服|技师|司机|骑手|快递员|外卖员|师傅|同事|员工|工作人员|经理|主管|销售|"
+    "业务员|推销员|营业员|收银员|服务员|保安|前台|医生|护士|律师|老师|班主任|教练|代表|老公|老婆|丈夫|妻子|爱人|"
+    "儿子|女儿|孩子|宝宝|父亲|母亲|爸爸|妈妈|朋友|邻居|同学|联系"
 )
+# English cues in mixed-language feedback: "my name is 庞…", "I'm 刘…", "Contact person: 冉…".
+_ENGLISH_LEADS = (
+    r"(?<![A-Za-z])(?i:my\s+name\s+is|my\s+name's|name\s+is|i\s+am|i'm|i’m|this\s+is|it's|contact(?:\s+person|\s+name)?|"
+    r"recipient|receiver|consignee|customer|client|attn\.?|name|dear|mr\.?|mrs\.?|ms\.?|miss|hi|hello|sender|"
+    r"passenger|guest|buyer)(?![A-Za-z])"
+)
+_AFTER_A_NAME = (
+    rf"(?=$|[^{_CN}]|反映|投诉|表示|来电|致电|打来|称|说|讲|问|要求|在|于|已经|因为|到店|去|来|打|拨|购买|买了|购|办|"
+    rf"反馈|询问|咨询|想|希望|先生|女士|本人|下单|预约|订了|申请|提出|留言|评价|和|与|跟|对|给|让|把|从|电话|手机|联系|的)"
+)
+# Common words that start with a surname character and follow a role (客户曾经…, 会员权益…).
+_NOT_A_NAME = (
+    "曾经|明天|明年|明日|明确|明显|明白|明明|向来|时候|时间|时常|常常|全部|全都|全是|连续|连着|房间|房子|房屋|房产|"
+    "房租|金额|钱款|东西|方面|方式|方便|高度|安全|安装|关系|关注|关怀|关于|管理|成功|成本|申请|申诉|车辆|车位|信息|"
+    "应该|万一|于是|齐全|付款|付费|单位|单据|单价|余额|包裹|包装|路上|解决|何时|何必|何况|任何|许多|许久|周末|周边|"
+    "周围|司机|宁可|权益|权限|权利|费用|文件|文化|康复|温度|毛病|程序|水平|习惯|宣传|成绩|成员|安排|包括|金卡|"
+    "宁愿|龙头|于|和|向|与"
+)
+# After a role the given name may hold 家, 人 ... (顾家乐): the follower above closes it.
+_ROLE_GIVEN = rf"[{_CN}](?<![{_NOT_IN_ANNOUNCED_NAME}们个么者真非常能可以会让人客服工收寄地址])"
+_ROLE_NAME_PART = (
+    rf"(?!{_NOT_A_NAME})"
+    rf"((?:{_COMPOUND_SURNAMES}|(?![{_NOT_IN_NAME}])[{_SURNAMES}])(?:{_TITLES}|{_ROLE_GIVEN}(?:{_ROLE_GIVEN})?)"
+    rf"|{_TRANSLITERATED}){_AFTER_A_NAME}"
+)
+# Two patterns: a literal alternation first (the Chinese roles) lets re skip ahead fast; the
+# English cues, matched without case, run only on texts whose lower case holds one of them.
+_ROLE_NAME = re.compile(rf"(?:{_ROLE_LEADS})(?![{_CN}]{{0,2}}(?:人员|们)){_ROLE_NAME_PART}")
+_ROLE_LEAD = re.compile(_ROLE_LEADS)
+# A parcel label: the name right before 收 (（王小明收）, "寄给 欧阳娜娜 收").
+_RECEIVER = re.compile(
+    rf"(?:(?<![{_CN}])|(?<=[给交寄]))((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_ROLE_GIVEN}(?:{_ROLE_GIVEN})?)"
+    rf" ?(?:收|收件|收货|签收)(?=$|[^{_CN}])"
+)
+_ENGLISH_NAME = re.compile(rf"{_ENGLISH_LEADS}[\s:：,，-]{{0,3}}{_ROLE_NAME_PART}")
+_ENGLISH_HINT = re.compile(
+    r"name|i'm|i’m|i\s+am|this\s+is|it's|contact|recipient|receiver|consignee|customer|client|attn|dear|mr|ms|miss|hi|"
+    r"hello|sender|passenger|guest|buyer"
+)
+_COMMON_WORD_MIN_FREQUENCY = 100
+
+
+@functools.lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """Words of jieba's dictionary (2-3 characters, frequency >= 100, not tagged as a person's
+    name) that start with a surname character: 高端, 成绩, 石头 ... Right after a role such a word
+    is what the role has or does, not a name. Read once, on the first role match."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    if not path.is_file():
+        return frozenset()
+    starts = set(_SURNAMES) | set(_COMPOUND_SURNAMES.replace("|", ""))
+    words = set()
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            fields = line.split()
+            if (
+                len(fields) == 3
+                and 2 <= len(fields[0]) <= 3
+                and fields[0][0] in starts
+                and not fields[2].startswith("nr")
+                and int(fields[1]) >= _COMMON_WORD_MIN_FREQUENCY
+            ):
+                words.add(fields[0])
+    return frozenset(words)
+
+
+# A transliterated name after a word that announces one (姓名：阿依古丽, 联系人 买买提·艾力).
+_ANNOUNCED_TRANSLITERATED = re.compile(
+    rf"(?:{_ANNOUNCING_LEADS})[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}({_TRANSLITERATED}){_AFTER_A_NAME}"
+)
+# A surname with a title where no word runs into it: "王先生您好", "顾客刘女士反映", "找陈师傅".
+# 经理/老师/师傅 ... make a name too: with the surname it points at one person.
+_PERSON_TITLES = "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫|同学|阿姨|叔叔|大姐|大哥|老板"
+_TITLED_NAME = re.compile(
+    rf"(?:(?<![{_CN}])|(?<=顾客|客户|业主|用户|这位|那位|联系|麻烦)|(?<=[给找问跟让请叫位是了的和与被]))"
+    rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:{_PERSON_TITLES})"
+)
+_TITLE_GATE = re.compile(rf"(?:{_PERSON_TITLES})")
 
 
 # Gates: one character class each (a fast scan) before the slower hint or pattern.
 _EMAIL_HINT = re.compile(r"[@＠#]|艾特|圈a|[Aa][Tt][\W_]")
 _EMAIL_GATE = re.compile(r"[@＠#艾圈AaＡａ]")
-_ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期{_ESTATE_LAST}{_ROAD_END}同]")
-_NAME_GATE = re.compile(r"[叫字名人是患乘旅落Nn主客户者员]")  # a character of every _NAME_HINT word
+_ADDRESS_GATE = re.compile(rf"[号弄號段栋幢座元室组楼层户期舍{_ESTATE_LAST}{_ROAD_END}同]")
+_NAME_GATE = re.compile(r"[叫字名人是患乘旅落称Nn主客户者员]")  # a character of every _NAME_HINT word
+
+
+def _role_names(text: str):
+    """Matches of the names after a role, an English cue or before 收 (group 1 is the name).
+    Each pattern runs only from where a cheap scan found its cue."""
+    lead = _ROLE_LEAD.search(text)
+    if lead:
+        yield from _ROLE_NAME.finditer(text, lead.start())
+    if _ENGLISH_HINT.search(text.lower()):
+        yield from _ENGLISH_NAME.finditer(text)
+    at = text.find("收")
+    while at > 0:  # a parcel label: try the few places a name before 收 can start
+        for start in range(max(0, at - 5), at - 1):
+            match = _RECEIVER.match(text, start)
+            if match and match.end(1) >= at - 1:
+                yield match
+                break
+        at = text.find("收", at + 1)
 
 
 def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
@@ -509,6 +753,8 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         norm = norm or text.translate(_MATCH_TABLE)
         for start, end, kind, digits in _find_numbers(norm, text):
             spans.append((start, end, _mask_for(kind, digits, full_redaction)))
+        if _PHONE_CUE.search(norm):
+            spans.extend(_split_mobiles(norm, text, [(a, b) for a, b, _ in spans], full_redaction))
     if _ADDRESS_GATE.search(text) and any(hint.search(text) for hint in _ADDRESS_HINTS):
         address_norm = text.translate(_ADDRESS_TABLE)
         if spans:  # e-mails and numbers found above are not part of an address
@@ -519,8 +765,17 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         for match in _NAME.finditer(text):
             group = 1 if match.group(1) else 2
             spans.append((match.start(group), match.end(group), "[NAME]"))
-    if "先生" in text or "女士" in text or "小姐" in text:
-        for match in _TITLED_NAME.finditer(text):
+        for match in _ANNOUNCED_TRANSLITERATED.finditer(text):
+            spans.append((match.start(1), match.end(1), "[NAME]"))
+    for match in _role_names(text):
+        name = match.group(1)
+        if (len(name) == 2 and name[0] == name[1]) or name in _common_words():
+            continue  # 常常, 明明: a doubled word; 高端, 成绩: a common word, not a name
+        spans.append((match.start(1), match.end(1), "[NAME]"))
+    for title in _TITLE_GATE.finditer(text) if _TITLE_GATE.search(text) else ():  # look just before each title
+        start = title.start()
+        match = _TITLED_NAME.match(text, max(0, start - 2)) or _TITLED_NAME.match(text, max(0, start - 1))
+        if match and match.end() == title.end():
             spans.append((match.start(), match.end(), "[NAME]"))
     return _splice(text, spans)
 
