@@ -241,3 +241,21 @@ def test_a_wrong_password_error_does_not_hold_it(postgres_server, publications):
         serve_publication(publications["run-A"][0], url)
     assert "not-the-password-9931" not in str(failure.value)
     assert f"127.0.0.1:{postgres_server.port}/voc" in str(failure.value)
+
+
+def test_the_bench_serves_the_current_publication_as_a_stage(postgres_server, publications, tmp_path, monkeypatch, capsys):
+    import argparse
+
+    from devtools.bench import pipeline as bench
+
+    workspace = bench.Workspace(tmp_path / "work")
+    (workspace.root / "published").mkdir(parents=True)
+    (workspace.root / "published" / "current").symlink_to(publications["run-B2"][0])
+    monkeypatch.setenv("VOC_SERVE_POSTGRES_URL", postgres_server.url())
+    figures = bench.postgres_serve(argparse.Namespace(postgres=False), workspace, {"full_total_without_generate_s": 100.0})
+    stage = figures["postgres_serve"]
+    assert stage["rows"] == sum(publications["run-B2"][1].values()) and stage["seconds"] > 0
+    assert figures["postgres_serve_share_of_full"] == pytest.approx(stage["seconds"] / 100.0, rel=0.05)
+    output = capsys.readouterr().out
+    assert "postgres serve" in output and "run-B2" in output and postgres_server.password not in output
+    assert serving_status(postgres_server.url()).run_id == "run-B2"
