@@ -177,5 +177,79 @@ def alerts_mark_delivered(alert_id: str, webhook: str | None) -> None:
     click.echo(f"{alert_id} to {hook} marked delivered")
 
 
+# --- voc serve: the PostgreSQL copy of the publications for BI tools -------------------------
+
+
+@main.group()
+def serve() -> None:
+    """The PostgreSQL schema voc_marts that BI tools read (VOC_SERVE_POSTGRES_URL)."""
+
+
+def _serve_url(settings: VocSettings) -> str:
+    if not settings.serve_postgres_url:
+        click.echo("VOC_SERVE_POSTGRES_URL is not set: set it to the PostgreSQL database the marts are served from", err=True)
+        sys.exit(2)
+    return settings.serve_postgres_url
+
+
+@serve.command("grant-readonly")
+@click.argument("role")
+@click.option("--login", is_flag=True,
+              help="Let the role log in, with the password from VOC_SERVE_READONLY_PASSWORD or asked for here (never an argument).")
+def serve_grant_readonly(role: str, login: bool) -> None:
+    """Create ROLE if missing (NOLOGIN unless --login) and let it read voc_marts, now and after every swap."""
+    from orchestration.serving.postgres import ServingError, describe_target, grant_readonly
+
+    settings = VocSettings.from_env()
+    url = _serve_url(settings)
+    password = None
+    if login:
+        password = settings.serve_readonly_password or click.prompt(
+            f"Password for {role}", hide_input=True, confirmation_prompt=True)
+    try:
+        created = grant_readonly(url, role, password)
+    except ServingError as exc:
+        click.echo(f"voc serve grant-readonly: {exc}", err=True)
+        sys.exit(1)
+    how = "can log in" if password else "cannot log in (NOLOGIN): grant it to a login role, or run again with --login"
+    click.echo(f"{role} {'created' if created else 'exists'} on {describe_target(url)}; it reads voc_marts "
+               f"now and after every publication; it {how}")
+
+
+@serve.command("status")
+def serve_status() -> None:
+    """Show the publication voc_marts serves: run id, times, rows per mart, read-only roles."""
+    from orchestration.serving.postgres import ServingError, serving_status
+
+    try:
+        status = serving_status(_serve_url(VocSettings.from_env()))
+    except ServingError as exc:
+        click.echo(f"voc serve status: {exc}", err=True)
+        sys.exit(1)
+    if status.run_id is None:
+        click.echo(f"{status.target}: nothing served yet (no voc_marts._publication)")
+    else:
+        click.echo(f"{status.target}: voc_marts serves run {status.run_id} (git {status.git_revision or '-'}), "
+                   f"published {status.published_at}, served {status.served_at}")
+        for mart, rows in status.rows.items():
+            click.echo(f"  {mart:<32}{rows:>12,}")
+    click.echo(f"read-only roles: {', '.join(status.roles) or 'none (voc serve grant-readonly ROLE)'}")
+
+
+@serve.command("load")
+@click.argument("publication_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def serve_load(publication_dir: Path) -> None:
+    """Serve the publication in PUBLICATION_DIR now (the night does this after each publication)."""
+    from orchestration.serving.postgres import ServingError, serve_publication
+
+    try:
+        result = serve_publication(publication_dir, _serve_url(VocSettings.from_env()))
+    except ServingError as exc:
+        click.echo(f"voc serve load: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{result.target}: voc_marts serves run {result.run_id} ({sum(result.rows.values()):,} rows in "
+               f"{len(result.marts)} marts, {result.seconds:.1f} s, swap {result.swap_seconds * 1000:.0f} ms)")
+
+
 if __name__ == "__main__":
     main()

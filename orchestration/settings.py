@@ -28,6 +28,10 @@ Variables (relative paths are taken from the repository root):
 ``VOC_NLP_WORKERS``, ``VOC_NLP_CACHE_SIZE``  ``nlp_udfs.config.NlpConfig``, handed to dbt's NLP plugin
 ``VOC_HASH_SALT``                         the secret key of the identifier pseudonyms (any bytes;
                                           unset = the public demo key, refused on real data)
+``VOC_SERVE_POSTGRES_URL``                PostgreSQL that each publication is also served to (a
+                                          secret: only host:port/database is ever shown; unset = off)
+``VOC_SERVE_READONLY_PASSWORD``           password ``voc serve grant-readonly --login`` gives the role
+                                          (else it asks; never on the command line)
 ========================================  ====================================================
 
 dbt reads one more itself with ``env_var()`` in ``dbt_project``: ``VOC_DUCKDB_MEMORY_LIMIT``; a
@@ -121,6 +125,9 @@ class VocSettings:
     hash_key_setting: bytes | None = field(default=None, repr=False)
     writer_wait_seconds: float = DEFAULT_WRITER_WAIT_SECONDS
     landing_settle_seconds: float = DEFAULT_LANDING_SETTLE_SECONDS
+    # VOC_SERVE_POSTGRES_URL / VOC_SERVE_READONLY_PASSWORD: secrets, never in repr
+    serve_postgres_url: str | None = field(default=None, repr=False)
+    serve_readonly_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -151,6 +158,8 @@ class VocSettings:
             alert_delivery=delivery_policy_from_env(environ),
             writer_wait_seconds=_seconds(environ, "VOC_WRITER_WAIT_SECONDS", DEFAULT_WRITER_WAIT_SECONDS),
             landing_settle_seconds=_seconds(environ, "VOC_LANDING_SETTLE_SECONDS", DEFAULT_LANDING_SETTLE_SECONDS),
+            serve_postgres_url=_text(environ, "VOC_SERVE_POSTGRES_URL") or None,
+            serve_readonly_password=environ.get("VOC_SERVE_READONLY_PASSWORD") or None,
         )
 
     def record_guard(self) -> RecordGuard:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-TIER_MARKERS = ("e2e", "dbt", "dagster", "dlt")
+TIER_MARKERS = ("e2e", "dbt", "dagster", "dlt", "postgres")
 # dagster-dbt reads the manifest when this module is imported
 _MODULE_NEEDING_MANIFEST = "orchestration.assets.transformation"
 _dbt_parsed = False
@@ -113,6 +113,24 @@ def pytest_ignore_collect(collection_path: Path, config):
             if expression.evaluate(lambda name, marks=marks, **kwargs: name in marks):
                 return None
     return True
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of its own for the session (``devtools.postgres_server``: Debian's
+    server programs in a temporary folder on a free loopback port). Skips, with the reason, only
+    when the server programs are missing or cannot start here."""
+    from devtools.postgres_server import PostgresUnavailable, temporary_postgres
+
+    try:
+        server = temporary_postgres()
+        info = server.__enter__()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    try:
+        yield info
+    finally:
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")

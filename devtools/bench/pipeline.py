@@ -18,8 +18,11 @@ peak memory of the stage's whole process tree:
 then plain single-core ``jieba.lcut`` over all customer texts of the same landing, and the ratio
 pipeline time (generate excluded) / plain jieba time. Then ``add_increment`` writes about 1% new
 and changed records as new landing files and the load, dbt and check stages run again (no full
-refresh); their table, total and the ratio incremental / full follow. The last line is all
-figures as one JSON object.
+refresh); their table, total and the ratio incremental / full follow. With ``--postgres`` (a
+throwaway server, ``devtools.postgres_server``) or ``VOC_SERVE_POSTGRES_URL`` set, the current
+publication (``published/current`` beside the warehouse folder) is then served to PostgreSQL
+(``orchestration.serving.postgres``), timed as its own stage ``postgres serve``, in this process.
+The last line is all figures as one JSON object.
 
 dbt runs once per pipeline run, with the Dagster job's arguments (one ``dbt build``), so its start-up
 is paid once. Every stage runs in its own subprocess: its memory is the summed resident set of that
@@ -445,6 +448,37 @@ def _figures(stage: StageResult) -> dict:
     return figures
 
 
+def postgres_serve(args: argparse.Namespace, workspace: Workspace, figures: dict) -> dict:
+    """The ``postgres serve`` stage: the workspace's current publication into PostgreSQL
+    (``--postgres``: a throwaway server; else ``VOC_SERVE_POSTGRES_URL``, whose value is never
+    printed). Runs in this process; peak memory is this process's, not the server's."""
+    from contextlib import nullcontext
+
+    from devtools.postgres_server import temporary_postgres
+    from orchestration.serving.postgres import serve_publication
+
+    url = VocSettings.from_env().serve_postgres_url
+    if not (args.postgres or url):
+        return {}
+    publication = (workspace.root / "published" / "current").resolve()
+    if not (publication / "manifest.json").is_file():
+        print(f"\npostgres serve: skipped, no publication at {publication} (the publish stage writes it)", flush=True)
+        return {"postgres_serve": None}
+    with (temporary_postgres() if args.postgres else nullcontext()) as server:
+        target = server.url() if server is not None else url
+        with PeakMemory(os.getpid()) as memory:
+            started = time.perf_counter()
+            result = serve_publication(publication, target)
+            seconds = time.perf_counter() - started
+    stage = StageResult("postgres serve", seconds, sum(result.rows.values()), memory.peak / MIB,
+                        {"copy and build": result.load_seconds, "swap": result.swap_seconds})
+    print_table(f"== PostgreSQL serving of run {result.run_id} ({result.target}, {len(result.marts)} marts) ==",
+                [stage], "total")
+    share = seconds / figures["full_total_without_generate_s"]
+    print(f"postgres serve / full run without generate: {share:.1%}", flush=True)
+    return {"postgres_serve": _figures(stage), "postgres_serve_share_of_full": round(share, 4)}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m devtools.bench.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -454,6 +488,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (always kept with --workdir)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--share", type=float, default=0.01, help="size of the increment (default 0.01)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="serve the publication to a throwaway PostgreSQL server as a stage of its own "
+                             "(also done when VOC_SERVE_POSTGRES_URL is set)")
     parser.add_argument("--nlp-rows", type=int, default=NLP_BENCH_MAX_TEXTS,
                         help="texts for the NLP benchmark section (at most those available; 0 skips it)")
     # internal: run one stage inside its measured subprocess
@@ -478,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     try:
         figures = benchmark(args, Workspace(root))
+        figures.update(postgres_serve(args, Workspace(root), figures))
         print(json.dumps(figures, ensure_ascii=False), flush=True)
     finally:
         if not keep:
