@@ -121,6 +121,9 @@ def test_report_reads_the_test_labels_only_when_asked(tmp_path):
     assert "retail" in report and "corpus dev half" in report
     report = real_text_report(TAXONOMY, tmp_path / "corpora", read_test_split=True, labels_dir=labels)
     assert "labelled test half (1 reviews)" in report
+    assert "labelling pool without" in report
+    report = real_text_report(TAXONOMY, tmp_path / "corpora", labels_dir=labels, pool_share=False)
+    assert "labelling pool without" not in report and "pool: not shown" in report
 
 
 def test_report_skips_with_a_reason_without_the_corpora(tmp_path):

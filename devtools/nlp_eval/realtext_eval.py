@@ -181,7 +181,11 @@ def format_tag_scores(scores: TagScores) -> list[str]:
 
 
 def real_text_report(
-    taxonomy: Taxonomy, corpus_dir: Path | None = None, read_test_split: bool = False, labels_dir: Path = LABELS_DIR
+    taxonomy: Taxonomy,
+    corpus_dir: Path | None = None,
+    read_test_split: bool = False,
+    labels_dir: Path = LABELS_DIR,
+    pool_share: bool = True,
 ) -> str:
     """The real-text section of ``make eval`` (a reason instead when the corpora are absent)."""
     try:
@@ -193,11 +197,14 @@ def real_text_report(
     lines: list[str] = []
     label_files = {split: labels_dir / name for split, name in LABEL_FILE_NAMES.items()}
     dev_labels = read_labels(label_files["dev"]) if label_files["dev"].is_file() else []
-    shares = untagged_shares(rows, tagger, exclude_keys=frozenset(item.key for item in dev_labels))
-    lines += format_untagged(
-        shares["pool"], "UNTAGGED NEGATIVE REVIEWS, labelling pool without the labelled dev items (held out: do not tune on it)"
-    )
-    lines += [""] + format_untagged(shares["dev"], "UNTAGGED NEGATIVE REVIEWS, corpus dev half (tunable)")
+    parts = ("pool", "dev") if pool_share else ("dev",)
+    shares = untagged_shares(rows, tagger, exclude_keys=frozenset(item.key for item in dev_labels), parts=parts)
+    if pool_share:
+        title = "UNTAGGED NEGATIVE REVIEWS, labelling pool without the labelled dev items (held out: do not tune on it)"
+        lines += format_untagged(shares["pool"], title) + [""]
+    else:
+        lines += ["UNTAGGED NEGATIVE REVIEWS, labelling pool: not shown (--no-pool-share)", ""]
+    lines += format_untagged(shares["dev"], "UNTAGGED NEGATIVE REVIEWS, corpus dev half (tunable)")
     for split in ("dev", "test"):
         path = label_files[split]
         lines.append("")
@@ -219,6 +226,9 @@ def add_real_text_arguments(parser) -> None:
     )
     parser.add_argument("--no-real-text", action="store_true", help="leave out the real-text figures")
     parser.add_argument("--real-text-only", action="store_true", help="only the real-text figures (no labelled set, no masking)")
+    parser.add_argument(
+        "--no-pool-share", action="store_true", help="leave out the held-out pool's untagged share (for tuning runs)"
+    )
 
 
 def print_real_text(args) -> None:
@@ -227,4 +237,4 @@ def print_real_text(args) -> None:
     from .report import seed_taxonomy
 
     print()
-    print(real_text_report(seed_taxonomy(), args.corpus_dir, read_test_split=args.read_test_split))
+    print(real_text_report(seed_taxonomy(), args.corpus_dir, read_test_split=args.read_test_split, pool_share=not args.no_pool_share))
