@@ -1,6 +1,9 @@
 """``python -m devtools.nlp_eval [--data CSV] [--show-errors N] [--masking SETS]``: print the
-evaluation report, then the PII masking figures (recall per kind, near-misses masked) on the
-PII sets: by default the dev set (labelled as dev) and the held-out eval set."""
+evaluation report, then leave-one-domain-out sentiment on the public corpora (``lodo.py``; the
+held-out domain's dev half, ``--read-test-split`` for the once-per-round test read; skipped with
+the reason when ``--corpus-dir`` is absent), then the PII masking figures (recall per kind,
+near-misses masked) on the PII sets: by default the dev set (labelled as dev) and the held-out
+eval set."""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from devtools.corpora import DEFAULT_CORPUS_DIR, CorpusMissing
+
+from .lodo import format_lodo, leave_one_domain_out
 from .masking import MASKING_SETS, format_masking, masking_figures, set_path
 from .report import DEFAULT_EVAL_PATH, evaluate_file, format_report
 
@@ -23,10 +29,22 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated PII sets for the masking figures: dev, eval or CSV paths ('' for none; default: dev,eval)",
     )
     parser.add_argument("--no-nlp", action="store_true", help="only the masking figures")
+    parser.add_argument("--corpus-dir", type=Path, default=DEFAULT_CORPUS_DIR,
+                        help="public corpora for leave-one-domain-out sentiment (default: ../shared/corpora)")
+    parser.add_argument("--no-lodo", action="store_true", help="skip leave-one-domain-out sentiment")
+    parser.add_argument("--read-test-split", action="store_true",
+                        help="score the held-out domains' test halves (read once, at the end of a round)")
     args = parser.parse_args(argv)
     if not args.no_nlp:
         result = evaluate_file(args.data)
         print(format_report(result, show_errors=args.show_errors))
+    if not args.no_nlp and not args.no_lodo:
+        part = "test" if args.read_test_split else "dev"
+        print()
+        try:
+            print(format_lodo(leave_one_domain_out(args.corpus_dir, part), part))
+        except CorpusMissing as missing:
+            print(f"LEAVE-ONE-DOMAIN-OUT SENTIMENT skipped: {missing}")
     for name in filter(None, (part.strip() for part in args.masking.split(","))):
         print()
         print(format_masking(masking_figures(name, set_path(name))))
