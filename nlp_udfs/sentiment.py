@@ -64,13 +64,15 @@ from __future__ import annotations
 import math
 import operator
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .clause_forms import construction_value, is_complaint_question, is_inquiry
 from .clauses import Clause, split_clauses
 from .lexicon_files import read_lexicon_lines
-from .model import default_pair, normalise_for_model
+from .model import ModelPair, active_pair, normalise_for_model, use_pair
 from .sentiment_words import lexicon_score
 from .text_cleaning import EMOJI_PATTERN
 
@@ -171,7 +173,7 @@ _PII_MASK = re.compile(r"[0-9]*\*{2,}[0-9]*|\[(?:email|id|card|phone|tel)\]", re
 def model_signals(clause: str) -> tuple[float, float]:
     """(polarity evidence: the n-gram model's log-odds without the prior, capped; probability
     that the clause is polar at all, from the neutral gate). (0.0, 1.0) without models."""
-    pair = default_pair()
+    pair = active_pair()
     if "*" in clause or "[" in clause:
         clause = _PII_MASK.sub("", clause)
     logits = pair.logits(normalise_for_model(clause)) if pair is not None else None
@@ -216,6 +218,18 @@ def clause_parts(text: str, question: bool = False) -> tuple[float, float]:
     else:
         raw = lexicon + _model_contribution(lowered, lexicon)
     return lexicon, raw
+
+
+@contextmanager
+def use_models(pair: ModelPair | None) -> Iterator[None]:
+    """Score with ``pair`` instead of the shipped models inside the block (evaluation only); the
+    clause memo is cleared on entry and exit so no score of one pair leaks into the other."""
+    clause_parts.cache_clear()
+    try:
+        with use_pair(pair):
+            yield
+    finally:
+        clause_parts.cache_clear()
 
 
 def score_clause(text: str, question: bool = False) -> float:
