@@ -759,20 +759,23 @@ def _common_words() -> frozenset[str]:
 
 
 _TWO_CHARACTER_WORD_MIN_FREQUENCY = 30
+# Given names are rarely among the most frequent words: 客服连基本参数 is no 连基本.
+_FREQUENT_WORD_MIN_FREQUENCY = 5000
 
 
 @functools.lru_cache(maxsize=1)
-def _dictionary_words() -> tuple[frozenset[str], frozenset[str]]:
+def _dictionary_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """Two-character words of jieba's dictionary (frequency >= 30): (all of them, those not
-    tagged as a person's name). The first says where a cue runs into a word (师傅, 任何, 工单);
-    the second what a candidate name really is (钟点, 名称) or what follows one (态度, 今年)."""
+    tagged as a person's name, those of these with frequency >= 5000). The first says where a
+    cue runs into a word (师傅, 任何, 工单); the second what a candidate name really is (钟点,
+    名称) or what follows one (态度, 今年); the third what no given name is (基本)."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or not spec.submodule_search_locations:
-        return frozenset(), frozenset()
+        return frozenset(), frozenset(), frozenset()
     path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
     if not path.is_file():
-        return frozenset(), frozenset()
-    every, not_names = set(), set()
+        return frozenset(), frozenset(), frozenset()
+    every, not_names, frequent = set(), set(), set()
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             fields = line.split()
@@ -780,7 +783,9 @@ def _dictionary_words() -> tuple[frozenset[str], frozenset[str]]:
                 every.add(fields[0])
                 if not fields[2].startswith("nr"):
                     not_names.add(fields[0])
-    return frozenset(every), frozenset(not_names)
+                    if int(fields[1]) >= _FREQUENT_WORD_MIN_FREQUENCY:
+                        frequent.add(fields[0])
+    return frozenset(every), frozenset(not_names), frozenset(frequent)
 
 
 _PERSON_TITLES = "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫|同学|阿姨|叔叔|大姐|大哥|老板"
@@ -842,6 +847,7 @@ _FULL_NAME_TITLE = re.compile(
 )
 
 
+_NOT_A_PERSON_BEFORE = frozenset("没无有别每个些这那哪谁多少几啥众等让")
 _COMPOUND_SURNAME_SET = frozenset(_COMPOUND_SURNAMES.split("|"))
 _FUNCTION_CHARACTERS = frozenset("和于向与及把被在从对给让将就也都还又")
 
@@ -853,10 +859,10 @@ def _name_ok(text: str, start: int, end: int) -> bool:
     """A candidate name that is not a dictionary word (高端, 钟点工, 名称) and that its cue does
     not run into (师傅自己: 师傅 is a word; 任何通知: 任何 is)."""
     name = text[start:end]
-    every, words = _dictionary_words()
+    every, words, frequent = _dictionary_words()
     if name in _common_words() or (len(name) == 2 and name[0] == name[1]):
         return False
-    if len(name) == 3 and name in _common_words():
+    if len(name) == 3 and (name in _common_words() or name[1:] in frequent):
         return False
     if name[0] in _FUNCTION_CHARACTERS:
         return False  # 本人和孩子, 顾客向店员: 和 and 向 are surnames but here they join words
@@ -880,8 +886,10 @@ def _name_ok(text: str, start: int, end: int) -> bool:
 def _cued_names(text: str):
     """(start, end) of the names after a person noun: the given name is taken long (two
     characters) when a boundary closes it there, else short."""
-    _, words = _dictionary_words()
+    _, words, _ = _dictionary_words()
     for cue in _CUE.finditer(text):
+        if cue.end() - cue.start() == 1 and text[cue.start() - 1] in _NOT_A_PERSON_BEFORE:
+            continue  # 没人管, 有人说, 个人信息: not someone in particular
         match = _AFTER_CUE.match(text, cue.end())
         if match is None:
             continue

@@ -727,6 +727,8 @@ def test_a_name_after_any_person_noun_or_before_a_title_is_masked(text, masked):
         "师傅自己修好的",  # the cue runs into the candidate (师傅)
         "本人和朋友一起去的",  # 和 is a surname but joins words here
         "钟点工阿姨做事认真",
+        "被踢来踢去没人管每次都说会处理",  # 没人 is nobody in particular
+        "客服连基本参数都说不清楚",  # 基本 is too frequent a word to be a given name
     ],
 )
 def test_person_nouns_titles_and_surname_words_without_a_name_stay(text):
