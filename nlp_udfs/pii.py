@@ -33,6 +33,12 @@ The masker looks for shapes, not for one spelling, because customers write numbe
    hotlines, dates, prices and amounts with thousands separators (``13,800,138,000``)
    (they never have a mobile's, ID's, card's or landline's shape). A 400/800 service number
    (10 digits, any grouping: ``4006-046-805``) is cut off the run before it is classified.
+
+   Recall first: what is left of a run, 7-20 digits that no shape above recognises (a landline
+   without area code, a mobile with a digit too many, a number typed one digit per token or
+   over a line break), is masked as ``[NUMBER]`` unless it reads as not personal: a unit or a
+   money sign around it, a date, a decimal, an IP address, letters right after it, or Chinese
+   numerals with no word for a number before them. A mobile's extension goes with it.
 3. street address -> ``[ADDRESS]``: a road, lane or estate with a house number, or a chain of
    administrative units down to a district, with the building / unit / room parts after it.
    A county-town address (县/镇/乡 then 村/屯/村委会, a 组) counts too, and after the house
@@ -43,8 +49,13 @@ The masker looks for shapes, not for one spelling, because customers write numbe
    -> ``[NAME]``. Right after a role (客户 / 顾客 / 业主 / 会员 ...) or an English cue
    (``my name is``, ``I'm``, ``Contact:``) the name must be closed by punctuation, a digit, a
    Latin letter or a verb (反映 / 投诉 / 说 / 在 ...), and common words (客户经理, 会员权益) are
-   not names. Transliterated names (阿依古丽, 买买提·艾力) count after a cue or a role, and a
-   surname with a title (陈师傅, 黎经理, 王先生) counts where no word runs into it.
+   not names. Transliterated names (阿依古丽, 买买提·艾力) count after a cue or a role.
+
+   Recall first: after any person noun (a word ending in 人/员/者/生/师/长/主/东/家/友/户/宝/
+   孩/儿/客/官/工/警, or a cue or role above), optionally 叫/是/写的是/a colon/an opening quote,
+   a surname and one or two characters closed by a boundary or a dictionary word are a name,
+   and so is a full name with a title anywhere (温丽君老师). Jieba's dictionary vetoes words
+   (钟点工, 任何, 名称). A bare surname with a title (张先生, 康师傅) is not a name: it stays.
 
 Everything is matched on a same-length normalised copy of the text (digit forms -> ASCII,
 separators -> one kind), so masks are spliced into the original at the same positions. As
