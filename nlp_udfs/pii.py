@@ -350,10 +350,13 @@ _MIN_PERSONAL_DIGITS = 7
 _MAX_PERSONAL_DIGITS = 20  # longer runs are serials, payment ids and e-invoices
 # A unit, a time or a quantity right after the digits: 1500000元, 2000000次, 12345678ml, 10:30.
 _QUANTITY_AFTER = re.compile(
-    r"[ ]?(?:[元块圆次个件天年月日号周岁%‰℃°位分秒时点万亿千百米斤克吨倍台箱瓶份张页字条行人:：]|"
+    r"[ ]?(?:[元块圆次个件天年月日号周岁%‰℃°位分秒时点万亿千百米斤克吨倍台箱瓶份张页字条行人多余+:：]|"
     r"(?i:ml|l\b|g\b|kg|mg|gb|mb|kb|tb|km|cm|mm|m\b|w\b|kw|mah|hz|px|rmb|usd|cny|pcs))"
 )
-_MONEY_BEFORE = re.compile(r"(?:[¥￥$€£]|rmb|RMB|CNY|第|共|约|价|额|值|排名|版本|[Vv]|No\.?|NO\.?|#)[ ]?$")
+_MONEY_BEFORE = re.compile(
+    r"(?:[¥￥$€£]|rmb|RMB|CNY|第|共|约|近|价|额|值|排名|版本|[Vv]|No\.?|NO\.?|#|"
+    r"量|数|粉丝|阅读|播放|点赞|浏览|销量|库存|余额|积分|总计|合计|累计|达到|超过|突破|高达)[为是了达到:： ]{0,2}$"
+)
 _EXTENSION_AFTER_PHONE = re.compile(r"(?:-{1,3}|[ ]{0,2}(?:转|分机|ext\.?)[ :：]{0,2})[0-9]{1,5}(?![0-9])", re.I)
 
 

@@ -680,6 +680,9 @@ def test_an_unrecognised_long_digit_run_is_masked(text):
         "银行卡尾号6617的扣款",  # a last-four reference
         "一二三四五六七，大家一起来",  # numerals alone without a number word
         "退款流水 202611301830271642759914",  # longer than any personal number
+        "这条微博阅读量 3820716，点赞也不少",  # a count after a word for one
+        "粉丝数突破 12000000 了",
+        "累计卖出 2871634多单",  # 多 after it
     ],
 )
 def test_a_long_number_shown_not_personal_stays(text):
