@@ -831,7 +831,7 @@ def _frequent_name_words() -> frozenset[str]:
 # The cue is any word for a person: one ending like 收件人 / 店员 / 患者 / 学生 / 老师 / 店长 /
 # 业主 / 房东 / 管家 / 朋友 / 用户 / 宝宝 / 小孩 / 女儿 / 买家 / 考官 / 护工 / 民警, a role above
 # or 我是; then optionally 叫 / 是 / 写 / a colon / an opening quote or bracket; then the name.
-_PERSON_NOUN_END = "人员者生师长主东家友户宝孩儿客官工警"
+_PERSON_NOUN_END = "人员者生师长主东家友户宝孩儿客官工警妈爸哥姐弟妹爷奶婆叔姨舅嫂"
 _CUE_GLUE = r"(?:叫做|名叫|叫|就是|是|写的是|写的|写成|写|填的是|填的|填|为|签的是)?"
 _OPEN_QUOTE = re.escape("“「『【\"'《(（[〔")
 _CLOSE_QUOTE = re.escape("”」』】\"'》)）]〕")
@@ -848,10 +848,22 @@ _AFTER_CUE = re.compile(
     rf"[{_CLOSE_QUOTE}]?[\s:：]{{0,2}}(?:[{_CN}]{{0,3}}?(?:写的是|写的|写成|填的是|填的|叫做|叫))?{_CUE_GLUE}[\s:：]{{0,2}}[{_OPEN_QUOTE}]?"
     rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}(?:{_GIVEN})?|{_TRANSLITERATED})"
 )
+# A form label and a colon at the start of a clause (寄件方：, 签字：): a name there must be closed
+# by punctuation, a digit or the end. A name that opens a sentence, before a verb of reporting
+# (李娜反映, 张三丰打电话).
+_LABEL_NAME = re.compile(
+    rf"(?:^|(?<=[，。！？；,.!?;\s]))[{_CN}]{{2,4}}[:：]\s{{0,2}}"
+    rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}(?:{_GIVEN})?)(?=$|[^{_CN}])"
+)
+_OPENING_NAME = re.compile(
+    rf"(?:^|(?<=[，。！？；,.!?;\s]))((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}(?:{_GIVEN})?)"
+    rf"(?=反映|投诉|来电|致电|打电话|打来|表示|要求|留言|反馈|称)"
+)
+_LABEL_OR_OPENING_GATE = re.compile(r"[:：]|反映|投诉|来电|致电|打电话|打来|表示|要求|留言|反馈|称")
 # What may follow a name: not a Han character, a title, a verb or particle, or a dictionary word.
 _NAME_FOLLOWER = re.compile(
     rf"$|[^{_CN}]|(?:{_PERSON_TITLES})"
-    rf"|[的在是说和跟与对给让把被从向今请帮已也都就又还要想去来到找问打拨买办反投表称讲骂不没很太真]"
+    rf"|[的在是说和跟与对给让把被从向今请帮已也都就又还要想去来到找问打拨买办反投表称讲骂不没很太真人]"
 )
 # A full name with a title anywhere: 温丽君老师, 詹海龙师傅, 路婉婷女士 (two given characters:
 # 宿管阿姨 is a job, not a person).
@@ -869,7 +881,7 @@ _FUNCTION_CHARACTERS = frozenset("和于向与及把被在从对给让将就也�
 _TITLE_WORD = re.compile(rf"(?=[先女小太经老师医护律主店总教大同阿叔])(?:{_PERSON_TITLES})")
 
 
-def _name_ok(text: str, start: int, end: int) -> bool:
+def _name_ok(text: str, start: int, end: int, *, word_start_ok: bool = True, verb_after: bool = False) -> bool:
     """A candidate name that is not a dictionary word (高端, 钟点工, 名称) and that its cue does
     not run into (师傅自己: 师傅 is a word; 任何通知: 任何 is)."""
     name = text[start:end]
@@ -884,13 +896,13 @@ def _name_ok(text: str, start: int, end: int) -> bool:
     surname = 2 if name[:2] in _COMPOUND_SURNAME_SET else 1
     if surname == 2:
         return not (start > 0 and text[start - 1:start + 1] in every)
-    if name[:2] in words and not (len(name) == 3 and closed):
+    if name[:2] in words and not (len(name) == 3 and closed and word_start_ok):
         return False  # 钟点工阿姨, 金牌: a word; 甘露露【 stays a name
-    if name[:2] in _frequent_name_words() and not closed:
+    if name[:2] in _frequent_name_words() and not closed and not verb_after:
         return False  # 王者荣耀皮肤: 荣耀 is a frequent word (tagged a name too) that runs on
     if start > 0 and text[start - 1:start + 1] in every:
         return False  # 师傅自己, 任何通知: the cue runs into the candidate
-    if not closed and text[end - 1:end + 1] in words:
+    if not closed and not verb_after and text[end - 1:end + 1] in words:
         return False  # 销售方名称: the candidate runs into the next word
     if _TITLE_AT.match(text, start + 1):
         return False  # 张先生, 康师傅, 王小姐: a surname with a title is not a full name
@@ -1013,6 +1025,13 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         spans.append((match.start(1), match.end(1), "[NAME]"))
     for start, end in _cued_names(text):
         spans.append((start, end, "[NAME]"))
+    if _LABEL_OR_OPENING_GATE.search(text):
+        for match in _LABEL_NAME.finditer(text):  # 备注：周末送 is no name: no word may start it
+            if _name_ok(text, match.start(1), match.end(1), word_start_ok=False):
+                spans.append((match.start(1), match.end(1), "[NAME]"))
+        for match in _OPENING_NAME.finditer(text):  # a verb of reporting closes a name (李娜反映)
+            if _name_ok(text, match.start(1), match.end(1), verb_after=True):
+                spans.append((match.start(1), match.end(1), "[NAME]"))
     for title in _TITLE_WORD.finditer(text):  # try the few places a full name before it can start
         for start in range(max(0, title.start() - 4), title.start() - 2):
             match = _FULL_NAME_TITLE.match(text, start)

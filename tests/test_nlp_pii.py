@@ -709,6 +709,10 @@ def test_a_phone_dictated_in_parts_after_a_phone_word_still_keeps_its_ends():
         ("民警殳文杰帮我找回了包", "民警[NAME]帮我找回了包"),  # a rare surname, a verb after
         ("讲解员暨雨萌今天请假", "讲解员[NAME]今天请假"),  # closed by a dictionary word
         ("谢谢仝嘉懿老师的耐心", "谢谢[NAME]老师的耐心"),  # a full name with a title, anywhere
+        ("送货的小哥戚子豪人很好", "送货的小哥[NAME]人很好"),  # a family or address word (小哥, 我妈)
+        ("这是我妈（滕秀兰）的账户", "这是我妈（[NAME]）的账户"),
+        ("寄件方：祁伟明", "寄件方：[NAME]"),  # any form label with a colon, closed by the end
+        ("蒯思远投诉了两次都没人理", "[NAME]投诉了两次都没人理"),  # a name opening a sentence, a verb of reporting
     ],
 )
 def test_a_name_after_any_person_noun_or_before_a_title_is_masked(text, masked):
@@ -732,6 +736,10 @@ def test_a_name_after_any_person_noun_or_before_a_title_is_masked(text, masked):
         "钟点工阿姨做事认真",
         "被踢来踢去没人管每次都说会处理",  # 没人 is nobody in particular
         "客服连基本参数都说不清楚",  # 基本 is too frequent a word to be a given name
+        "备注：周末送",  # a label, then a word that starts with a surname
+        "时间：明天上午",
+        "高兴反映一下情况",  # a word before a verb of reporting
+        "我姐姐说不好用",
     ],
 )
 def test_person_nouns_titles_and_surname_words_without_a_name_stay(text):
