@@ -839,15 +839,22 @@ _GIVEN = rf"[{_CN}](?<![{_NOT_IN_ANNOUNCED_NAME}们个么者真非常能可以�
 _TITLE_AT = re.compile(
     "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫|同学|阿姨|叔叔|大姐|大哥|老板|总|工|姐|哥|叔|姨"
 )
-_CUE_WORDS = f"{_ROLE_LEADS}|{_ANNOUNCING_LEADS}|我是"
+# The cue words that do not end like a person noun (those that do are found by their last
+# character): 姓名, 联系, 经理, 司机 ...
+_CUE_WORDS = "|".join(
+    word for word in f"{_ROLE_LEADS}|{_ANNOUNCING_LEADS}|我是".split("|") if word[-1] not in _PERSON_NOUN_END
+)
 _CUE_FIRST = "".join(sorted({word[0] for word in _CUE_WORDS.split("|") if word[0] != "["} | set("Nn")))
 # Two steps, for speed: a cue (a literal word, found from its first character, or a person
 # noun's last character after a Han one), then the name right after it.
-_CUE = re.compile(rf"(?=[{_CUE_FIRST}])(?:{_CUE_WORDS})|(?<=[{_CN}])[{_PERSON_NOUN_END}]")
-_AFTER_CUE = re.compile(
-    rf"[{_CLOSE_QUOTE}]?[\s:：]{{0,2}}(?:[{_CN}]{{0,3}}?(?:写的是|写的|写成|填的是|填的|叫做|叫))?{_CUE_GLUE}[\s:：]{{0,2}}[{_OPEN_QUOTE}]?"
-    rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}(?:{_GIVEN})?|{_TRANSLITERATED})"
+_CUE = re.compile(rf"(?=[{_CUE_FIRST}{_PERSON_NOUN_END}])(?:(?:{_CUE_WORDS})|(?<=[{_CN}])[{_PERSON_NOUN_END}])")
+_CUED = rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}(?:{_GIVEN})?|{_TRANSLITERATED})"
+_AFTER_CUE = re.compile(rf"[{_CLOSE_QUOTE}]?[\s:：]{{0,2}}{_CUE_GLUE}[\s:：]{{0,2}}[{_OPEN_QUOTE}]?{_CUED}")
+# ... with a few words before a verb (联系人一栏写的“…”): tried only when 写 / 填 / 叫 is near.
+_AFTER_CUE_WORDS = re.compile(
+    rf"[{_CLOSE_QUOTE}]?[\s:：]{{0,2}}[{_CN}]{{0,3}}?(?:写的是|写的|写成|填的是|填的|叫做|叫)[\s:：]{{0,2}}[{_OPEN_QUOTE}]?{_CUED}"
 )
+_VERB_NEAR = re.compile("[写填叫]")
 # A form label and a colon at the start of a clause (寄件方：, 签字：): a name there must be closed
 # by punctuation, a digit or the end. A name that opens a sentence, before a verb of reporting
 # (李娜反映, 张三丰打电话).
@@ -917,6 +924,8 @@ def _cued_names(text: str):
         if cue.end() - cue.start() == 1 and text[cue.start() - 1] in _NOT_A_PERSON_BEFORE:
             continue  # 没人管, 有人说, 个人信息: not someone in particular
         match = _AFTER_CUE.match(text, cue.end())
+        if match is None and _VERB_NEAR.search(text, cue.end() + 1, cue.end() + 6):
+            match = _AFTER_CUE_WORDS.match(text, cue.end())
         if match is None:
             continue
         start, end = match.span(1)
@@ -1025,13 +1034,19 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         spans.append((match.start(1), match.end(1), "[NAME]"))
     for start, end in _cued_names(text):
         spans.append((start, end, "[NAME]"))
-    if _LABEL_OR_OPENING_GATE.search(text):
-        for match in _LABEL_NAME.finditer(text):  # 备注：周末送 is no name: no word may start it
-            if _name_ok(text, match.start(1), match.end(1), word_start_ok=False):
-                spans.append((match.start(1), match.end(1), "[NAME]"))
-        for match in _OPENING_NAME.finditer(text):  # a verb of reporting closes a name (李娜反映)
-            if _name_ok(text, match.start(1), match.end(1), verb_after=True):
-                spans.append((match.start(1), match.end(1), "[NAME]"))
+    for gate in _LABEL_OR_OPENING_GATE.finditer(text):  # try the few places a match can start
+        if gate.group(0) in ":：":  # 寄件方：祁伟明; 备注：周末送 is no name: no word may start it
+            for start in range(max(0, gate.start() - 4), gate.start() - 1):
+                match = _LABEL_NAME.match(text, start)
+                if match and _name_ok(text, match.start(1), match.end(1), word_start_ok=False):
+                    spans.append((match.start(1), match.end(1), "[NAME]"))
+                    break
+        else:  # a verb of reporting closes a name opening a sentence (李娜反映)
+            for start in range(max(0, gate.start() - 4), gate.start() - 1):
+                match = _OPENING_NAME.match(text, start)
+                if match and match.end(1) == gate.start() and _name_ok(text, match.start(1), match.end(1), verb_after=True):
+                    spans.append((match.start(1), match.end(1), "[NAME]"))
+                    break
     for title in _TITLE_WORD.finditer(text):  # try the few places a full name before it can start
         for start in range(max(0, title.start() - 4), title.start() - 2):
             match = _FULL_NAME_TITLE.match(text, start)
