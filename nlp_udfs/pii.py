@@ -33,6 +33,12 @@ The masker looks for shapes, not for one spelling, because customers write numbe
    hotlines, dates, prices and amounts with thousands separators (``13,800,138,000``)
    (they never have a mobile's, ID's, card's or landline's shape). A 400/800 service number
    (10 digits, any grouping: ``4006-046-805``) is cut off the run before it is classified.
+
+   Recall first: what is left of a run, 7-20 digits that no shape above recognises (a landline
+   without area code, a mobile with a digit too many, a number typed one digit per token or
+   over a line break), is masked as ``[NUMBER]`` unless it reads as not personal: a unit or a
+   money sign around it, a date, a decimal, an IP address, letters right after it, or Chinese
+   numerals with no word for a number before them. A mobile's extension goes with it.
 3. street address -> ``[ADDRESS]``: a road, lane or estate with a house number, or a chain of
    administrative units down to a district, with the building / unit / room parts after it.
    A county-town address (县/镇/乡 then 村/屯/村委会, a 组) counts too, and after the house
@@ -43,8 +49,13 @@ The masker looks for shapes, not for one spelling, because customers write numbe
    -> ``[NAME]``. Right after a role (客户 / 顾客 / 业主 / 会员 ...) or an English cue
    (``my name is``, ``I'm``, ``Contact:``) the name must be closed by punctuation, a digit, a
    Latin letter or a verb (反映 / 投诉 / 说 / 在 ...), and common words (客户经理, 会员权益) are
-   not names. Transliterated names (阿依古丽, 买买提·艾力) count after a cue or a role, and a
-   surname with a title (陈师傅, 黎经理, 王先生) counts where no word runs into it.
+   not names. Transliterated names (阿依古丽, 买买提·艾力) count after a cue or a role.
+
+   Recall first: after any person noun (a word ending in 人/员/者/生/师/长/主/东/家/友/户/宝/
+   孩/儿/客/官/工/警, or a cue or role above), optionally 叫/是/写的是/a colon/an opening quote,
+   a surname and one or two characters closed by a boundary or a dictionary word are a name,
+   and so is a full name with a title anywhere (温丽君老师). Jieba's dictionary vetoes words
+   (钟点工, 任何, 名称). A bare surname with a title (张先生, 康师傅) is not a name: it stays.
 
 Everything is matched on a same-length normalised copy of the text (digit forms -> ASCII,
 separators -> one kind), so masks are spliced into the original at the same positions. As
@@ -70,7 +81,7 @@ _CHINESE_DIGITS = {
     "柒": "7", "捌": "8", "玖": "9",
 }
 _CHINESE_DIGIT_CHARS = frozenset(_CHINESE_DIGITS)
-_SPACES = " \t\u3000\u00a0"
+_SPACES = " \t\u3000\u00a0\n\r"  # a line break inside a number joins its groups too
 _SEPARATORS = "-‐‑‒–—―−﹣－.．·・/／\\_~～"
 # Same-length normalisation for matching: every digit form -> ASCII digit, every separator ->
 # "-" (spaces -> " "), brackets -> "(" / ")", full-width ASCII letters and the e-mail punctuation -> ASCII.
@@ -118,7 +129,7 @@ _RUN = re.compile(
     r"(?:[- ]{0,2}[Xx](?![A-Za-z]))?"
 )
 _GROUP = re.compile(r"[0-9]+|[Xx]")
-_MAX_GROUPS = 12
+_MAX_GROUPS = 24  # a 19-digit card written one digit per token, with a few spare
 
 _PROVINCES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
@@ -130,8 +141,9 @@ _NEAR_MISS_BEFORE = re.compile(
     r"(?:订单|單號|单号|运单|快递|物流|包裹|编号|編號|货号|貨號|条码|條碼|条形码|型号|批号|批次|工单|流水|交易号|交易单|"
     r"发票|發票|序列号|SN|S/N|IMEI|imei|sku|SKU|Sku|商品|货品|退货单|售后单|服务单|会员号|会员卡号|积分|券码|兑换码|"
     r"验证码|取件码|提货码|房间号|航班|车次|车牌|版本|尾号|价格|金额|合计|共计|售价|原价|¥|￥|代码|编码|"
-    r"中通|圆通|申通|韵达|顺丰|极兔|邮政|EMS|德邦|京东|ISBN|isbn|支付|账单|批准文号|追踪号|跟踪号)"
-    r"(?:[号碼码]|编号|号码|代码|编码|单号|ID|id|No)?[\s:：#是为為.-]{0,3}$"
+    r"中通|圆通|申通|韵达|顺丰|极兔|邮政|EMS|德邦|京东|ISBN|isbn|支付|账单|批准文号|追踪号|跟踪号|"
+    r"邮件|税号|识别号|信用代码|备案号|许可证|凭证|保单|合同|票号|商户号|设备号|序号|串号|门店|店铺|退款)"
+    r"(?:[号碼码]|编号|号码|代码|编码|单号|ID|id|No)?[\s:：#是为為.-]{0,3}(?:[A-Za-z]{1,4}[\s-]?)?$"
 )
 _PHONE_WORD_BEFORE = re.compile(r"(?:电话|電話|座机|座機|固话|固話|手机|手機|tel|TEL|Tel|热线)[号码碼]{0,2}[\s:：是为-]{0,3}$")
 _CARD_WORD_BEFORE = re.compile(r"(?:卡号|卡號|银行卡|銀行卡|信用卡|储蓄卡|借记卡|这张卡|卡)[号码碼]{0,2}[\s:：是为-]{0,3}$")
@@ -236,6 +248,8 @@ def _classify(digits: str, *, plus: bool, card_word: bool, phone_word: bool) -> 
 
 
 def _mask_for(kind: str, digits: str, full_redaction: bool) -> str:
+    if kind == "num":
+        return "[NUMBER]"
     if kind == "id":
         return "[ID]"
     if kind == "card":
@@ -309,14 +323,96 @@ def _find_numbers(norm: str, original: str) -> list[tuple[int, int, str, str]]:
                 continue
             groups = groups[cut:]
             plus = card_word = phone_word = False
+        if _machine_address(norm, original, groups):
+            continue  # 192.168.10.254: an IP address, not a phone
         hotline = _hotline_groups(norm, groups)
         if hotline:  # 4006-046-805: a service line, never a person's number
             groups = groups[hotline:]
             plus = card_word = phone_word = False
         if len(groups) > _MAX_GROUPS:
             groups = groups[:_MAX_GROUPS]
-        found.extend(_classify_groups(norm, groups, 0, len(groups), plus, card_word, phone_word))
+        hits = _classify_groups(norm, groups, 0, len(groups), plus, card_word, phone_word)
+        if hits and len(groups) >= _MIN_PERSONAL_DIGITS and all(b - a == 1 for a, b in groups):
+            covered = sum(len(digits) for _, _, _, digits in hits)
+            if covered < len(groups):  # 1 8 6 2 0 4 4 7 1 3 9 9: one number typed digit by digit
+                digits = "".join(norm[a:b] for a, b in groups)
+                found.append((groups[0][0], groups[-1][1], "num", digits))
+                continue
+        found.extend(hits)
+        found.extend(_unrecognised(norm, original, groups, hits))
     return found
+
+
+# ---- recall first: a long digit run nobody recognised is masked unless shown not personal --------
+# 7+ digits can identify a person (a landline without area code, a phone with a typo, a card or
+# ID missing a digit). Such a run is masked as [NUMBER] unless its shape shows what else it is.
+_MIN_PERSONAL_DIGITS = 7
+_MAX_PERSONAL_DIGITS = 20  # longer runs are serials, payment ids and e-invoices
+# A unit, a time or a quantity right after the digits: 1500000元, 2000000次, 12345678ml, 10:30.
+_QUANTITY_AFTER = re.compile(
+    r"[ ]?(?:[元块圆次个件天年月日号周岁%‰℃°位分秒时点万亿千百米斤克吨倍台箱瓶份张页字条行人多余+:：]|"
+    r"(?i:ml|l\b|g\b|kg|mg|gb|mb|kb|tb|km|cm|mm|m\b|w\b|kw|mah|hz|px|rmb|usd|cny|pcs))"
+)
+_MONEY_BEFORE = re.compile(
+    r"(?:[¥￥$€£]|rmb|RMB|CNY|第|共|约|近|价|额|值|排名|版本|[Vv]|No\.?|NO\.?|#|"
+    r"量|数|粉丝|阅读|播放|点赞|浏览|销量|库存|余额|积分|总计|合计|累计|达到|超过|突破|高达)[为是了达到:： ]{0,2}$"
+)
+_EXTENSION_AFTER_PHONE = re.compile(r"(?:-{1,3}|[ ]{0,2}(?:转|分机|ext\.?)[ :：]{0,2})[0-9]{1,5}(?![0-9])", re.I)
+
+
+_NUMERAL_CUE = re.compile(r"电话|電話|手机|手機|座机|固话|号码|號碼|号|卡|证|联系|微信|打|拨|call|phone|tel", re.I)
+
+
+def _a_date(norm: str, groups: list[tuple[int, int]]) -> bool:
+    """2024-10-01, 2024.10.01 10, 20241001: a year (19xx/20xx) then month and day."""
+    first = norm[groups[0][0]:groups[0][1]]
+    if len(groups) >= 2 and len(first) == 4 and first[:2] in ("19", "20"):
+        rest = [norm[a:b] for a, b in groups[1:]]
+        return all(len(part) <= 2 for part in rest[:2])
+    digits = "".join(norm[a:b] for a, b in groups)
+    return len(digits) in (8, 12, 14) and digits[:2] in ("19", "20") and _calendar_date(digits[4:6], digits[6:8])
+
+
+def _unrecognised(norm, original, groups, hits):
+    """(start, end, "num", digits) for each stretch of the run's groups outside ``hits`` that
+    holds 7-20 digits and does not read as an amount, a quantity, a date or a serial."""
+    covered = [any(a <= g_start < b for a, b, _, _ in hits) for g_start, _ in groups]
+    spans = []
+    index = 0
+    while index < len(groups):
+        if covered[index]:
+            index += 1
+            continue
+        end = index
+        while end + 1 < len(groups) and not covered[end + 1]:
+            end += 1
+        stretch = groups[index:end + 1]
+        index = end + 1
+        digits = "".join(norm[a:b] for a, b in stretch)
+        if not (_MIN_PERSONAL_DIGITS <= len(digits) <= _MAX_PERSONAL_DIGITS):
+            continue
+        start, stop = stretch[0][0], stretch[-1][1]
+        if _QUANTITY_AFTER.match(norm, stop) or _MONEY_BEFORE.search(norm, max(0, start - 6), start):
+            continue
+        if _a_date(norm, stretch) or _thousands(norm, stretch, 0, len(stretch) - 1):
+            continue
+        if stop < len(norm) and norm[stop].isascii() and norm[stop].isalpha():
+            continue  # 91440300MA5F2K8X3Q: digits running into letters are a code
+        if len(stretch) == 2 and norm[stretch[0][1]:stretch[1][0]] == "-" and original[stretch[0][1]] in ".．":
+            continue  # 23866.3765: a decimal number
+        if len(stretch) >= 3 and "." in original[start:stop] and all(b - a <= 3 for a, b in stretch):
+            continue  # 192.168.1.100, 1.2.3.4567: an address of a machine or a version
+        if not any(original[a].isdigit() for a, _ in stretch) and not _NUMERAL_CUE.search(norm, max(0, start - 12), start):
+            continue  # 一二三四五六七: numerals alone are a number only after a word for one
+        spans.append((start, stop, "num", digits))
+    return spans
+
+
+def _machine_address(norm: str, original: str, groups: list[tuple[int, int]]) -> bool:
+    """Four groups of 1-3 digits joined by single dots: 192.168.10.254."""
+    if len(groups) != 4 or any(b - a > 3 for a, b in groups):
+        return False
+    return all(original[groups[i][1]:groups[i + 1][0]] in (".", "．") for i in range(3))
 
 
 def _after_first_comma(norm: str, groups: list[tuple[int, int]]) -> int | None:
@@ -370,8 +466,8 @@ def _classify_groups(norm, groups, lo, hi, plus, card_word, phone_word):
             if first == 0 and lo == 0:
                 span_start = _prefix_start(norm, span_start)
             span_end = groups[last][1]
-            if kind == "tel":
-                extension = _EXTENSION.match(norm, span_end)
+            if kind in ("tel", "phone"):
+                extension = (_EXTENSION if kind == "tel" else _EXTENSION_AFTER_PHONE).match(norm, span_end)
                 if extension:
                     span_end = extension.end()
                     if last + 1 < hi and groups[last + 1][0] < span_end:
@@ -533,7 +629,7 @@ _SURNAMES = (
     "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
     "萧蔺阙郦邰訾阚乜聂晁仝逯闻薄寿燕冀郏邴蒯鞠荆竺权桓盖庾暨璩濮滑荀羿储嵇宓郗钭厉戎郜韶宿胥莘逄扶堵宰雍扈"
     "茹宦慎衡弘匡禄殳蔚夔厍鄢傅洪赖郁阎禹伏谈茅强裘芮井富巴牧班封惠屠索鄂危宣钮汲糜浦幸苍廉奚贝皮湛狄冼揭"
-    "杭笪庹谌粟翦仉佴缑"
+    "杭笪庹谌粟翦仉佴缑隆冒晋粱靖拓冶戈谯钦帅蓟楚"
 )
 _COMPOUND_SURNAMES = (
     "欧阳|司马|诸葛|上官|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木|南宫|轩辕|独孤|钟离|呼延|赫连|澹台|"
@@ -676,18 +772,179 @@ def _common_words() -> frozenset[str]:
     return frozenset(words)
 
 
+_TWO_CHARACTER_WORD_MIN_FREQUENCY = 30
+# Given names are rarely among the most frequent words: 客服连基本参数 is no 连基本.
+_FREQUENT_WORD_MIN_FREQUENCY = 5000
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Two-character words of jieba's dictionary (frequency >= 30): (all of them, those not
+    tagged as a person's name, those of these with frequency >= 5000). The first says where a
+    cue runs into a word (师傅, 任何, 工单); the second what a candidate name really is (钟点,
+    名称) or what follows one (态度, 今年); the third what no given name is (基本)."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset(), frozenset(), frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    if not path.is_file():
+        return frozenset(), frozenset(), frozenset()
+    every, not_names, frequent = set(), set(), set()
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            fields = line.split()
+            if len(fields) == 3 and len(fields[0]) == 2 and int(fields[1]) >= _TWO_CHARACTER_WORD_MIN_FREQUENCY:
+                every.add(fields[0])
+                if not fields[2].startswith("nr"):
+                    not_names.add(fields[0])
+                    if int(fields[1]) >= _FREQUENT_WORD_MIN_FREQUENCY:
+                        frequent.add(fields[0])
+    return frozenset(every), frozenset(not_names), frozenset(frequent)
+
+
+_PERSON_TITLES = "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫|同学|阿姨|叔叔|大姐|大哥|老板"
+
+
+_FREQUENT_NAME_WORD_MIN_FREQUENCY = 300
+
+
+@functools.lru_cache(maxsize=1)
+def _frequent_name_words() -> frozenset[str]:
+    """Two-character words that jieba tags as a name but that are frequent as words (荣耀 493,
+    高峰 1556): a candidate starting with one needs a clear end (punctuation, a digit)."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    if not path.is_file():
+        return frozenset()
+    with path.open(encoding="utf-8") as lines:
+        return frozenset(
+            fields[0]
+            for fields in map(str.split, lines)
+            if len(fields) == 3 and len(fields[0]) == 2 and fields[2].startswith("nr")
+            and int(fields[1]) >= _FREQUENT_NAME_WORD_MIN_FREQUENCY
+        )
+
+
+# ---- names, recall first: any person noun, then a surname and one or two given characters -------
+# The cue is any word for a person: one ending like 收件人 / 店员 / 患者 / 学生 / 老师 / 店长 /
+# 业主 / 房东 / 管家 / 朋友 / 用户 / 宝宝 / 小孩 / 女儿 / 买家 / 考官 / 护工 / 民警, a role above
+# or 我是; then optionally 叫 / 是 / 写 / a colon / an opening quote or bracket; then the name.
+_PERSON_NOUN_END = "人员者生师长主东家友户宝孩儿客官工警妈爸哥姐弟妹爷奶婆叔姨舅嫂"
+_CUE_GLUE = r"(?:叫做|名叫|叫|就是|是|写的是|写的|写成|写|填的是|填的|填|为|签的是)?"
+_OPEN_QUOTE = re.escape("“「『【\"'《(（[〔")
+_CLOSE_QUOTE = re.escape("”」』】\"'》)）]〕")
+_GIVEN = rf"[{_CN}](?<![{_NOT_IN_ANNOUNCED_NAME}们个么者真非常能可以会让人客服工收寄地址名称])"
+_TITLE_AT = re.compile(
+    "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫|同学|阿姨|叔叔|大姐|大哥|老板|总|工|姐|哥|叔|姨"
+)
+# The cue words that do not end like a person noun (those that do are found by their last
+# character): 姓名, 联系, 经理, 司机 ...
+_CUE_WORDS = "|".join(
+    word for word in f"{_ROLE_LEADS}|{_ANNOUNCING_LEADS}|我是".split("|") if word[-1] not in _PERSON_NOUN_END
+)
+_CUE_FIRST = "".join(sorted({word[0] for word in _CUE_WORDS.split("|") if word[0] != "["} | set("Nn")))
+# Two steps, for speed: a cue (a literal word, found from its first character, or a person
+# noun's last character after a Han one), then the name right after it.
+_CUE = re.compile(rf"(?=[{_CUE_FIRST}{_PERSON_NOUN_END}])(?:(?:{_CUE_WORDS})|(?<=[{_CN}])[{_PERSON_NOUN_END}])")
+_CUED = rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}(?:{_GIVEN})?|{_TRANSLITERATED})"
+_AFTER_CUE = re.compile(rf"[{_CLOSE_QUOTE}]?[\s:：]{{0,2}}{_CUE_GLUE}[\s:：]{{0,2}}[{_OPEN_QUOTE}]?{_CUED}")
+# ... with a few words before a verb (联系人一栏写的“…”): tried only when 写 / 填 / 叫 is near.
+_AFTER_CUE_WORDS = re.compile(
+    rf"[{_CLOSE_QUOTE}]?[\s:：]{{0,2}}[{_CN}]{{0,3}}?(?:写的是|写的|写成|填的是|填的|叫做|叫)[\s:：]{{0,2}}[{_OPEN_QUOTE}]?{_CUED}"
+)
+_VERB_NEAR = re.compile("[写填叫]")
+# A form label and a colon at the start of a clause (寄件方：, 签字：): a name there must be closed
+# by punctuation, a digit or the end. A name that opens a sentence, before a verb of reporting
+# (李娜反映, 张三丰打电话).
+_LABEL_NAME = re.compile(
+    rf"(?:^|(?<=[，。！？；,.!?;\s]))[{_CN}]{{2,4}}[:：]\s{{0,2}}"
+    rf"((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}(?:{_GIVEN})?)(?=$|[^{_CN}])"
+)
+_OPENING_NAME = re.compile(
+    rf"(?:^|(?<=[，。！？；,.!?;\s]))((?:{_COMPOUND_SURNAMES}|[{_SURNAMES}]){_GIVEN}(?:{_GIVEN})?)"
+    rf"(?=反映|投诉|来电|致电|打电话|打来|表示|要求|留言|反馈|称)"
+)
+_LABEL_OR_OPENING_GATE = re.compile(r"[:：]|反映|投诉|来电|致电|打电话|打来|表示|要求|留言|反馈|称")
+# What may follow a name: not a Han character, a title, a verb or particle, or a dictionary word.
+_NAME_FOLLOWER = re.compile(
+    rf"$|[^{_CN}]|(?:{_PERSON_TITLES})"
+    rf"|[的在是说和跟与对给让把被从向今请帮已也都就又还要想去来到找问打拨买办反投表称讲骂不没很太真人]"
+)
+# A full name with a title anywhere: 温丽君老师, 詹海龙师傅, 路婉婷女士 (two given characters:
+# 宿管阿姨 is a job, not a person).
+_FULL_NAME_TITLE = re.compile(
+    rf"((?:{_COMPOUND_SURNAMES}){_GIVEN}(?:{_GIVEN})?|[{_SURNAMES}]{_GIVEN}{_GIVEN})"
+    rf"(?:{_PERSON_TITLES})"
+)
+
+
+_NOT_A_PERSON_BEFORE = frozenset("没无有别每个些这那哪谁多少几啥众等让")
+_COMPOUND_SURNAME_SET = frozenset(_COMPOUND_SURNAMES.split("|"))
+_FUNCTION_CHARACTERS = frozenset("和于向与及把被在从对给让将就也都还又")
+
+
+_TITLE_WORD = re.compile(rf"(?=[先女小太经老师医护律主店总教大同阿叔])(?:{_PERSON_TITLES})")
+
+
+def _name_ok(text: str, start: int, end: int, *, word_start_ok: bool = True, verb_after: bool = False) -> bool:
+    """A candidate name that is not a dictionary word (高端, 钟点工, 名称) and that its cue does
+    not run into (师傅自己: 师傅 is a word; 任何通知: 任何 is)."""
+    name = text[start:end]
+    every, words, frequent = _dictionary_words()
+    if name in _common_words() or (len(name) == 2 and name[0] == name[1]):
+        return False
+    if len(name) == 3 and (name in _common_words() or name[1:] in frequent):
+        return False
+    if name[0] in _FUNCTION_CHARACTERS:
+        return False  # 本人和孩子, 顾客向店员: 和 and 向 are surnames but here they join words
+    closed = end >= len(text) or not ("\u4e00" <= text[end] <= "\u9fff")  # punctuation, a digit, a quote
+    surname = 2 if name[:2] in _COMPOUND_SURNAME_SET else 1
+    if surname == 2:
+        return not (start > 0 and text[start - 1:start + 1] in every)
+    if name[:2] in words and not (len(name) == 3 and closed and word_start_ok):
+        return False  # 钟点工阿姨, 金牌: a word; 甘露露【 stays a name
+    if name[:2] in _frequent_name_words() and not closed and not verb_after:
+        return False  # 王者荣耀皮肤: 荣耀 is a frequent word (tagged a name too) that runs on
+    if start > 0 and text[start - 1:start + 1] in every:
+        return False  # 师傅自己, 任何通知: the cue runs into the candidate
+    if not closed and not verb_after and text[end - 1:end + 1] in words:
+        return False  # 销售方名称: the candidate runs into the next word
+    if _TITLE_AT.match(text, start + 1):
+        return False  # 张先生, 康师傅, 王小姐: a surname with a title is not a full name
+    return True
+
+
+def _cued_names(text: str):
+    """(start, end) of the names after a person noun: the given name is taken long (two
+    characters) when a boundary closes it there, else short."""
+    _, words, _ = _dictionary_words()
+    for cue in _CUE.finditer(text):
+        if cue.end() - cue.start() == 1 and text[cue.start() - 1] in _NOT_A_PERSON_BEFORE:
+            continue  # 没人管, 有人说, 个人信息: not someone in particular
+        match = _AFTER_CUE.match(text, cue.end())
+        if match is None and _VERB_NEAR.search(text, cue.end() + 1, cue.end() + 6):
+            match = _AFTER_CUE_WORDS.match(text, cue.end())
+        if match is None:
+            continue
+        start, end = match.span(1)
+        compound = text[start:start + 2] in _COMPOUND_SURNAME_SET
+        for stop in sorted({end, start + (3 if compound else 2)}, reverse=True):
+            if stop > end:
+                continue
+            follower = _NAME_FOLLOWER.match(text, stop) or text[stop:stop + 2] in words
+            if follower and _name_ok(text, start, stop):
+                yield start, stop
+                break
+
+
 # A transliterated name after a word that announces one (姓名：阿依古丽, 联系人 买买提·艾力).
 _ANNOUNCED_TRANSLITERATED = re.compile(
     rf"(?:{_ANNOUNCING_LEADS})[\s:：]{{0,3}}(?:{_NAME_VERB}了?)?[\s:：]{{0,2}}({_TRANSLITERATED}){_AFTER_A_NAME}"
 )
 # A surname with a title where no word runs into it: "王先生您好", "顾客刘女士反映", "找陈师傅".
 # 经理/老师/师傅 ... make a name too: with the surname it points at one person.
-_PERSON_TITLES = "先生|女士|小姐|太太|经理|老师|师傅|医生|护士|律师|主管|店长|总监|教练|大夫|同学|阿姨|叔叔|大姐|大哥|老板"
-_TITLED_NAME = re.compile(
-    rf"(?:(?<![{_CN}])|(?<=顾客|客户|业主|用户|这位|那位|联系|麻烦)|(?<=[给找问跟让请叫位是了的和与被]))"
-    rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?:{_PERSON_TITLES})"
-)
-_TITLE_GATE = re.compile(rf"(?:{_PERSON_TITLES})")
 
 
 # Gates: one character class each (a fast scan) before the slower hint or pattern.
@@ -751,10 +1008,14 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
             norm = _splice(text.translate(_MATCH_TABLE), [(a, b, "~" * (b - a)) for a, b, _ in spans])
     if _DIGIT_RUN_HINT.search(text):
         norm = norm or text.translate(_MATCH_TABLE)
+        unrecognised = []
         for start, end, kind, digits in _find_numbers(norm, text):
-            spans.append((start, end, _mask_for(kind, digits, full_redaction)))
+            (unrecognised if kind == "num" else spans).append((start, end, _mask_for(kind, digits, full_redaction)))
         if _PHONE_CUE.search(norm):
-            spans.extend(_split_mobiles(norm, text, [(a, b) for a, b, _ in spans], full_redaction))
+            split = _split_mobiles(norm, text, [(a, b) for a, b, _ in spans], full_redaction)
+            spans.extend(split)
+            unrecognised = [(a, b, m) for a, b, m in unrecognised if not any(a < d and c < b for c, d, _ in split)]
+        spans.extend(unrecognised)
     if _ADDRESS_GATE.search(text) and any(hint.search(text) for hint in _ADDRESS_HINTS):
         address_norm = text.translate(_ADDRESS_TABLE)
         if spans:  # e-mails and numbers found above are not part of an address
@@ -768,15 +1029,30 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
         for match in _ANNOUNCED_TRANSLITERATED.finditer(text):
             spans.append((match.start(1), match.end(1), "[NAME]"))
     for match in _role_names(text):
-        name = match.group(1)
-        if (len(name) == 2 and name[0] == name[1]) or name in _common_words():
-            continue  # 常常, 明明: a doubled word; 高端, 成绩: a common word, not a name
+        if not _name_ok(text, match.start(1), match.end(1)):
+            continue  # 常常: a doubled word; 高端, 成绩, 方名称: a word, not a name
         spans.append((match.start(1), match.end(1), "[NAME]"))
-    for title in _TITLE_GATE.finditer(text) if _TITLE_GATE.search(text) else ():  # look just before each title
-        start = title.start()
-        match = _TITLED_NAME.match(text, max(0, start - 2)) or _TITLED_NAME.match(text, max(0, start - 1))
-        if match and match.end() == title.end():
-            spans.append((match.start(), match.end(), "[NAME]"))
+    for start, end in _cued_names(text):
+        spans.append((start, end, "[NAME]"))
+    for gate in _LABEL_OR_OPENING_GATE.finditer(text):  # try the few places a match can start
+        if gate.group(0) in ":：":  # 寄件方：祁伟明; 备注：周末送 is no name: no word may start it
+            for start in range(max(0, gate.start() - 4), gate.start() - 1):
+                match = _LABEL_NAME.match(text, start)
+                if match and _name_ok(text, match.start(1), match.end(1), word_start_ok=False):
+                    spans.append((match.start(1), match.end(1), "[NAME]"))
+                    break
+        else:  # a verb of reporting closes a name opening a sentence (李娜反映)
+            for start in range(max(0, gate.start() - 4), gate.start() - 1):
+                match = _OPENING_NAME.match(text, start)
+                if match and match.end(1) == gate.start() and _name_ok(text, match.start(1), match.end(1), verb_after=True):
+                    spans.append((match.start(1), match.end(1), "[NAME]"))
+                    break
+    for title in _TITLE_WORD.finditer(text):  # try the few places a full name before it can start
+        for start in range(max(0, title.start() - 4), title.start() - 2):
+            match = _FULL_NAME_TITLE.match(text, start)
+            if match and match.end() == title.end() and _name_ok(text, match.start(1), match.end(1)):
+                spans.append((match.start(1), match.end(1), "[NAME]"))
+                break
     return _splice(text, spans)
 
 

@@ -265,12 +265,10 @@ def test_near_misses_stay(text):
         # someone's name said in passing, with 叫
         ("我儿子叫傅子轩，今年五岁", "我儿子叫[NAME]，今年五岁"),
         ("那个店员叫洪晓梅，服务很好", "那个店员叫[NAME]，服务很好"),
-        # a form field (a role word and a colon), 本人, a surname with a title on its own
+        # a form field (a role word and a colon), 本人
         ("你好，填写人：包振宇", "你好，填写人：[NAME]"),
         ("业主：柏玉兰，3月入住", "业主：[NAME]，3月入住"),
         ("本人蒲海涛，冰箱坏了", "本人[NAME]，冰箱坏了"),
-        ("顾客邵女士反映没开发票", "顾客[NAME]反映没开发票"),
-        ("甘先生您好，已为您退款", "[NAME]您好，已为您退款"),
     ],
 )
 def test_name_after_a_cue_a_verb_or_a_role(text, masked):
@@ -529,11 +527,6 @@ def test_commas_and_radio_numerals_in_ordinary_text_stay(text):
         ("I'm 钟雅琪（Kiki），退款呢", "I'm [NAME]（Kiki），退款呢"),
         ("Contact: 郝美玲 13905712468", "Contact: [NAME] 139****2468"),
         ("recipient 纪婉儿，地址不变", "recipient [NAME]，地址不变"),
-        # a surname with a title points at one person
-        ("找了崔师傅来修", "找了[NAME]来修"),
-        ("是黎经理接待的", "是[NAME]接待的"),
-        ("刘老师讲得很好", "[NAME]讲得很好"),
-        ("请问陈医生几点上班", "请问[NAME]几点上班"),
     ],
 )
 def test_name_after_a_role_an_english_cue_or_with_a_title(text, masked):
@@ -596,8 +589,6 @@ def test_mobile_shaped_codes_glued_to_other_letters_stay(code):
         ("签名：邬振华", "签名：[NAME]"),
         ("Dear 阚文静，您的退款已到账", "Dear [NAME]，您的退款已到账"),
         ("Hi 郦晓彤, 快递到了", "Hi [NAME], 快递到了"),
-        ("隔壁的钱阿姨也买了", "隔壁的[NAME]也买了"),
-        ("跟祁同学说一声", "跟[NAME]说一声"),
     ],
 )
 def test_name_after_more_roles_greetings_and_titles(text, masked):
@@ -615,7 +606,6 @@ def test_common_words_after_a_role_are_not_names(text):
         ("寄到南京（栾小川收）", "寄到南京（[NAME]收）"),
         ("寄给 欧阳娜娜 收", "寄给 [NAME] 收"),
         ("老公韩冬说尺码小了", "老公[NAME]说尺码小了"),
-        ("请联系庞经理", "请联系[NAME]"),
         ("有问题联系郜明轩，13905712468", "有问题联系[NAME]，139****2468"),
     ],
 )
@@ -647,4 +637,110 @@ def test_email_with_dot_written_as_a_word_or_a_big_provider_without_its_domain(w
 
 @pytest.mark.parametrize("text", ["team @qq 音乐", "转发@qq音乐", "我在@gmail看到"])
 def test_mentions_of_a_mail_provider_stay(text):
+    assert mask_pii(text) == text
+
+
+# ---- round 4: recall first ----------------------------------------------------------------
+# Numbers: every run of 7-20 digits that no shape recognises is masked as [NUMBER] unless its
+# context shows it is not personal. Names: any person noun, then a surname and a given name.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "晚上打家里 5830 2716 找我",  # a landline without area code, no phone word
+        "有事call我 7305\n2618 谢谢",  # split by a line break
+        "号码是 六 二 九 四 八 八 一 七",  # one numeral per token after a number word
+        "我的是 1 8 6 2 0 4 4 7 1 3 9 9，麻烦改一下",  # one digit per token, a digit too many for a mobile
+        "快递柜那个手机我记得是1592046380，少了一位",  # a mobile with a digit missing
+        "打这个：(0)28-6622-913",  # brackets, dashes
+    ],
+)
+def test_an_unrecognised_long_digit_run_is_masked(text):
+    masked = mask_pii(text)
+    assert masked != text
+    assert re.search(r"[0-9]{5}", masked.replace(" ", "").replace("\n", "")) is None, masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单 58302716 还没发货",  # a near-miss word right before
+        "运单号 JT 7730 2618 5521 在路上",  # letters glued to the number
+        "券码 8830 2716 451，过期了吗",
+        "这台冰箱卖 1280000元？太贵了",  # a unit after it
+        "一共花了￥ 2716438",  # money before it
+        "2026-11-30 18 点送到",  # a date and time
+        "20261130 那天下的单",  # a compact date
+        "服务器 192.168.10.254 连不上",  # a machine address
+        "系统版本 23866.3765 有问题",  # a decimal number
+        "税号 91330106MA27XK9L0N 开票",  # a code running into letters
+        "客服热线 400-820-8820 打不通",  # a 400 service line
+        "我的手机 187****2643 收不到验证码",  # a number the customer masked
+        "银行卡尾号6617的扣款",  # a last-four reference
+        "一二三四五六七，大家一起来",  # numerals alone without a number word
+        "退款流水 202611301830271642759914",  # longer than any personal number
+        "这条微博阅读量 3820716，点赞也不少",  # a count after a word for one
+        "粉丝数突破 12000000 了",
+        "累计卖出 2871634多单",  # 多 after it
+    ],
+)
+def test_a_long_number_shown_not_personal_stays(text):
+    assert mask_pii(text) == text
+
+
+def test_a_phone_extension_is_masked_with_the_phone():
+    assert mask_pii("隐私号 17026406953-5631 打不通") == "隐私号 170****6953 打不通"
+    assert mask_pii("隐私号 17026406953转5631 打不通") == "隐私号 170****6953 打不通"
+
+
+def test_a_phone_dictated_in_parts_after_a_phone_word_still_keeps_its_ends():
+    assert mask_pii("电话前三位139，后八位05712468") in ("电话前三位139，后八位****2468", "电话前三位139，后八位[NUMBER]")
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("物业管家蔺晨阳一直不回消息", "物业管家[NAME]一直不回消息"),  # a person noun ending in 家
+        ("实习生糜子涵把单子弄丢了", "实习生[NAME]把单子弄丢了"),  # ... in 生
+        ("考官叫「莘若彤」", "考官叫「[NAME]」"),  # 叫 and a bracket
+        ("护工是宓海平，态度还行", "护工是[NAME]，态度还行"),  # 是 between
+        ("【寄件人】闻人静【电话】见单", "【寄件人】[NAME]【电话】见单"),  # a compound surname in brackets
+        ("民警殳文杰帮我找回了包", "民警[NAME]帮我找回了包"),  # a rare surname, a verb after
+        ("讲解员暨雨萌今天请假", "讲解员[NAME]今天请假"),  # closed by a dictionary word
+        ("谢谢仝嘉懿老师的耐心", "谢谢[NAME]老师的耐心"),  # a full name with a title, anywhere
+        ("送货的小哥戚子豪人很好", "送货的小哥[NAME]人很好"),  # a family or address word (小哥, 我妈)
+        ("这是我妈（滕秀兰）的账户", "这是我妈（[NAME]）的账户"),
+        ("寄件方：祁伟明", "寄件方：[NAME]"),  # any form label with a colon, closed by the end
+        ("蒯思远投诉了两次都没人理", "[NAME]投诉了两次都没人理"),  # a name opening a sentence, a verb of reporting
+    ],
+)
+def test_a_name_after_any_person_noun_or_before_a_title_is_masked(text, masked):
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "康师傅红烧牛肉面涨价了",  # a brand
+        "张先生您好，请问还需要什么",  # a surname with a title and no given name stays
+        "高老板人很好",
+        "王者荣耀充值失败",  # a word after 者
+        "宿管阿姨很热心",  # a job and a title
+        "收件人写错了",  # a cue with no name
+        "签收人是门卫",
+        "店员马上就来了",  # a word that starts with a surname
+        "用户名称不能改",
+        "师傅自己修好的",  # the cue runs into the candidate (师傅)
+        "本人和朋友一起去的",  # 和 is a surname but joins words here
+        "钟点工阿姨做事认真",
+        "被踢来踢去没人管每次都说会处理",  # 没人 is nobody in particular
+        "客服连基本参数都说不清楚",  # 基本 is too frequent a word to be a given name
+        "备注：周末送",  # a label, then a word that starts with a surname
+        "时间：明天上午",
+        "高兴反映一下情况",  # a word before a verb of reporting
+        "我姐姐说不好用",
+    ],
+)
+def test_person_nouns_titles_and_surname_words_without_a_name_stay(text):
     assert mask_pii(text) == text
