@@ -236,7 +236,7 @@ def test_every_row_is_well_formed_and_decidable(name):
     ("name", "minimum"),
     [
         ("dev.csv", {"phone": 280, "id_card": 150, "card": 150, "email": 150, "landline": 100, "address": 140, "name": 150, "near_miss": 370}),
-        ("eval.csv", {"phone": 82, "id_card": 46, "card": 46, "email": 46, "landline": 30, "address": 46, "name": 52, "near_miss": 108}),
+        ("eval.csv", {"phone": 82, "id_card": 46, "card": 46, "email": 46, "landline": 30, "address": 46, "name": 55, "near_miss": 110}),
     ],
 )
 def test_each_set_covers_every_kind(name, minimum):
@@ -245,7 +245,7 @@ def test_each_set_covers_every_kind(name, minimum):
         pytest.skip("eval.csv has only its header until the next round's blind set is dropped in")
     counts = Counter(row["kind"] for row in rows)
     assert all(counts[kind] >= n for kind, n in minimum.items()), counts
-    assert sum(counts.values()) >= (1538 if name == "dev.csv" else 456)
+    assert sum(counts.values()) >= (1538 if name == "dev.csv" else 461)
 
 
 # Eval rounds so far: D is dev's own set, E, F and G were the eval sets of rounds 1, 2 and 3 (read
