@@ -258,3 +258,31 @@ def test_a_reader_in_a_loop_sees_whole_publications_only(tmp_path):
     assert all(count == 5 + int(run_id.split("-")[1]) for run_id, count in answers)
     assert answers[-1] == ["run-5", 10]
     assert len({run_id for run_id, _ in answers}) > 1, answers  # the loop did span swaps
+
+
+@pytest.mark.dagster
+def test_publishing_by_hand_refuses_marts_whose_latest_check_failed(tmp_path):
+    """Picked alone in the UI, published_marts has no blocking check upstream in its run: it
+    looks at the latest evaluation of the marts' ERROR checks itself."""
+    import dagster as dg
+
+    from orchestration.publish.asset import build_published_marts
+    from orchestration.resources import VocWarehouse
+    from orchestration.settings import VocSettings
+
+    (tmp_path / "wh").mkdir()
+    settings = VocSettings(landing_dir=tmp_path / "landing", warehouse_path=_warehouse(tmp_path / "wh" / "voc.duckdb"))
+    mart = dg.AssetKey(["marts", "fct_orders"])
+    instance = dg.DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+        asset_key=mart, check_name="gx_errors", passed=False, severity=dg.AssetCheckSeverity.ERROR))
+    instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+        asset_key=mart, check_name="gx_warnings", passed=False, severity=dg.AssetCheckSeverity.WARN))
+    asset = build_published_marts([mart], [dg.AssetCheckKey(mart, "gx_errors"), dg.AssetCheckKey(mart, "gx_warnings")])
+    result = dg.materialize([asset], instance=instance, raise_on_error=False,
+                            resources={"settings": settings, "warehouse": VocWarehouse.from_settings(settings)})
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert "marts/fct_orders:gx_errors" in message and "gx_warnings" not in message
+    assert current_publication(settings.publish_dir) is None
