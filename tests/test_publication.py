@@ -286,3 +286,24 @@ def test_publishing_by_hand_refuses_marts_whose_latest_check_failed(tmp_path):
     message = failure.step_failure_data.user_failure_data.description
     assert "marts/fct_orders:gx_errors" in message and "gx_warnings" not in message
     assert current_publication(settings.publish_dir) is None
+
+
+@pytest.mark.dagster
+def test_voc_run_says_whether_the_run_published(tmp_path):
+    from types import SimpleNamespace
+
+    from orchestration.cli import _publication_line
+    from orchestration.publish.asset import PUBLISHED_MARTS_KEY
+    from orchestration.settings import VocSettings
+
+    (tmp_path / "wh").mkdir()
+    settings = VocSettings(landing_dir=tmp_path / "landing", warehouse_path=_warehouse(tmp_path / "wh" / "voc.duckdb"))
+
+    def result(*keys):
+        return SimpleNamespace(get_asset_materialization_events=lambda: [SimpleNamespace(asset_key=k) for k in keys])
+
+    assert _publication_line(settings, result()) == (
+        "NOT published: a step or blocking check before published_marts failed; nothing is published yet")
+    publication = _publish(settings.warehouse_path, settings.publish_dir, "run-1")
+    assert _publication_line(settings, result(PUBLISHED_MARTS_KEY)).startswith(f"Published: {publication.path}")
+    assert _publication_line(settings, result()).endswith(f"readers keep {publication.name} (run run-1)")
