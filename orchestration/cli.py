@@ -1,4 +1,5 @@
-"""`voc`: run the pipeline, open the Dagster UI, print the warehouse summary, resolve alert deliveries."""
+"""`voc`: run the pipeline, open the Dagster UI, print the warehouse summary, resolve alert
+deliveries, show or roll back the marts' publication."""
 
 from __future__ import annotations
 
@@ -43,10 +44,25 @@ def run(full_refresh: bool) -> None:
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         click.echo(f"Pipeline FAILED after {elapsed:.0f}s in steps: {', '.join(sorted(set(failed)))}", err=True)
+        click.echo(_publication_line(settings, result), err=True)
         _exit_without_teardown(1)
     click.echo(f"Pipeline finished in {elapsed:.0f}s")
+    click.echo(_publication_line(settings, result))
     click.echo(summarize_warehouse(settings.warehouse_path).render())
     _exit_without_teardown(0)
+
+
+def _publication_line(settings: VocSettings, result) -> str:
+    """Whether this run published the marts, and what readers open."""
+    from orchestration.publish.asset import PUBLISHED_MARTS_KEY
+    from orchestration.publish.publication import DATABASE_NAME, current_publication
+
+    current = current_publication(settings.publish_dir)
+    published = any(event.asset_key == PUBLISHED_MARTS_KEY for event in result.get_asset_materialization_events())
+    if published and current is not None:
+        return f"Published: {current.path} (readers open {settings.publish_dir / DATABASE_NAME})"
+    kept = f"readers keep {current.name} (run {current.run_id})" if current else "nothing is published yet"
+    return f"NOT published: a step or blocking check before published_marts failed; {kept}"
 
 
 def _exit_without_teardown(code: int) -> None:
@@ -90,6 +106,58 @@ def summary() -> None:
     from orchestration.summary import summarize_warehouse
 
     click.echo(summarize_warehouse(VocSettings.from_env().warehouse_path).render())
+
+
+# --- voc publish: the marts readers open ------------------------------------------------------
+
+
+@main.command("publish")
+@click.option("--status", "action", flag_value="status", default=True, help="Show the current publication and the kept ones (default).")
+@click.option("--rollback", "action", flag_value="rollback", help="Make the previous kept publication current again.")
+def publish_command(action: str) -> None:
+    """The marts readers open (docs/publishing.md): show the current publication, or roll back."""
+    from orchestration.publish.publication import PublicationError, rollback
+
+    settings = VocSettings.from_env()
+    if action == "rollback":
+        try:
+            left, now_current = rollback(settings.publish_dir)
+        except PublicationError as exc:
+            click.echo(f"voc publish --rollback: {exc}", err=True)
+            sys.exit(2)
+        from orchestration.publish.asset import after_publish
+        from orchestration.publish.publication import current_publication
+
+        click.echo(f"Rolled back from {left.name} (run {left.run_id}) to {now_current.name} (run {now_current.run_id})")
+        after_publish(settings, current_publication(settings.publish_dir), _EchoLog())
+    _print_publication_status(settings)
+
+
+class _EchoLog:
+    """The logger ``after_publish`` writes to, on the terminal."""
+
+    def info(self, message: str) -> None:
+        click.echo(message)
+
+    warning = error = info
+
+
+def _print_publication_status(settings: VocSettings) -> None:
+    from orchestration.publish.publication import DATABASE_NAME, current_publication, list_publications
+
+    current = current_publication(settings.publish_dir)
+    if current is None:
+        click.echo(f"Nothing is published in {settings.publish_dir} yet: a night whose checks pass publishes the marts.")
+        return
+    click.echo(f"Current publication: {current.path}")
+    click.echo(f"  run {current.run_id}, published {current.published_at}, git {current.manifest['git_revision']}")
+    click.echo(f"  readers open {settings.publish_dir / DATABASE_NAME} (read-only)")
+    for name, rows in current.rows.items():
+        click.echo(f"  {name:<30} {rows:>10,}")
+    click.echo(f"Kept publications (newest last, {settings.publish_keep} kept):")
+    for publication in list_publications(settings.publish_dir):
+        flags = " <- current" if publication.path == current.path else (" (rolled back)" if publication.rolled_back else "")
+        click.echo(f"  {publication.name}  run {publication.run_id}  published {publication.published_at}{flags}")
 
 
 # --- voc alerts: deliveries an operator resolves ---------------------------------------------

@@ -7,6 +7,11 @@ from orchestration.assets.ingestion import ingestion_assets
 from orchestration.assets.transformation import voc_dbt_models
 from orchestration.checks import freshness_checks, freshness_sensor, quality_checks
 from orchestration.project import voc_dbt_project
+from orchestration.publish.asset import (
+    build_publication_withheld_hook,
+    build_published_marts,
+    steps_before_publication,
+)
 from orchestration.reports.assets import scorecard_html
 from orchestration.resources import build_resources
 from orchestration.sensors import landing_files_sensor, run_failure_sensor
@@ -14,6 +19,17 @@ from orchestration.settings import VocSettings
 from orchestration.writer_lock import WRITER_TAG, single_writer_executor
 
 voc_dbt_project.prepare_if_dev()
+
+# write-audit-publish: downstream of every mart (dbt models of the marts schema), so a failing
+# blocking check or dbt test upstream keeps it from running (orchestration/publish)
+MART_KEYS = sorted(key for key in voc_dbt_models.keys if key.path[0] == "marts")
+ASSET_CHECKS = [*quality_checks, *freshness_checks]
+published_marts = build_published_marts(
+    MART_KEYS,
+    [key for definition in (voc_dbt_models, *ASSET_CHECKS) for key in definition.check_keys if key.asset_key in MART_KEYS],
+)
+ASSETS = [*ingestion_assets, voc_dbt_models, alert_deliveries, scorecard_html, published_marts]
+publication_withheld = build_publication_withheld_hook(steps_before_publication(ASSETS, ASSET_CHECKS))
 
 EVERYTHING_JOB_DESCRIPTION = "All loads, all dbt models, seeds and tests, all checks."
 
@@ -28,6 +44,7 @@ def build_everything_job(settings: VocSettings):
         description=EVERYTHING_JOB_DESCRIPTION,
         executor_def=writer_executor(settings),
         tags={WRITER_TAG: "true"},
+        hooks={publication_withheld},
     )
 
 
@@ -49,8 +66,8 @@ def build_definitions(settings: VocSettings) -> dg.Definitions:
     """The code location of one deployment: its settings become the resources."""
     everything_job = build_everything_job(settings)
     return dg.Definitions(
-        assets=[*ingestion_assets, voc_dbt_models, alert_deliveries, scorecard_html],
-        asset_checks=[*quality_checks, *freshness_checks],
+        assets=ASSETS,
+        asset_checks=ASSET_CHECKS,
         jobs=[everything_job],
         schedules=[build_nightly_schedule(everything_job)],
         sensors=[freshness_sensor, landing_files_sensor, run_failure_sensor],

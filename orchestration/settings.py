@@ -32,6 +32,9 @@ Variables (relative paths are taken from the repository root):
                                           secret: only host:port/database is ever shown; unset = off)
 ``VOC_SERVE_READONLY_PASSWORD``           password ``voc serve grant-readonly --login`` gives the role
                                           (else it asks; never on the command line)
+``VOC_PUBLISH_DIR``                       where the marts are published (``published/`` beside the
+                                          warehouse folder, so ``data/published``)
+``VOC_PUBLISH_KEEP``                      how many publications are kept for rollback (7)
 ========================================  ====================================================
 
 dbt reads one more itself with ``env_var()`` in ``dbt_project``: ``VOC_DUCKDB_MEMORY_LIMIT``; a
@@ -86,6 +89,7 @@ DEFAULT_STEP_RETRIES = 2
 DEFAULT_STEP_RETRY_SECONDS = 60
 DEFAULT_WRITER_WAIT_SECONDS = 600.0
 DEFAULT_LANDING_SETTLE_SECONDS = 30.0
+DEFAULT_PUBLISH_KEEP = 7
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
 # NlpConfig field -> its environment variable; dbt's var of the same setting is the lower-cased name
 NLP_VARIABLES = {
@@ -128,6 +132,8 @@ class VocSettings:
     # VOC_SERVE_POSTGRES_URL / VOC_SERVE_READONLY_PASSWORD: secrets, never in repr
     serve_postgres_url: str | None = field(default=None, repr=False)
     serve_readonly_password: str | None = field(default=None, repr=False)
+    publish_dir_setting: Path | None = None
+    publish_keep: int = DEFAULT_PUBLISH_KEEP
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -139,6 +145,7 @@ class VocSettings:
         environ = os.environ if environ is None else environ
         reports_dir = _text(environ, "VOC_REPORTS_DIR")
         dagster_home = _text(environ, "DAGSTER_HOME")
+        publish_dir = _text(environ, "VOC_PUBLISH_DIR")
         ops_format = _text(environ, "VOC_OPS_WEBHOOK_FORMAT").lower() or "json"
         return cls(
             landing_dir=_resolve(_text(environ, "VOC_LANDING_DIR"), DEFAULT_LANDING_DIR),
@@ -160,6 +167,8 @@ class VocSettings:
             landing_settle_seconds=_seconds(environ, "VOC_LANDING_SETTLE_SECONDS", DEFAULT_LANDING_SETTLE_SECONDS),
             serve_postgres_url=_text(environ, "VOC_SERVE_POSTGRES_URL") or None,
             serve_readonly_password=environ.get("VOC_SERVE_READONLY_PASSWORD") or None,
+            publish_dir_setting=_resolve(publish_dir, DEFAULT_WAREHOUSE_PATH) if publish_dir else None,
+            publish_keep=_int_at_least(environ, "VOC_PUBLISH_KEEP", DEFAULT_PUBLISH_KEEP, 1),
         )
 
     def record_guard(self) -> RecordGuard:
@@ -239,6 +248,12 @@ class VocSettings:
         return self.reports_dir_setting or self.warehouse_dir.parent / "reports"
 
     @property
+    def publish_dir(self) -> Path:
+        """Where the marts are published for readers: ``VOC_PUBLISH_DIR``, else ``published/`` beside
+        the warehouse folder (``data/warehouse`` -> ``data/published``); see docs/publishing.md."""
+        return self.publish_dir_setting or self.warehouse_dir.parent / "published"
+
+    @property
     def quality_report_dir(self) -> Path:
         """The great-expectations report (``quality_report/`` beside the warehouse)."""
         return report_dir_for(self.warehouse_path)
@@ -262,6 +277,9 @@ class VocSettings:
         env["DAGSTER_HOME"] = str(self.dagster_home)
         if self.reports_dir_setting is not None:
             env["VOC_REPORTS_DIR"] = str(self.reports_dir_setting)
+        if self.publish_dir_setting is not None:
+            env["VOC_PUBLISH_DIR"] = str(self.publish_dir_setting)
+        env["VOC_PUBLISH_KEEP"] = str(self.publish_keep)
         nlp = self._nlp_strings()
         for key, name in NLP_VARIABLES.items():
             env[name] = nlp[key]

@@ -49,6 +49,8 @@ def test_every_stage_has_time_rows_and_memory(run):
         figures["full_total_without_generate_s"] / figures["plain_jieba"]["seconds"], rel=1e-2)
     assert figures["incremental_over_full"] == pytest.approx(
         figures["incremental_total_s"] / figures["full_total_without_generate_s"], rel=1e-2)
+    assert figures["publish_share_of_full"] == pytest.approx(
+        figures["full"]["publish"]["seconds"] / figures["full_total_without_generate_s"], rel=1e-2)
 
 
 @pytest.mark.e2e
@@ -64,6 +66,12 @@ def test_increment_reaches_the_marts(run):
         (newest,) = con.execute("select max(created_date) from marts.fct_feedback").fetchone()
     assert after == figures["full"]["dbt models"]["rows"] + new_items
     assert str(newest) == "2026-11-16"  # the increment's day, after the generated window
+    # the incremental run's publication is current and holds the increment too
+    from orchestration.publish.publication import current_publication
+
+    publication = current_publication(workspace.root / "published")
+    assert publication.rows["fct_feedback"] == after
+    assert figures["incremental"]["publish"]["rows"] == sum(publication.rows.values())
 
 
 def test_the_enrichment_span_splits_the_dbt_build():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -259,3 +260,59 @@ def test_the_bench_serves_the_current_publication_as_a_stage(postgres_server, pu
     output = capsys.readouterr().out
     assert "postgres serve" in output and "run-B2" in output and postgres_server.password not in output
     assert serving_status(postgres_server.url()).run_id == "run-B2"
+
+
+def test_each_publication_and_rollback_is_served_through_the_publish_hook(postgres_server, tmp_path):
+    """The night's publish and ``voc publish --rollback`` both end in ``after_publish``, which
+    serves the now-current publication when ``VOC_SERVE_POSTGRES_URL`` is set."""
+    from test_publication import T0, _publish, _warehouse
+
+    from orchestration.publish.asset import after_publish
+    from orchestration.publish.publication import current_publication
+    from orchestration.settings import VocSettings
+
+    url = postgres_server.url()
+    (tmp_path / "wh").mkdir()
+    warehouse = _warehouse(tmp_path / "wh" / "voc.duckdb", orders=7)
+    publish_dir = tmp_path / "published"
+    settings = VocSettings.from_env({
+        "VOC_DUCKDB_PATH": str(warehouse), "VOC_PUBLISH_DIR": str(publish_dir), "VOC_SERVE_POSTGRES_URL": url,
+    })
+
+    class Log:
+        def __init__(self):
+            self.lines = []
+
+        def info(self, message):
+            self.lines.append(message)
+
+        error = info
+
+    def served_run_and_orders():
+        with psycopg.connect(url) as conn:
+            run_id = conn.execute("SELECT run_id FROM voc_marts._publication").fetchone()[0]
+            return run_id, conn.execute("SELECT count(*) FROM voc_marts.fct_orders").fetchone()[0]
+
+    log = Log()
+    metadata = after_publish(settings, _publish(warehouse, publish_dir, "night-1"), log)
+    assert metadata["postgres/served"] is True and metadata["postgres/served_run_id"] == "night-1"
+    assert served_run_and_orders() == ("night-1", 7)
+    _warehouse(warehouse, orders=9)
+    after_publish(settings, _publish(warehouse, publish_dir, "night-2", at=T0 + timedelta(days=1)), log)
+    assert served_run_and_orders() == ("night-2", 9)
+
+    result = CliRunner().invoke(main, ["publish", "--rollback"], env={
+        "VOC_DUCKDB_PATH": str(warehouse), "VOC_PUBLISH_DIR": str(publish_dir), "VOC_SERVE_POSTGRES_URL": url,
+    })
+    assert result.exit_code == 0, result.output
+    assert current_publication(publish_dir).run_id == "night-1"
+    assert served_run_and_orders() == ("night-1", 7)
+    assert url not in result.output and url not in "\n".join(log.lines)
+
+    unreachable = VocSettings.from_env({
+        "VOC_DUCKDB_PATH": str(warehouse), "VOC_PUBLISH_DIR": str(publish_dir),
+        "VOC_SERVE_POSTGRES_URL": "postgresql://voc:s3cret-pw@127.0.0.1:9/voc",
+    })
+    failed = after_publish(unreachable, current_publication(publish_dir), log)
+    assert failed["postgres/served"] is False and "s3cret-pw" not in failed["postgres/error"]
+    assert served_run_and_orders() == ("night-1", 7)

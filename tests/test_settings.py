@@ -43,6 +43,19 @@ def test_the_folders_beside_the_warehouse(tmp_path):
     assert (configured.dagster_home, configured.reports_dir) == (tmp_path / "dh", tmp_path / "r")
 
 
+def test_the_publication_folder_and_how_many_are_kept(tmp_path):
+    warehouse = tmp_path / "data" / "warehouse" / "voc.duckdb"
+    settings = VocSettings.from_env({"VOC_DUCKDB_PATH": str(warehouse)})
+    assert settings.publish_dir == tmp_path / "data" / "published" and settings.publish_keep == 7
+    moved = VocSettings.from_env({"VOC_PUBLISH_DIR": "x/pub", "VOC_PUBLISH_KEEP": " 3 "})
+    assert moved.publish_dir == REPO_ROOT / "x" / "pub" and moved.publish_keep == 3
+    assert moved.child_env({})["VOC_PUBLISH_DIR"] == str(REPO_ROOT / "x" / "pub")
+    assert VocSettings.from_env(moved.child_env({})).publish_keep == 3
+    for bad in ("0", "seven"):
+        with pytest.raises(ApiConfigError, match="VOC_PUBLISH_KEEP"):
+            VocSettings.from_env({"VOC_PUBLISH_KEEP": bad})
+
+
 def test_secrets_are_read_but_never_shown():
     settings = VocSettings.from_env({
         "VOC_OPS_WEBHOOK_URL": "https://ops.example/hook?key=s3cret",

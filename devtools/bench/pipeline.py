@@ -14,6 +14,9 @@ peak memory of the stage's whole process tree:
                      dbt data tests (the build's wall time minus the enrichment's span); unit
                      tests are left to CI, as in the Dagster job
 * ``checks``         every great-expectations suite against the warehouse, read only
+* ``publish``        the publication of the marts (orchestration.publish: DuckDB file, Parquet
+                     per mart, manifest, atomic swap) from the warehouse into ``published/``;
+                     its share of the full run (generate excluded) is printed after the table
 
 then plain single-core ``jieba.lcut`` over all customer texts of the same landing, and the ratio
 pipeline time (generate excluded) / plain jieba time. Then ``add_increment`` writes about 1% new
@@ -53,8 +56,8 @@ from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, VocSettings
 ENRICHED_MODEL = "int_feedback__enriched"
 ENRICHED_NODE = f"model.voc.{ENRICHED_MODEL}"
 DBT_STAGES = ("nlp enrichment", "dbt models")  # both measured from one ``dbt build``
-FULL_STAGES = ("generate", "dlt load", *DBT_STAGES, "checks")
-INCREMENTAL_STAGES = ("dlt load", *DBT_STAGES, "checks")
+FULL_STAGES = ("generate", "dlt load", *DBT_STAGES, "checks", "publish")
+INCREMENTAL_STAGES = ("dlt load", *DBT_STAGES, "checks", "publish")
 POLL_SECONDS = 0.15
 NLP_BENCH_MAX_TEXTS = 200_000
 MIB = 1024 * 1024
@@ -282,10 +285,17 @@ def checks_stage(workspace: Workspace, rows: int | None = None) -> StageResult:
     return StageResult("checks", seconds, payload["rows"] if rows is None else rows, peak, payload["groups"])
 
 
+def publish_stage(workspace: Workspace) -> StageResult:
+    """The marts' publication; rows are the rows published, summed over every mart."""
+    seconds, peak, payload = python_stage("publish", workspace)
+    return StageResult("publish", seconds, payload["rows"], peak)
+
+
 def pipeline_stages(workspace: Workspace, increment_rows: int | None = None) -> list[StageResult]:
-    """Load, the dbt build (as its two stages) and the checks, in order. ``increment_rows`` labels an incremental run."""
+    """Load, the dbt build (as its two stages), the checks and the publication, in order.
+    ``increment_rows`` labels an incremental run."""
     return [load_stage(workspace, increment_rows), *dbt_stages(workspace, increment_rows),
-            checks_stage(workspace, increment_rows)]
+            checks_stage(workspace, increment_rows), publish_stage(workspace)]
 
 
 # --- what runs inside a stage subprocess -----------------------------------------------------------
@@ -326,6 +336,19 @@ def _stage_checks(workspace: Workspace) -> dict:
     return {"rows": warehouse_count(workspace, "fct_feedback"), "groups": groups}
 
 
+def _stage_publish(workspace: Workspace) -> dict:
+    """What the night's published_marts asset does, outside Dagster: every mart of the dbt
+    manifest the build wrote into a new publication beside the warehouse, made current."""
+    from orchestration.publish.publication import git_revision, public_marts, publish
+
+    settings = VocSettings.from_env(workspace.env())
+    manifest = json.loads((workspace.dbt_target / "manifest.json").read_text("utf-8"))
+    publication = publish(workspace.warehouse, settings.publish_dir, public_marts(manifest),
+                          run_id=f"bench-{time.time_ns()}", git_revision=git_revision(REPO_ROOT),
+                          checks_passed=[], keep=settings.publish_keep)
+    return {"rows": sum(publication.rows.values()), "marts": len(publication.rows)}
+
+
 def _stage_plain_jieba(workspace: Workspace) -> dict:
     """Plain jieba.lcut per text, one core, over every customer text of the landing."""
     from devtools.bench.nlp import plain_jieba, time_per_row
@@ -349,6 +372,7 @@ STAGE_FUNCTIONS = {
     "generate": _stage_generate,
     "dlt load": _stage_load,
     "checks": _stage_checks,
+    "publish": _stage_publish,
     "plain jieba": _stage_plain_jieba,
     "increment": _stage_increment,
 }
@@ -406,6 +430,9 @@ def benchmark(args: argparse.Namespace, workspace: Workspace) -> dict:
     full_total, full_peak = print_table(f"== full run, {args.rows:,} rows ==", full, "total")
     pipeline_seconds = full_total - full[0].seconds
     print(f"  {'total without generate':24} {pipeline_seconds:9.2f}")
+    publish_share = _stage(full, "publish").seconds / pipeline_seconds
+    print(f"  publish: {_stage(full, 'publish').seconds:.2f}s = {publish_share:.1%} of the full run without generate "
+          "(target <= 15% at 1M rows)", flush=True)
 
     jieba_seconds, jieba_peak, jieba = python_stage("plain jieba", workspace)
     ratio = pipeline_seconds / jieba["seconds"]
@@ -431,6 +458,7 @@ def benchmark(args: argparse.Namespace, workspace: Workspace) -> dict:
         "full_total_s": round(full_total, 3), "full_total_without_generate_s": round(pipeline_seconds, 3),
         "plain_jieba": {"texts": jieba["rows"], "seconds": round(jieba["seconds"], 3)},
         "pipeline_over_plain_jieba": round(ratio, 3),
+        "publish_share_of_full": round(publish_share, 4),
         "increment": {"share": args.share, "rows": increment["rows"], "families": increment["families"],
                       "write_s": round(added.seconds, 3)},
         "incremental": {s.stage: _figures(s) for s in incremental},
@@ -438,6 +466,11 @@ def benchmark(args: argparse.Namespace, workspace: Workspace) -> dict:
         "incremental_over_full": round(inc_total / pipeline_seconds, 4),
         "peak_mib": round(peak_overall, 1),
     }
+
+
+def _stage(stages: list[StageResult], name: str) -> StageResult:
+    (stage,) = [stage for stage in stages if stage.stage == name]
+    return stage
 
 
 def _figures(stage: StageResult) -> dict:
