@@ -8,7 +8,7 @@ from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWar
 
 SCORECARD_SOURCE_MARTS = (
     "kpi_scorecard",
-    "kpi_daily",
+    "kpi_weekly",
     "tag_trends",
     "alerts",
     "ticket_sla_by_team",

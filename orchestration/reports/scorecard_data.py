@@ -1,7 +1,8 @@
 """What the leadership scorecard shows, read from the marts (one read-only DuckDB connection).
 
-Every number on the page comes from a mart row or from the counts in ``marts.kpi_daily``; the
-page itself computes nothing but formatting. The headline period is the last complete ISO week
+Every number on the page comes from a mart row (the KPIs from ``marts.kpi_scorecard`` and
+``marts.kpi_weekly``, which render the one definition of each KPI, docs/metrics.md); the page
+itself computes nothing but formatting. The headline period is the last complete ISO week
 of ``marts.kpi_scorecard``; the trends are the 13 weeks ending with it.
 """
 
@@ -138,24 +139,18 @@ def headline_kpis(week_rows: list[dict[str, Any]], directions: dict[str, str]) -
 
 
 def weekly_trend(conn, last_week_start: date, weeks: int = TREND_WEEKS) -> list[dict[str, Any]]:
-    """NPS, CSAT top-2 rate, negative rate and complaint volume per ISO week, from the daily counts."""
+    """NPS, CSAT top-2 rate, negative rate and complaint volume per ISO week, as
+    ``marts.kpi_weekly`` computes them from the KPIs' one definition (docs/metrics.md)."""
     first_week_start = last_week_start - timedelta(weeks=weeks - 1)
     return fetch_rows(
         conn,
         """
-        select
-            cast(date_trunc('week', kpi_date) as date) as week_start,
-            100.0 * (sum(n_promoters) - sum(n_detractors)) / nullif(sum(n_nps_responses), 0) as nps,
-            cast(sum(n_csat_top2) as double) / nullif(sum(n_csat_responses), 0) as csat_top2_rate,
-            cast(sum(n_negative) as double) / nullif(sum(n_feedback), 0) as negative_rate,
-            cast(coalesce(sum(n_complaints), 0) as bigint) as complaint_volume,
-            cast(sum(n_feedback) as bigint) as n_feedback
-        from marts.kpi_daily
-        where kpi_date >= ? and kpi_date < ?
-        group by 1
-        order by 1
+        select week_start, nps, csat_top2_rate, negative_rate, complaint_volume, n_feedback
+        from marts.kpi_weekly
+        where week_start >= ? and week_start <= ?
+        order by week_start
         """,
-        [first_week_start, last_week_start + timedelta(days=7)],
+        [first_week_start, last_week_start],
     )
 
 

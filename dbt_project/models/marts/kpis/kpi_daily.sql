@@ -1,5 +1,7 @@
 {#- Daily counts per local date x source x channel x store x product category. Every ratio is
-    stored with the counts it is made of, so BI tools roll days up to weeks and months correctly. -#}
+    stored with the counts it is made of, so BI tools roll days up to weeks and months correctly.
+    Counts and ratios are the measures and metrics of the semantic layer (_semantic_layer.yml),
+    rendered by voc_measure / voc_metric: no KPI formula is written here. -#}
 {% set grain = ['kpi_date', 'source', 'channel', 'store_id', 'product_category'] %}
 
 with
@@ -12,22 +14,12 @@ with
             channel,
             store_id,
             product_category,
-            count(*) as n_feedback,
-            sum(case when sentiment_label = 'negative' then 1 else 0 end) as n_negative,
+            {{ voc_measure('n_feedback') }} as n_feedback,
+            {{ voc_measure('n_negative') }} as n_negative,
             sum(sentiment_score) as sentiment_sum,
-            sum(
-                case when has_complaint_tag and sentiment_label = 'negative' then 1 else 0 end
-            ) as n_complaints,
-            count(rating_nps) as n_nps_responses,
-            sum(case when rating_nps >= 9 then 1 else 0 end) as n_promoters,
-            sum(case when rating_nps between 7 and 8 then 1 else 0 end) as n_passives,
-            sum(case when rating_nps <= 6 then 1 else 0 end) as n_detractors,
-            count(rating_csat) as n_csat_responses,
-            sum(case when rating_csat >= 4 then 1 else 0 end) as n_csat_top2,
-            count(rating_ces) as n_ces_responses,
-            sum(rating_ces) as ces_sum,
-            count(rating_stars) as n_star_ratings,
-            sum(rating_stars) as stars_sum,
+            {% for measure in ['n_complaints', 'n_nps_responses', 'n_promoters', 'n_passives', 'n_detractors', 'n_csat_responses', 'n_csat_top2', 'n_ces_responses', 'ces_sum', 'n_star_ratings', 'stars_sum'] %}
+                {{ voc_measure(measure) }} as {{ measure }},
+            {% endfor %}
             sum(case when source = 'ticket' then 1 else 0 end) as n_tickets_opened,
             0 as n_tickets_solved
         from feedback
@@ -98,7 +90,7 @@ select
     product_category,
     n_feedback,
     n_negative,
-    case when n_feedback > 0 then cast(n_negative as double) / n_feedback end as negative_rate,
+    {{ voc_metric('negative_rate') }} as negative_rate,
     sentiment_sum,
     case when n_feedback > 0 then sentiment_sum / n_feedback end as avg_sentiment,
     n_complaints,
@@ -106,16 +98,16 @@ select
     n_promoters,
     n_passives,
     n_detractors,
-    case when n_nps_responses > 0 then 100.0 * (n_promoters - n_detractors) / n_nps_responses end as nps,
+    {{ voc_metric('nps') }} as nps,
     n_csat_responses,
     n_csat_top2,
-    case when n_csat_responses > 0 then cast(n_csat_top2 as double) / n_csat_responses end as csat_top2_rate,
+    {{ voc_metric('csat_top2_rate') }} as csat_top2_rate,
     n_ces_responses,
     ces_sum,
-    case when n_ces_responses > 0 then cast(ces_sum as double) / n_ces_responses end as ces_avg,
+    {{ voc_metric('ces_avg') }} as ces_avg,
     n_star_ratings,
     stars_sum,
-    case when n_star_ratings > 0 then cast(stars_sum as double) / n_star_ratings end as avg_stars,
+    {{ voc_metric('avg_stars') }} as avg_stars,
     n_tickets_opened,
     n_tickets_solved
 from summed

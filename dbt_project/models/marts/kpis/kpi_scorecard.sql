@@ -56,16 +56,10 @@ with
             windows.period_type,
             windows.period_start,
             windows.which,
-            sum(n_promoters) as n_promoters,
-            sum(n_detractors) as n_detractors,
-            sum(n_nps_responses) as n_nps,
-            sum(n_csat_top2) as n_csat_top2,
-            sum(n_csat_responses) as n_csat,
-            sum(ces_sum) as ces_sum,
-            sum(n_ces_responses) as n_ces,
-            sum(n_negative) as n_negative,
-            sum(n_feedback) as n_feedback,
-            sum(n_complaints) as n_complaints
+            {#- the feedback measures kpi_daily stores (counts and sums), summed over the window -#}
+            {% for measure in ['n_promoters', 'n_detractors', 'n_nps_responses', 'n_csat_top2', 'n_csat_responses', 'ces_sum', 'n_ces_responses', 'n_negative', 'n_feedback', 'n_complaints'] %}
+                sum({{ measure }}) as {{ measure }}{{ ',' if not loop.last }}
+            {% endfor %}
         from windows
         left join
             {{ ref('kpi_daily') }} as daily
@@ -78,10 +72,10 @@ with
             windows.period_type,
             windows.period_start,
             windows.which,
-            count(tickets.sla_first_response_met) as n_sla_decided,
-            sum(case when tickets.sla_first_response_met then 1 else 0 end) as n_sla_met,
-            median(tickets.first_response_minutes) as median_first_response_minutes,
-            count(tickets.first_response_minutes) as n_first_responses
+            {#- the ticket measures over the tickets created in the window -#}
+            {% for measure in ['n_first_response_measured', 'n_first_response_met', 'median_first_response_minutes', 'n_first_responses'] %}
+                {{ voc_measure(measure) }} as {{ measure }}{{ ',' if not loop.last }}
+            {% endfor %}
         from windows
         left join
             {{ ref('ticket_sla') }} as tickets
@@ -90,35 +84,38 @@ with
     ),
 
     metric_values as (
+        {#- Each KPI's formula is its metric in the semantic layer (voc_metric); listed here
+            only with the measure that counts its sample and where its measures are. -#}
         {% set metrics = [
-        ('nps', '100.0 * (n_promoters - n_detractors) / nullif(n_nps, 0)', 'n_nps', 'daily_totals'),
-        ('csat_top2_rate', 'cast(n_csat_top2 as double) / nullif(n_csat, 0)', 'n_csat', 'daily_totals'),
-        ('ces_avg', 'cast(ces_sum as double) / nullif(n_ces, 0)', 'n_ces', 'daily_totals'),
-        ('negative_rate', 'cast(n_negative as double) / nullif(n_feedback, 0)', 'n_feedback', 'daily_totals'),
-        ('complaint_volume', 'cast(coalesce(n_complaints, 0) as double)', 'n_feedback', 'daily_totals'),
-        ('sla_first_response_attainment', 'cast(n_sla_met as double) / nullif(n_sla_decided, 0)', 'n_sla_decided', 'ticket_totals'),
-        ('median_first_response_minutes', 'cast(median_first_response_minutes as double)', 'n_first_responses', 'ticket_totals'),
+        ('nps', 'n_nps_responses', 'daily_totals'),
+        ('csat_top2_rate', 'n_csat_responses', 'daily_totals'),
+        ('ces_avg', 'n_ces_responses', 'daily_totals'),
+        ('negative_rate', 'n_feedback', 'daily_totals'),
+        ('complaint_volume', 'n_feedback', 'daily_totals'),
+        ('sla_first_response_attainment', 'n_first_response_measured', 'ticket_totals'),
+        ('median_first_response_minutes', 'n_first_responses', 'ticket_totals'),
     ] %}
-        {% for metric, expression, sample, relation in metrics %}
+        {% for metric, sample, relation in metrics %}
             select
                 period_type,
                 period_start,
                 which,
                 '{{ metric }}' as metric,
                 cast(null as {{ dbt.type_string() }}) as detail,
-                {{ expression }} as metric_value,
+                cast({{ voc_metric(metric) }} as double) as metric_value,
                 cast(coalesce({{ sample }}, 0) as bigint) as sample_size,
                 {% if metric == 'nps' %}
-                    {#- scores are +1 / 0 / -1: variance = (promoters + detractors) / n - mean^2 -#}
+                    {#- scores are +1 / 0 / -1: variance = (promoters + detractors) / n - mean^2,
+                        where the mean is NPS / 100 -#}
                     100.0
                     * 1.96
                     * sqrt(
                         greatest(
-                            (cast(n_promoters + n_detractors as double) / nullif(n_nps, 0))
-                            - power(cast(n_promoters - n_detractors as double) / nullif(n_nps, 0), 2),
+                            (cast(n_promoters + n_detractors as double) / nullif(n_nps_responses, 0))
+                            - power(cast({{ voc_metric('nps') }} as double) / 100.0, 2),
                             0
                         )
-                        / nullif(n_nps, 0)
+                        / nullif(n_nps_responses, 0)
                     )
                 {% else %} cast(null as double)
                 {% endif %} as margin_of_error
