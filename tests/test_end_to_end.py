@@ -173,6 +173,9 @@ PII_SCAN_ALLOWED_COLUMNS = {
     "kpi_key", "term_key", "team_week_key", "sample_record_id_masked",
     # keys of the driver, loop and root-cause marts (hashes and feedback ids)
     "driver_key", "next_feedback_id", "episode_key",
+    # keys of the BI-shaped and taxonomy-coverage marts (hashes) and the feedback ids of theme examples
+    "feedback_tag_key", "coverage_key", "theme_key", "example_feedback_id_1", "example_feedback_id_2",
+    "example_feedback_id_3",
 }
 # In a quarantine sample, record ids and timestamps (epoch seconds, broken dates) are kept on
 # purpose (nlp_udfs.pii.SAFE_PAYLOAD_KEYS); they are taken out before the scan, the rest is scanned.
