@@ -90,6 +90,17 @@ class RecordGuard:
         return "RecordGuard(<keyed>)"
 
 
+def remembering_guard(guard: RecordGuard, maxsize: int = 1 << 18) -> RecordGuard:
+    """``guard`` remembering its pseudonyms and masks per distinct value (both are pure): a
+    load's identifiers and texts repeat (a member in every version, a stock reply), so each
+    distinct value is computed once. At most ``maxsize`` values of each are kept, in memory only.
+    """
+    return RecordGuard(
+        functools.lru_cache(maxsize=maxsize)(guard.pseudonymize),
+        functools.lru_cache(maxsize=maxsize)(guard.mask),
+    )
+
+
 def protect_record(spec: RecordSpec, record: dict[str, Any], guard: RecordGuard) -> dict[str, Any]:
     """The validated ``record`` with its personal fields protected (changed in place, returned)."""
     quoted: dict[str, tuple[str, str]] = {}
