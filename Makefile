@@ -6,7 +6,7 @@ VENV := .venv
 VOC := $(VENV)/bin/voc
 STAMP := $(VENV)/.voc-installed
 
-.PHONY: install run test test-fast lint format ui generate clean eval bench bench-nlp train
+.PHONY: install run test test-fast lint format ui generate clean eval bench bench-nlp bench-loader train
 
 install: $(STAMP)
 
@@ -47,6 +47,9 @@ eval: install  ## NLP evaluation on the hand-written labelled set (sentiment, ta
 
 bench: install  ## whole pipeline on ROWS (default 200000) fresh demo rows, per stage, then a 1% increment; NLP figures first
 	$(VENV)/bin/python -m devtools.bench.pipeline --rows $(or $(ROWS),200000)
+
+bench-loader: install  ## landing load alone on ROWS (default 100000) demo rows: dict path vs Arrow path, alternating, medians
+	$(VENV)/bin/python -m devtools.bench.loader --rows $(or $(ROWS),100000)
 
 bench-nlp: install  ## NLP speed on 200k generated texts: plain jieba vs segment() vs full enrichment (ROWS)
 	$(VENV)/bin/python -m devtools.bench.nlp --rows $(or $(ROWS),200000)

@@ -90,6 +90,17 @@ class RecordGuard:
         return "RecordGuard(<keyed>)"
 
 
+def remembering_guard(guard: RecordGuard, maxsize: int = 1 << 18) -> RecordGuard:
+    """``guard`` remembering its pseudonyms and masks per distinct value (both are pure): a
+    load's identifiers and texts repeat (a member in every version, a stock reply), so each
+    distinct value is computed once. At most ``maxsize`` values of each are kept, in memory only.
+    """
+    return RecordGuard(
+        functools.lru_cache(maxsize=maxsize)(guard.pseudonymize),
+        functools.lru_cache(maxsize=maxsize)(guard.mask),
+    )
+
+
 def protect_record(spec: RecordSpec, record: dict[str, Any], guard: RecordGuard) -> dict[str, Any]:
     """The validated ``record`` with its personal fields protected (changed in place, returned)."""
     quoted: dict[str, tuple[str, str]] = {}
@@ -210,14 +221,20 @@ def _requote(value: Any, guard: RecordGuard, quoted: dict[str, tuple[str, str]])
     """Identifiers of the payload that its other (kept) strings quote verbatim, replaced."""
     if not quoted:
         return value
+    # longest first, so that an email is replaced before its local part could be
+    return _replace_forms(value, [(form, quoted[form][0]) for form in sorted(quoted, key=len, reverse=True)])
+
+
+def _replace_forms(value: Any, forms: list[tuple[str, str]]) -> Any:
     if isinstance(value, str):
-        for form in sorted(quoted, key=len, reverse=True):
-            value = value.replace(form, quoted[form][0])
+        for form, replacement in forms:
+            if form in value:
+                value = value.replace(form, replacement)
         return value
     if isinstance(value, list):
-        return [_requote(item, guard, quoted) for item in value]
+        return [_replace_forms(item, forms) for item in value]
     if isinstance(value, dict):
-        return {key: _requote(item, guard, quoted) for key, item in value.items()}
+        return {key: _replace_forms(item, forms) for key, item in value.items()}
     return value
 
 

@@ -27,6 +27,7 @@ from loaders.contracts import (
     TICKET_SPEC,
     RecordSpec,
 )
+from loaders.files.columnar import arrow_layout
 from loaders.files.extract import extract_family_files
 from loaders.files.readers import is_csv_name, is_jsonl_name
 from loaders.hints import (
@@ -35,7 +36,7 @@ from loaders.hints import (
     disable_timestamp_detection,
     raw_write_disposition,
 )
-from loaders.privacy import RecordGuard, protect_payload, protect_record
+from loaders.privacy import RecordGuard, protect_payload, protect_record, remembering_guard
 from loaders.validation import Rejected, validate_record, validate_survey_csv_row
 
 
@@ -47,11 +48,17 @@ def _file_resource(
     accepts_name: Callable[[str], bool],
     guard: RecordGuard,
     validate_csv_row: Callable[[Any], Any] | None = None,
+    columnar: bool = True,
 ) -> DltResource:
     """A dlt resource named after the raw table that reads the family's landing files.
 
     Records are protected (``loaders.privacy``) as they are validated, before dlt sees them.
+    ``columnar`` hands them to dlt as Arrow tables (``loaders.files.columnar``); without it they
+    go as lists of dicts through dlt's row-by-row normalizer, the loader's former path, kept
+    only so that ``tests/test_arrow_load.py`` can show both give the same raw tables.
     """
+    if columnar:
+        guard = remembering_guard(guard)
 
     def protected(validator: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def validate(value: Any) -> Any:
@@ -70,6 +77,7 @@ def _file_resource(
             protected(lambda value: validate_record(spec, value)),
             protected(validate_csv_row) if validate_csv_row else None,
             protect_quarantined=lambda raw: protect_payload(spec, raw, guard),
+            layout=arrow_layout(spec) if columnar else None,
         )
 
     # No `columns` here: the resource's hints are the template of its table variants (see
@@ -84,7 +92,9 @@ def _file_resource(
 
 
 @dlt.source(name="surveys")
-def surveys_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
+def surveys_source(
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+) -> Any:
     """Survey responses from ``<landing>/surveys/*.jsonl[.gz]`` and ``*.csv[.gz]``."""
     disable_timestamp_detection()
     return _file_resource(
@@ -95,35 +105,52 @@ def surveys_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW
         lambda name: is_jsonl_name(name) or is_csv_name(name),
         guard,
         validate_survey_csv_row,
+        columnar,
     )
 
 
 @dlt.source(name="tickets")
-def tickets_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
+def tickets_source(
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+) -> Any:
     """Helpdesk tickets (with messages) from ``<landing>/tickets/*.jsonl[.gz]``."""
     disable_timestamp_detection()
-    return _file_resource("tickets", TICKET_SPEC, landing_dir, dataset_name, is_jsonl_name, guard)
+    return _file_resource(
+        "tickets", TICKET_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar
+    )
 
 
 @dlt.source(name="reviews")
-def reviews_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
+def reviews_source(
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+) -> Any:
     """E-commerce and app-store reviews from ``<landing>/reviews/*.jsonl[.gz]``."""
     disable_timestamp_detection()
-    return _file_resource("reviews", REVIEW_SPEC, landing_dir, dataset_name, is_jsonl_name, guard)
+    return _file_resource(
+        "reviews", REVIEW_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar
+    )
 
 
 @dlt.source(name="social")
-def social_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
+def social_source(
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+) -> Any:
     """Social-listening posts from ``<landing>/social/*.jsonl[.gz]``."""
     disable_timestamp_detection()
-    return _file_resource("social", SOCIAL_SPEC, landing_dir, dataset_name, is_jsonl_name, guard)
+    return _file_resource(
+        "social", SOCIAL_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar
+    )
 
 
 @dlt.source(name="members")
-def members_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
+def members_source(
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+) -> Any:
     """CRM member versions from ``<landing>/members/*.jsonl[.gz]`` (every version is kept)."""
     disable_timestamp_detection()
-    return _file_resource("members", MEMBER_SPEC, landing_dir, dataset_name, is_jsonl_name, guard)
+    return _file_resource(
+        "members", MEMBER_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar
+    )
 
 
 def _reference_name_filter(prefix: str) -> Callable[[str], bool]:
@@ -131,7 +158,9 @@ def _reference_name_filter(prefix: str) -> Callable[[str], bool]:
 
 
 @dlt.source(name="reference")
-def reference_source(landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET) -> Any:
+def reference_source(
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+) -> Any:
     """Stores and products from ``<landing>/reference/stores*.jsonl[.gz]`` / ``products*...``.
 
     Both resources share ``reference_quarantine`` and ``reference_files``; other files in the
@@ -140,10 +169,10 @@ def reference_source(landing_dir: str, guard: RecordGuard, dataset_name: str = R
     disable_timestamp_detection()
     return (
         _file_resource(
-            "reference", STORE_SPEC, landing_dir, dataset_name, _reference_name_filter("stores"), guard
+            "reference", STORE_SPEC, landing_dir, dataset_name, _reference_name_filter("stores"), guard, columnar=columnar
         ),
         _file_resource(
-            "reference", PRODUCT_SPEC, landing_dir, dataset_name, _reference_name_filter("products"), guard
+            "reference", PRODUCT_SPEC, landing_dir, dataset_name, _reference_name_filter("products"), guard, columnar=columnar
         ),
     )
 
@@ -156,4 +185,5 @@ SOURCES: dict[str, Callable[..., Any]] = {
     "members": members_source,
     "reference": reference_source,
 }
-"""Source factory per family: ``SOURCES[family](landing_dir, guard)`` returns a dlt source."""
+"""Source factory per family: ``SOURCES[family](landing_dir, guard)`` returns a dlt source
+(``columnar=False``: the former dict path, see ``_file_resource``)."""

@@ -36,11 +36,13 @@ import dlt
 from loaders.contracts.drift import FieldsSeen
 from loaders.contracts.spec import RecordSpec
 from loaders.dispatch import TableDispatcher
+from loaders.files.columnar import ArrowLayout
 from loaders.files.readers import (
     INVALID_JSON,
     INVALID_UTF8,
     MALFORMED_ROW,
     UNREADABLE,
+    ByteCounter,
     Line,
     file_digest,
     is_csv_name,
@@ -50,10 +52,14 @@ from loaders.files.readers import (
     scan_files,
 )
 from loaders.hints import HARD_DELETE_COLUMN, history_rows, history_table, table_hints
+from loaders.progress import LoadProgress
 from loaders.validation import Rejected
 
 CHUNK_SIZE = 1000
 """Records per yielded list: dlt is much faster with lists than with single items."""
+ARROW_CHUNK_SIZE = 20_000
+"""Records per Arrow batch (``loaders.files.columnar``): large enough that dlt's per-item cost
+vanishes, small enough to keep a batch's Python records in memory."""
 REFUSED_STATE_KEY = "refused"
 """Resource state: ``relative path -> reason`` of the links already recorded as refused."""
 
@@ -81,8 +87,8 @@ def classify_line(line: Line, validate: Callable[[Any], Any]) -> dict | Rejected
     return validate(line.value)
 
 
-def _lines_of(path: Path) -> Iterator[Line]:
-    return read_csv_rows(path) if is_csv_name(path.name) else read_jsonl_lines(path)
+def _lines_of(path: Path, counter: ByteCounter | None = None) -> Iterator[Line]:
+    return read_csv_rows(path, counter) if is_csv_name(path.name) else read_jsonl_lines(path, counter)
 
 
 def file_batches(
@@ -93,14 +99,16 @@ def file_batches(
     counts: FileCounts,
     now: datetime,
     protect_quarantined: Callable[[str], str],
+    chunk_size: int = CHUNK_SIZE,
+    counter: ByteCounter | None = None,
 ) -> Iterator[tuple[bool, list[dict]]]:
     """Stream one file as ``(is_valid, batch)`` lists of raw records or quarantine rows.
 
-    Updates ``counts`` as it goes; batches hold at most ``CHUNK_SIZE`` rows.
+    Updates ``counts`` as it goes; batches hold at most ``chunk_size`` rows.
     """
     records: list[dict] = []
     rejected: list[dict] = []
-    for line in _lines_of(path):
+    for line in _lines_of(path, counter):
         counts.read += 1
         result = classify_line(line, validate)
         if isinstance(result, Rejected):
@@ -116,7 +124,7 @@ def file_batches(
                     "quarantined_at": now,
                 }
             )
-            if len(rejected) >= CHUNK_SIZE:
+            if len(rejected) >= chunk_size:
                 yield False, rejected
                 rejected = []
             continue
@@ -126,7 +134,7 @@ def file_batches(
         result["_voc_file"] = rel
         result["_voc_line"] = line.number
         records.append(result)
-        if len(records) >= CHUNK_SIZE:
+        if len(records) >= chunk_size:
             yield True, records
             records = []
     if records:
@@ -145,10 +153,14 @@ def extract_family_files(
     validate_csv_row: Callable[[Any], Any] | None = None,
     *,
     protect_quarantined: Callable[[str], str],
+    layout: ArrowLayout | None = None,
 ) -> Iterator[Any]:
-    """Body of every file resource: yields marked lists for the raw, quarantine and files tables.
+    """Body of every file resource: yields marked items for the raw, quarantine and files tables.
 
-    Must run inside a dlt resource (it uses ``dlt.current.resource_state()``).
+    With a ``layout`` valid records go to dlt as Arrow tables (``loaders.files.columnar``),
+    without one as lists of dicts for dlt's normalizer. Logs the load's progress
+    (``loaders.progress``). Must run inside a dlt resource (it uses
+    ``dlt.current.resource_state()``).
     """
     state = dlt.current.resource_state()
     loaded_files: dict[str, str] = state.setdefault("files", {})
@@ -178,6 +190,7 @@ def extract_family_files(
         yield dispatcher.mark(files_table, [refused_log_row(family, rel, refused.reason)])
         refused_before[rel] = refused.reason
 
+    pending: list[tuple[Path, str, str, int, str | None]] = []
     for path in scan.files:
         rel = path.relative_to(landing).as_posix()
         if not is_inside(path, landing):
@@ -187,8 +200,12 @@ def extract_family_files(
         refused_before.pop(rel, None)
         digest, size = file_digest(path)
         previous_digest = loaded_files.get(rel)
-        if previous_digest == digest:
-            continue
+        if previous_digest != digest:
+            pending.append((path, rel, digest, size, previous_digest))
+
+    progress = LoadProgress(f"{family}/{spec.table}", sum(item[3] for item in pending), log)
+    load_id = dlt.current.load_package_state()["load_id"] if layout is not None else ""
+    for path, rel, digest, size, previous_digest in pending:
         now = datetime.now(timezone.utc)
         if previous_digest is not None:
             # changed file: this row deletes all of its old quarantine rows (merge_key=file),
@@ -199,10 +216,18 @@ def extract_family_files(
         counts = FileCounts(fields=FieldsSeen(spec))
         use_csv = validate_csv_row is not None and is_csv_name(path.name)
         row_validator = validate_csv_row if use_csv else validate
-        for is_valid, batch in file_batches(path, rel, family, row_validator, counts, now, protect_quarantined):
-            yield dispatcher.mark(spec.table if is_valid else quarantine_table, batch)
-            if is_valid and history_table(spec):
-                yield dispatcher.mark(history_table(spec), history_rows(spec, batch))
+        counter = ByteCounter()
+        chunk_size = CHUNK_SIZE if layout is None else ARROW_CHUNK_SIZE
+        batches = file_batches(path, rel, family, row_validator, counts, now, protect_quarantined, chunk_size, counter)
+        for is_valid, batch in batches:
+            if not is_valid:
+                yield dispatcher.mark(quarantine_table, batch)
+            elif layout is None:
+                yield from _record_lists(dispatcher, spec, batch)
+            else:
+                yield from _arrow_tables(dispatcher, layout, batch, load_id)
+            progress.update(len(batch), counter.bytes)
+        progress.file_done(size)
         log_row = {
             "source": family,
             "file": rel,
@@ -218,6 +243,32 @@ def extract_family_files(
         yield dispatcher.mark(files_table, [log_row])
         # recorded only once the whole file is yielded; dlt commits state with the extracted package
         loaded_files[rel] = digest
+
+
+def _record_lists(dispatcher: TableDispatcher, spec: RecordSpec, records: list[dict]) -> Iterator[Any]:
+    """Valid records as dicts, for dlt's normalizer: the raw table's rows and their history."""
+    yield dispatcher.mark(spec.table, records)
+    if history_table(spec):
+        yield dispatcher.mark(history_table(spec), history_rows(spec, records))
+
+
+def _arrow_tables(
+    dispatcher: TableDispatcher,
+    layout: ArrowLayout,
+    records: list[dict],
+    load_id: str,
+) -> Iterator[Any]:
+    """Valid records as Arrow tables (``loaders.files.columnar``); the few that carry fields
+    outside the contract or list items go as dicts, for dlt's normalizer."""
+    fitting: list[dict] = []
+    odd: list[dict] = []
+    for record in records:
+        (fitting if layout.fits(record) else odd).append(record)
+    if fitting:
+        for table, arrow_table in layout.tables(fitting, load_id):
+            yield dispatcher.mark(table, arrow_table)  # type: ignore[arg-type]
+    if odd:
+        yield from _record_lists(dispatcher, layout.spec, odd)
 
 
 def refused_log_row(family: str, rel: str, reason: str) -> dict:

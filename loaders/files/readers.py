@@ -15,10 +15,12 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -41,21 +43,49 @@ class Line:
     value: Any
 
 
+class ByteCounter:
+    """How many bytes of the file (compressed bytes, for ``.gz``) a reader has taken so far."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+class _CountingFileIO(io.FileIO):
+    def __init__(self, path: Path, counter: ByteCounter) -> None:
+        super().__init__(path, "rb")
+        self._counter = counter
+
+    def readinto(self, buffer: Any) -> int | None:  # what io.BufferedReader reads through
+        count = super().readinto(buffer)
+        self._counter.bytes += count or 0
+        return count
+
+
+@contextmanager
+def _open_binary(path: Path, counter: ByteCounter | None) -> Iterator[Any]:
+    """The file's bytes (decompressed for ``.gz``), counting what is read from disk."""
+    with io.BufferedReader(_CountingFileIO(path, counter or ByteCounter())) as raw:
+        if path.name.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+                yield handle
+        else:
+            yield raw
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def read_jsonl_lines(path: Path) -> Iterator[Line]:
+def read_jsonl_lines(path: Path, counter: ByteCounter | None = None) -> Iterator[Line]:
     """Yield the non-blank lines of a ``.jsonl`` / ``.jsonl.gz`` file, parsed, one at a time.
 
     Undecodable or unparsable lines come back with ``value`` set to a marker so the caller
     quarantines them (undecodable bytes shown as ``\\xNN``); a truncated gzip ends the file with
-    one ``unreadable`` line.
+    one ``unreadable`` line. ``counter`` follows the bytes read from disk.
     """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     number = 0
     try:
-        with opener(path, "rb") as handle:
+        with _open_binary(path, counter) as handle:
             for number, raw_bytes in enumerate(handle, start=1):
                 if number == 1 and raw_bytes.startswith(b"\xef\xbb\xbf"):
                     raw_bytes = raw_bytes[3:]
@@ -101,7 +131,7 @@ class _LineTap:
         return start, text
 
 
-def read_csv_rows(path: Path) -> Iterator[Line]:
+def read_csv_rows(path: Path, counter: ByteCounter | None = None) -> Iterator[Line]:
     """Yield the non-blank data rows of a CSV file as dicts keyed by the (stripped) header.
 
     ``number`` is the physical line where the row starts (the header is line 1), ``raw`` the
@@ -109,14 +139,15 @@ def read_csv_rows(path: Path) -> Iterator[Line]:
     malformed (trailing empty cells are tolerated); rows holding bytes that are not UTF-8 come
     back marked ``INVALID_UTF8`` with those bytes shown as ``\\xNN`` in ``raw``. When the header
     itself holds such bytes, no column name can be trusted and every data row is
-    ``INVALID_UTF8``.
+    ``INVALID_UTF8``. ``counter`` follows the bytes read from disk.
     """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     last_line = 0
     try:
         # surrogateescape keeps undecodable bytes recognisable (U+DC80..U+DCFF) instead of
         # silently replacing them, so the row they are in can be quarantined
-        with opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        with _open_binary(path, counter) as binary, io.TextIOWrapper(
+            binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        ) as handle:
             tap = _LineTap(handle)
             reader = csv.reader(tap)
             header: list[str] | None = None
