@@ -36,7 +36,7 @@ SURNAMES = frozenset(
     "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
     "萧蔺阙郦邰訾阚乜晁仝逯闻薄寿燕冀郏邴蒯鞠荆竺权桓盖庾暨璩濮滑荀羿储嵇宓郗钭厉戎郜韶宿胥莘逄扶堵宰雍扈"
     "茹宦慎衡弘匡禄殳蔚夔厍鄢傅洪赖郁阎禹伏谈茅强裘芮井富巴牧班封惠屠索鄂危宣钮汲糜浦幸苍廉奚贝皮湛狄冼揭"
-    "杭笪庹谌粟翦仉佴缑隆冒晋粱靖拓冶戈谯钦帅蓟楚植"
+    "杭笪庹谌粟翦仉佴缑隆冒晋粱靖拓冶戈谯钦帅蓟楚植栗亓昝蹇习鹿满郇"
 )
 COMPOUND_SURNAMES = frozenset(
     "欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 令狐 端木 南宫 轩辕 独孤 钟离 呼延 赫连 澹台 "
@@ -126,6 +126,12 @@ def _model() -> tuple[dict[str, float], dict[str, tuple[int, str]]]:
     return ratio, words
 
 
+def is_word(piece: str) -> bool:
+    """``piece`` (2-4 characters) is a word of jieba's dictionary with frequency >= 30."""
+    _, words = _model()
+    return words.get(piece, (0,))[0] >= 30
+
+
 def char_score(character: str) -> float:
     """How much likelier ``character`` is in a given name than in ordinary text (log ratio)."""
     ratio, _ = _model()
@@ -137,6 +143,7 @@ _GLUE = re.compile(
     r"(?:的名字叫|名字叫|叫做|名叫|叫|就是|是|写的是|写的|写成了|写成|写|填的是|填的|填|为|登记的是|姓名|名字|全名|"
     r"[Nn]ame|[:：\s“「『【\"'《(（])+$"
 )
+_SAID = re.compile("(?:叫|是|一下)$")
 _NOT_A_PERSON_BEFORE = frozenset("没无有别每个些这那哪谁多少几啥众等让")
 
 
@@ -217,9 +224,15 @@ def score_at(text: str, start: int) -> tuple[int, float] | None:
     closes (surname + two given characters first, then one), the longest wins, unless its last
     character is one names rarely bear and the shorter one is closed by a word or punctuation."""
     _, words = _model()
-    if text.startswith(TITLES, start) or (start > 0 and words.get(text[start - 1:start + 1], (0,))[0] >= 30):
-        return None  # 师傅明早: a title; 王者荣耀: the candidate starts inside a word
+    if (
+        text.startswith(TITLES, start)
+        or (start > 0 and words.get(text[start - 1:start + 1], (0,))[0] >= 30)
+        or (start > 1 and words.get(text[start - 2:start + 1], (0,))[0] >= 30)
+    ):
+        return None  # 师傅明早: a title; 王者荣耀, 石家庄: the candidate starts inside a word
     person = _is_person_before(text, start)
+    # 叫 / 是 / 的是 / 一下 alone (接待我们的叫X, 表扬一下X): weaker evidence than a person noun
+    said = not person and _SAID.search(text, max(0, start - 2), start) is not None
     found = []
     for surname, given_length in _candidates(text, start):
         end = start + surname + given_length
@@ -251,7 +264,7 @@ def score_at(text: str, start: int) -> tuple[int, float] | None:
         ):
             continue  # 和, 于, 向 ... as surnames only with strong evidence (本人和朋友: a word)
         given_score = sum(scores) * (1.6 if given_length == 1 else 1.0)  # one character carries it all
-        evidence = after + (2.0 if person else 0.0)
+        evidence = after + (2.0 if person else 1.0 if said else 0.0)
         opening = start == 0 or text[start - 1] in "，。！？；,.!?; \n"
         if opening and given_length == 2 and text[end:end + 1] in ("，", ","):
             evidence += 1.5  # 温可馨，你们家的客服…: a sentence that opens by naming someone
@@ -261,7 +274,7 @@ def score_at(text: str, start: int) -> tuple[int, float] | None:
     end, score, person, opening, scores, after = found[0]
     if len(found) > 1 and len(scores) == 2 and scores[1] < 0 and found[1][5] >= 1.5:
         end, score, person, opening, scores, after = found[1]
-    if person and score >= THRESHOLD:
+    if (person or said) and score >= THRESHOLD:
         return end, score
     if opening and score >= THRESHOLD_BARE:
         return end, score
@@ -277,7 +290,7 @@ _LEFT_OF_A_NAME = frozenset(
     {word[-1] for word in PERSON_WORDS}
     | {verb[-1] for verb in PERSON_VERBS}
     | PERSON_ENDS
-    | set("人员叫是写的成了填为名字姓") | set(":：“「『【\"'《(（[ \t") | set("eE")
+    | set("人员叫是写的成了填为名字姓下") | set(":：“「『【\"'《(（[ \t") | set("eE")
     | set("，。！？；,.!?;\n")
 )
 

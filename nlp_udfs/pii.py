@@ -70,7 +70,7 @@ import json
 import re
 from pathlib import Path
 
-from nlp_udfs.names import find_names
+from nlp_udfs.names import find_names, is_word
 
 _FULL_WIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"＋": "+", "－": "-"})
 
@@ -925,6 +925,8 @@ def _cued_names(text: str):
     for cue in _CUE.finditer(text):
         if cue.end() - cue.start() == 1 and text[cue.start() - 1] in _NOT_A_PERSON_BEFORE:
             continue  # 没人管, 有人说, 个人信息: not someone in particular
+        if cue.end() - cue.start() == 1 and is_word(text[cue.start() - 1 : cue.end() + 1]):
+            continue  # 石家庄: the person-noun ending is inside a longer word
         match = _AFTER_CUE.match(text, cue.end())
         if match is None and _VERB_NEAR.search(text, cue.end() + 1, cue.end() + 6):
             match = _AFTER_CUE_WORDS.match(text, cue.end())

@@ -765,6 +765,9 @@ def test_person_nouns_titles_and_surname_words_without_a_name_stay(text):
         ("修空调的谷振宇师傅很专业", "修空调的[NAME]师傅很专业"),
         # a sentence that opens with a name and a comma
         ("冼嘉欣，你们店的导购，答应今天给我换货", "[NAME]，你们店的导购，答应今天给我换货"),
+        # 叫 / 是 / 一下 alone before a name that reads like one
+        ("上门安装的是栗志宏，很细心", "上门安装的是[NAME]，很细心"),
+        ("要表扬一下蒲思琪", "要表扬一下[NAME]"),
         # pinyin names after an English cue
         ("My name is Zhou Yuxuan, order not arrived", "My name is [NAME], order not arrived"),
         ("Dear Mr. Ma Haoran, thanks", "Dear Mr. [NAME], thanks"),
@@ -790,6 +793,8 @@ def test_name_by_likelihood_and_context(text, masked):
         "高铁晚点了四十分钟",
         "金额对不上，多扣了钱",
         "钱迟迟不退，客服也不回",
+        "石家庄发货的，三天才到",
+        "最满意的是颜色，其次是做工",
         # a bare surname with a title
         "张先生您好，已为您登记",
         "康师傅红烧牛肉面缺货",
