@@ -70,6 +70,8 @@ import json
 import re
 from pathlib import Path
 
+from nlp_udfs.names import find_names, is_word
+
 _FULL_WIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"＋": "+", "－": "-"})
 
 _CHINESE_DIGITS = {
@@ -679,7 +681,7 @@ _FIELD_LEAD = rf"(?<![{_CN}@A-Za-z0-9_])[{_CN}]{{0,3}}[人主客户者员][:：]
 # A name transliterated from Uyghur, Kazakh, Tibetan or Mongolian (阿依古丽, 买买提·艾力, 扎西次仁)
 # has no Han surname: 3-6 characters of those transcriptions, or two parts joined by a dot.
 _TRANSLITERATION = (
-    "阿艾爱买麦吐努热古丽依迪拉娜尔江提木汗尼扎克孜斯巴合曼帕夏米玛伊亚沙托肉哈力甫吾布库穆罕默德则再加"
+    "阿艾爱买麦吐努热古丽依迪拉娜尔江提木汗尼扎克孜斯巴合曼帕夏米玛伊亚沙托肉哈力甫吾布库穆罕默德则再加旦"
     "玉素祖菲然瓦卜都不逊西卓格桑央金多吉姆旺堆达索朗普白次仁措乌兰其苏和图雅宝音那额敦琴日勒朝鲁敖珍平曲洛增"
 )
 _TRANSLITERATED = rf"[{_TRANSLITERATION}]{{2,5}}[·•・][{_TRANSLITERATION}]{{2,5}}|[{_TRANSLITERATION}]{{3,6}}"
@@ -923,6 +925,8 @@ def _cued_names(text: str):
     for cue in _CUE.finditer(text):
         if cue.end() - cue.start() == 1 and text[cue.start() - 1] in _NOT_A_PERSON_BEFORE:
             continue  # 没人管, 有人说, 个人信息: not someone in particular
+        if cue.end() - cue.start() == 1 and is_word(text[cue.start() - 1 : cue.end() + 1]):
+            continue  # 石家庄: the person-noun ending is inside a longer word
         match = _AFTER_CUE.match(text, cue.end())
         if match is None and _VERB_NEAR.search(text, cue.end() + 1, cue.end() + 6):
             match = _AFTER_CUE_WORDS.match(text, cue.end())
@@ -1047,6 +1051,8 @@ def mask_pii(text: str | None, *, full_redaction: bool = False) -> str:
                 if match and match.end(1) == gate.start() and _name_ok(text, match.start(1), match.end(1), verb_after=True):
                     spans.append((match.start(1), match.end(1), "[NAME]"))
                     break
+    for start, end in find_names(text):  # round 5: names by likelihood and context (names.py)
+        spans.append((start, end, "[NAME]"))
     for title in _TITLE_WORD.finditer(text):  # try the few places a full name before it can start
         for start in range(max(0, title.start() - 4), title.start() - 2):
             match = _FULL_NAME_TITLE.match(text, start)

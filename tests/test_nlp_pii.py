@@ -744,3 +744,75 @@ def test_a_name_after_any_person_noun_or_before_a_title_is_masked(text, masked):
 )
 def test_person_nouns_titles_and_surname_words_without_a_name_stay(text):
     assert mask_pii(text) == text
+
+
+# ---- round 5: names by likelihood (nlp_udfs/names.py) -----------------------------------------
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # any person noun before the name (occupations found by the list or the person-suffix rule)
+        ("快递员褚明轩把箱子压扁了", "快递员[NAME]把箱子压扁了"),
+        ("保洁阿姨说按摩师龙雅婷手法很好", "保洁阿姨说按摩师[NAME]手法很好"),
+        ("维修工匡志强修了两次都没修好", "维修工[NAME]修了两次都没修好"),
+        ("我婆婆卞秀珍想办一张老年卡", "我婆婆[NAME]想办一张老年卡"),
+        ("列车员晋雨涵态度很好", "列车员[NAME]态度很好"),
+        ("设计师钱思远画的图和实物差太多", "设计师[NAME]画的图和实物差太多"),
+        # rare and compound surnames
+        ("店长訾文静处理得很及时", "店长[NAME]处理得很及时"),
+        ("工程师澹台明哲上门很准时", "工程师[NAME]上门很准时"),
+        # a verb whose object is a person, a full name with a title
+        ("特别感谢濮阳俊杰耐心讲解", "特别感谢[NAME]耐心讲解"),
+        ("修空调的谷振宇师傅很专业", "修空调的[NAME]师傅很专业"),
+        # a sentence that opens with a name and a comma
+        ("冼嘉欣，你们店的导购，答应今天给我换货", "[NAME]，你们店的导购，答应今天给我换货"),
+        # 叫 / 是 / 一下 alone before a name that reads like one
+        ("上门安装的是栗志宏，很细心", "上门安装的是[NAME]，很细心"),
+        ("要表扬一下蒲思琪", "要表扬一下[NAME]"),
+        # pinyin names after an English cue
+        ("My name is Zhou Yuxuan, order not arrived", "My name is [NAME], order not arrived"),
+        ("Dear Mr. Ma Haoran, thanks", "Dear Mr. [NAME], thanks"),
+    ],
+)
+def test_name_by_likelihood_and_context(text, masked):
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # brand, place and ordinary words that start with a surname
+        "王者荣耀更新后一直闪退",
+        "马克杯的把手断了",
+        "黄焖鸡米饭分量太少",
+        "李子有点酸，橙子还行",
+        "田园风格的窗帘很好看",
+        "温馨提示：周末不发货",
+        "合同用宋体打印，字太小",
+        "戴森吹风机声音有点大",
+        "杨梅到货时已经坏了一半",
+        "高铁晚点了四十分钟",
+        "金额对不上，多扣了钱",
+        "钱迟迟不退，客服也不回",
+        "石家庄发货的，三天才到",
+        "最满意的是颜色，其次是做工",
+        # a bare surname with a title
+        "张先生您好，已为您登记",
+        "康师傅红烧牛肉面缺货",
+        "高老板人不错，下次还来",
+        # 于 / 和 / 向 as words, not surnames
+        "本人和孩子都很喜欢",
+        "顾客向店员反映了问题",
+        "师傅明早九点上门",
+        # pinyin-looking English that is no name
+        "This is Great Wall Motors service",
+    ],
+)
+def test_words_that_start_with_a_surname_stay(text):
+    assert mask_pii(text) == text
+
+
+def test_name_model_reads_the_dictionary():
+    from nlp_udfs.names import char_score
+
+    # given-name characters are likelier in names than in text; function characters are not
+    assert min(char_score(c) for c in "伟婷涛") > 2 > 0 > max(char_score(c) for c in "的了把")
