@@ -219,7 +219,7 @@ def test_local_landline_after_a_phone_word():
 
 @pytest.mark.parametrize(
     "address",
-    ["江苏省南京市鼓楼区中山北路200号", "浙江省杭州市余杭区文一西路969号5幢301室", "成都市武侯区人民南路四段12号",
+    ["江苏省南京市玄武区中山北路200号", "浙江省杭州市余杭区文一西路969号5幢301室", "成都市武侯区人民南路四段12号",
      "天河区体育西路103号维多利广场B座1201", "朝阳区望京西园三区311号楼2单元1502", "金色家园12栋3单元801室",
      "深圳市南山区科苑路15号", "闵行区七莘路1888弄66号602", "海淀区中关村大街一百二十号", "徐汇区漕溪北路88号B1-1203", "四川省乐山市市中区嘉定北路三十六号"],
 )
@@ -624,7 +624,7 @@ def test_family_words_parcel_words_and_crossings_without_a_name_or_place_stay(te
 
 @pytest.mark.parametrize(
     "address",
-    ["长沙市岳麓区麓山南路932号中南大学南校区8舍", "郑州市金水区花园路与农业路交叉口东北角", "北京市朝阳区三里屯SOHO 5号楼1503"],
+    ["长沙市雨花区韶山南路932号中南林科大南校区8舍", "郑州市金水区花园路与农业路交叉口东北角", "北京市朝阳区三里屯SOHO 5号楼1503"],
 )
 def test_dormitory_crossing_and_spaced_building_addresses_masked(address):
     assert mask_pii(f"寄到{address}，谢谢") == "寄到[ADDRESS]，谢谢"

@@ -394,7 +394,7 @@ def test_deferred_judgement_is_damped():
 def test_request_for_a_small_favour_is_an_inquiry():
     assert clause_forms.is_inquiry("帮我备注一下放门口就行")
     assert not clause_forms.is_inquiry("帮我解决了问题")
-    assert label("帮我查一下为什么还没发货") == "negative"
+    assert label("麻烦看看怎么到现在还没发货") == "negative"
 
 
 def test_false_friends_of_sentiment_words_are_blocked():
