@@ -53,6 +53,7 @@ from .parallel import (  # noqa: F401 - taxonomy_from_json_cached, _taxonomy_cac
     _taxonomy_cache,
     analyse_rows,
     analysis_version,
+    cyclic_gc_paused,
     enrich_rows,
     register_taxonomy,
     resolve_taxonomy_argument,
@@ -161,10 +162,12 @@ def _total(column: pa.Array | pa.ChunkedArray) -> int | None:
 
 
 def voc_analyse_arrow(text: pa.ChunkedArray, total: pa.ChunkedArray) -> pa.StructArray:
-    texts = _flat(text).to_pylist()
-    rows = analyse_rows(texts)
+    with cyclic_gc_paused():  # the conversions build many objects and no cycles (local.py)
+        texts = _flat(text).to_pylist()
+        rows = analyse_rows(texts)
+        result = _struct_array(rows, ANALYSIS_ARROW_TYPE)
     progress.advance(ANALYSIS_STEP, len(texts), _total(total))
-    return _struct_array(rows, ANALYSIS_ARROW_TYPE)
+    return result
 
 
 def clause_lists(column: pa.Array | pa.ChunkedArray) -> list[tuple[tuple[str, int, float], ...] | None]:
@@ -191,6 +194,13 @@ def voc_tag_arrow(
     clauses: pa.ChunkedArray, sentiment_score: pa.ChunkedArray, taxonomy_json: pa.ChunkedArray, total: pa.ChunkedArray
 ) -> pa.StructArray:
     """Tags of analysed clauses; rows are grouped by their taxonomy argument like ``voc_enrich``."""
+    with cyclic_gc_paused():
+        return _tag_batch(clauses, sentiment_score, taxonomy_json, total)
+
+
+def _tag_batch(
+    clauses: pa.ChunkedArray, sentiment_score: pa.ChunkedArray, taxonomy_json: pa.ChunkedArray, total: pa.ChunkedArray
+) -> pa.StructArray:
     clause_rows = clause_lists(clauses)
     scores = _flat(sentiment_score).to_pylist()
     items = [None if rows is None else (rows, score if score is not None else 0.0)
@@ -208,6 +218,11 @@ def voc_tag_arrow(
 
 
 def voc_terms_arrow(text_clean: pa.ChunkedArray, taxonomy_json: pa.ChunkedArray, total: pa.ChunkedArray) -> pa.Array:
+    with cyclic_gc_paused():
+        return _terms_batch(text_clean, taxonomy_json, total)
+
+
+def _terms_batch(text_clean: pa.ChunkedArray, taxonomy_json: pa.ChunkedArray, total: pa.ChunkedArray) -> pa.Array:
     texts = _flat(text_clean).to_pylist()
     results: list[list[str] | None] = [None] * len(texts)
     groups: dict[str | None, list[int]] = {}

@@ -68,7 +68,7 @@ _split_batch_lock = threading.Lock()
 # segmenter, is hashed by name; see enrichment_fingerprint.)
 _FINGERPRINT_EXCLUDED = {
     "__init__.py", "config.py", "dbt_plugin.py", "duckdb_functions.py", "local.py",
-    "parallel.py", "patterns.py", "worker.py",
+    "parallel.py", "patterns.py", "progress.py", "worker.py",
 }
 
 

@@ -161,6 +161,7 @@ def test_enrichment_version_follows_what_decides_results_not_plumbing(tmp_path):
 
     (package / "parallel.py").write_text((package / "parallel.py").read_text() + "\n# tuning\n")
     (package / "duckdb_functions.py").write_text((package / "duckdb_functions.py").read_text() + "\n")
+    (package / "progress.py").write_text((package / "progress.py").read_text() + "\n")
     assert fingerprint_of_package(package, "rjieba") == original
 
     lexicon = package / "lexicons" / "negative.txt"
