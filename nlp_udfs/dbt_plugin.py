@@ -24,7 +24,7 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from . import pseudonyms
+from . import progress, pseudonyms
 from .config import NlpConfig
 from .duckdb_functions import register_functions
 
@@ -38,6 +38,11 @@ class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.nlp_config = NlpConfig.from_strings(plugin_config)
         self._pseudonym_key = pseudonyms.decode_key(plugin_config.get(PSEUDONYM_KEY_CONFIG))
+        # progress of a long enrichment step (rows, rate, time left) goes to dbt's log: the
+        # terminal of `voc run` and the dbt step's output in Dagster
+        from dbt.adapters.events.logging import AdapterLogger
+
+        progress.set_sink(AdapterLogger("voc_nlp").info)
 
     def configure_connection(self, conn):  # noqa: ANN001 - signature defined by BasePlugin
         register_functions(conn, self.nlp_config)

@@ -2,6 +2,18 @@
 
 Pipeline: clean -> mask -> sentiment -> tags -> terms.
 
+It runs in three parts, each with its own version, so that an incremental build redoes only
+the part whose inputs changed (``int_feedback__text_analysis``, ``__text_tags``, ``__text_terms``):
+
+- ``analyse(text)``: cleaning, masking, sentiment (with each clause's text, start and raw
+  score) and risks. Depends on the text and the NLP code, lexicons and models only.
+- ``tag_analysis(clauses, text_score, taxonomy)``: tags, primary tag and tag evidence from the
+  analysed clauses. Depends on the analysis and the taxonomy; no cleaning or scoring again.
+- ``extract_terms(text_clean, taxonomy)``: hot terms. jieba's user dictionary holds the
+  taxonomy keywords, so terms depend on the keyword set (not on vetoes, flags or names).
+
+``enrich`` is the three together.
+
 - ``text_masked``: cleaned text with PII masked for display (``138****8000``, ``[EMAIL]``).
 - ``text_clean``: the cleaned analysis text with PII fully redacted (``[PHONE]``, ``[TEL]``,
   ``[ID]``, ``[CARD]``, ``[EMAIL]``, ``[ADDRESS]``, ``[NAME]``): no digit of personal data reaches any
@@ -16,6 +28,7 @@ Pipeline: clean -> mask -> sentiment -> tags -> terms.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -24,9 +37,19 @@ from .pii import mask_pii
 from .risk import detect_risks, risk_evidence_json
 from .segmentation import ensure_taxonomy_words, segment
 from .sentiment import analyze_sentiment
-from .taxonomy import Taxonomy, primary_tag, tag_evidence_json, tag_scored_clauses
+from .taxonomy import Taxonomy, primary_tag, tag_clauses, tag_evidence_json
 from .text_cleaning import clean_text
 
+ANALYSIS_FIELDS = (
+    "text_clean",
+    "text_masked",
+    "sentiment_score",
+    "sentiment_label",
+    "risks",
+    "risk_evidence",
+    "clauses",  # ((clause text, start, raw score), ...) of analyze_sentiment
+)
+TAG_FIELDS = ("tags", "primary_tag", "tag_evidence")
 ENRICH_FIELDS = (
     "text_clean",
     "text_masked",
@@ -103,36 +126,55 @@ def extract_terms(text: str | None, taxonomy: Taxonomy | None = None) -> list[st
     return list(terms)
 
 
-def _wordless_result(text: str | None) -> dict[str, Any]:
+def _wordless_analysis(text: str | None) -> tuple:
     """Text that cleaning empties: nothing to tag or show, but emoji-only feedback ("👍👍👍",
     "😡！！") still says how the customer feels, read from the raw text."""
-    result = empty_result()
+    score, label = 0.0, "neutral"
     if text and not text.isspace():
         analysis = analyze_sentiment("", raw_text=text)
-        result["sentiment_score"], result["sentiment_label"] = analysis.score, analysis.label
-    return result
+        score, label = analysis.score, analysis.label
+    return ("", "", score, label, [], "[]", ())
+
+
+def analyse(text: str | None) -> tuple:
+    """Clean, mask, score and detect risks: one tuple in ``ANALYSIS_FIELDS`` order.
+
+    ``clauses`` keeps what tagging needs of each clause (text, start, raw score), so tags can be
+    computed again under another taxonomy without cleaning, masking or scoring the text again.
+    """
+    cleaned = clean_text(text)
+    if not cleaned:
+        return _wordless_analysis(text)
+    text_masked = mask_pii(cleaned)
+    text_clean = mask_pii(cleaned, full_redaction=True)
+    analysis = analyze_sentiment(text_masked, raw_text=text)
+    risks = detect_risks(text_masked, [scored.clause for scored in analysis.clauses])
+    clauses = tuple((scored.clause.text, scored.clause.start, scored.raw) for scored in analysis.clauses)
+    return (
+        text_clean,
+        text_masked,
+        analysis.score,
+        analysis.label,
+        [hit.category for hit in risks],
+        risk_evidence_json(risks),
+        clauses,
+    )
+
+
+def tag_analysis(
+    clauses: Sequence[tuple[str, int, float]], text_score: float, taxonomy: Taxonomy | None
+) -> tuple[list[str], str | None, str]:
+    """(tags, primary tag, tag evidence) of analysed clauses under ``taxonomy``."""
+    matches = tag_clauses(clauses, taxonomy, text_score)
+    return [match.tag for match in matches], primary_tag(matches), tag_evidence_json(matches)
 
 
 def enrich(text: str | None, taxonomy: Taxonomy | None) -> dict[str, Any]:
     """Clean, mask, score, tag and extract terms with ``taxonomy`` (the caller's, e.g. the
     rows of the dbt seed); ``None`` explicitly means no tags."""
-    cleaned = clean_text(text)
-    if not cleaned:
-        return _wordless_result(text)
-    text_masked = mask_pii(cleaned)
-    text_clean = mask_pii(cleaned, full_redaction=True)
-    analysis = analyze_sentiment(text_masked, raw_text=text)
-    matches = tag_scored_clauses(analysis.clauses, taxonomy, analysis.score)
-    risks = detect_risks(text_masked, [scored.clause for scored in analysis.clauses])
-    return {
-        "text_clean": text_clean,
-        "text_masked": text_masked,
-        "sentiment_score": analysis.score,
-        "sentiment_label": analysis.label,
-        "tags": [match.tag for match in matches],
-        "primary_tag": primary_tag(matches),
-        "tag_evidence": tag_evidence_json(matches),
-        "terms": extract_terms(text_clean, taxonomy),
-        "risks": [hit.category for hit in risks],
-        "risk_evidence": risk_evidence_json(risks),
-    }
+    analysed = dict(zip(ANALYSIS_FIELDS, analyse(text)))
+    clauses = analysed.pop("clauses")
+    tags, primary, evidence = tag_analysis(clauses, analysed["sentiment_score"], taxonomy)
+    analysed.update(tags=tags, primary_tag=primary, tag_evidence=evidence,
+                    terms=extract_terms(analysed["text_clean"], taxonomy))
+    return {name: analysed[name] for name in ENRICH_FIELDS}

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import contextmanager
 
-from .enrich import ENRICH_FIELDS, empty_result, enrich
+from .enrich import ENRICH_FIELDS, analyse, empty_result, enrich, extract_terms, tag_analysis
 from .taxonomy import Taxonomy
 
 _TAXONOMY_CACHE_SIZE = 16
@@ -21,6 +21,11 @@ _TAXONOMY_CACHE_SIZE = 16
 _taxonomy_cache: OrderedDict[str, Taxonomy] = OrderedDict()
 _taxonomy_cache_lock = threading.Lock()
 EMPTY_ROW = tuple(empty_result()[name] for name in ENRICH_FIELDS)
+EMPTY_ANALYSIS = ("", "", 0.0, "neutral", [], "[]", ())
+EMPTY_TAGS = ([], None, "[]")
+
+# The operations a batch can ask for (nlp_udfs.parallel sends the same names to its workers).
+ENRICH, ANALYSE, TAG, TERMS = "enrich", "analyse", "tag", "terms"
 
 
 def taxonomy_key(taxonomy_json: str | None) -> str:
@@ -78,3 +83,36 @@ def enrich_rows_local(texts: Sequence[str | None], taxonomy_json: str | None) ->
             result = enrich(text, taxonomy)
             rows.append(tuple(result[name] for name in ENRICH_FIELDS))
     return rows
+
+
+def analyse_rows_local(texts: Sequence[str | None]) -> list[tuple]:
+    """``enrich.analyse`` of each text (``ANALYSIS_FIELDS`` tuples); no taxonomy is involved."""
+    with cyclic_gc_paused():
+        return [EMPTY_ANALYSIS if text is None else analyse(text) for text in texts]
+
+
+def tag_rows_local(items: Sequence[tuple | None], taxonomy_json: str | None) -> list[tuple]:
+    """(tags, primary tag, evidence) of each (clauses, text score) item under the taxonomy."""
+    taxonomy = taxonomy_from_json_cached(taxonomy_json)
+    with cyclic_gc_paused():
+        return [EMPTY_TAGS if item is None else tag_analysis(item[0], item[1], taxonomy) for item in items]
+
+
+def terms_rows_local(texts: Sequence[str | None], taxonomy_json: str | None) -> list[list[str]]:
+    """Hot terms of each analysis text, segmented with the taxonomy's keywords as user words."""
+    taxonomy = taxonomy_from_json_cached(taxonomy_json)
+    with cyclic_gc_paused():
+        return [extract_terms(text, taxonomy) for text in texts]
+
+
+def run_local(operation: str, items: Sequence, taxonomy_json: str | None) -> list:
+    """One of the operations above on a batch, in this process."""
+    if operation == ENRICH:
+        return enrich_rows_local(items, taxonomy_json)
+    if operation == ANALYSE:
+        return analyse_rows_local(items)
+    if operation == TAG:
+        return tag_rows_local(items, taxonomy_json)
+    if operation == TERMS:
+        return terms_rows_local(items, taxonomy_json)
+    raise ValueError(f"unknown nlp operation {operation!r}")

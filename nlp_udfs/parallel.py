@@ -34,11 +34,16 @@ from typing import Any
 
 from .config import DEFAULT_CACHE_SIZE, current  # noqa: F401 - DEFAULT_CACHE_SIZE re-exported
 from .local import (  # noqa: F401 - re-exported
+    ANALYSE,
     EMPTY_ROW,
+    ENRICH,
+    TAG,
+    TERMS,
     _taxonomy_cache,
     _taxonomy_cache_lock,
     cyclic_gc_paused,
     enrich_rows_local,
+    run_local,
     taxonomy_from_json_cached,
 )
 from .local import (
@@ -48,6 +53,8 @@ from .worker import read_frame, write_frame
 
 PARALLEL_MIN_TEXTS = 256
 HANDLE_PREFIX = "voc-taxonomy:"
+ANALYSIS_VERSION_PREFIX = "voc-analysis:"
+TERMS_VERSION_PREFIX = "voc-terms:"
 
 _registered_documents: dict[str, str] = {}  # handle -> taxonomy JSON (a handful per process)
 _workers: list[Worker] = []
@@ -61,7 +68,7 @@ _split_batch_lock = threading.Lock()
 # segmenter, is hashed by name; see enrichment_fingerprint.)
 _FINGERPRINT_EXCLUDED = {
     "__init__.py", "config.py", "dbt_plugin.py", "duckdb_functions.py", "local.py",
-    "parallel.py", "patterns.py", "worker.py",
+    "parallel.py", "patterns.py", "progress.py", "worker.py",
 }
 
 
@@ -100,6 +107,23 @@ def taxonomy_handle(taxonomy_json: str) -> str:
     digest = hashlib.blake2b(taxonomy_json.encode("utf-8"), digest_size=16)
     digest.update(enrichment_fingerprint().encode())
     return HANDLE_PREFIX + digest.hexdigest()
+
+
+def analysis_version() -> str:
+    """Version of the text analysis (``enrich.analyse``): the NLP code, lexicons, models and
+    segmenter (``enrichment_fingerprint``), no taxonomy. A taxonomy edit leaves it unchanged."""
+    return ANALYSIS_VERSION_PREFIX + enrichment_fingerprint()
+
+
+def terms_version(taxonomy_json: str | None) -> str:
+    """Version of the hot terms: ``enrichment_fingerprint`` and the taxonomy's user words, which
+    jieba's dictionary holds (in sorted order). An edit of vetoes, flags or tag names keeps it;
+    a keyword that adds or drops a user word changes it."""
+    taxonomy = taxonomy_from_json_cached(taxonomy_json)
+    words = sorted(taxonomy.user_words()) if taxonomy is not None else []
+    digest = hashlib.blake2b("\n".join(words).encode("utf-8"), digest_size=16)
+    digest.update(enrichment_fingerprint().encode())
+    return TERMS_VERSION_PREFIX + digest.hexdigest()
 
 
 def register_taxonomy(taxonomy_json: str | None) -> str | None:
@@ -146,8 +170,8 @@ class Worker:
         )
         write_frame(self.process.stdin, current().as_dict())
 
-    def send(self, texts: list[str | None], taxonomy_json: str | None) -> None:
-        write_frame(self.process.stdin, (texts, taxonomy_json))
+    def send(self, operation: str, items: list[Any], taxonomy_json: str | None) -> None:
+        write_frame(self.process.stdin, (operation, items, taxonomy_json))
 
     def receive(self) -> tuple[list[tuple], float]:
         """(rows, seconds the worker spent enriching them)."""
@@ -227,33 +251,40 @@ class ShareBalancer:
 
 
 share_balancer = ShareBalancer()
+# one balancer per operation: tagging analysed clauses costs far less per item than enriching
+share_balancers: dict[str, ShareBalancer] = {ENRICH: share_balancer}
 
 
-def _enrich_distinct(texts: list[str | None], taxonomy_json: str | None) -> list[tuple]:
+def _run_distinct(operation: str, items: list[Any], taxonomy_json: str | None) -> list[Any]:
     processes = worker_count()
-    if processes <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
-        return enrich_rows_local(texts, taxonomy_json)
+    if processes <= 1 or len(items) < PARALLEL_MIN_TEXTS:
+        return run_local(operation, items, taxonomy_json)
     # DuckDB calls the UDF from one thread per row group. Split batches go one at a time, so the
     # workers belong to one batch: letting a second thread in meant enriching its batch in this
     # process, under the same GIL as the first batch's share, while the workers sat idle after.
     with _split_batch_lock:
-        return _enrich_split(texts, taxonomy_json, processes)
+        return _run_split(operation, items, taxonomy_json, processes)
 
 
-def _enrich_split(texts: list[str | None], taxonomy_json: str | None, processes: int) -> list[tuple]:
-    parts = _split(texts, processes, share_balancer.share(processes))
+def _enrich_distinct(texts: list[str | None], taxonomy_json: str | None) -> list[tuple]:
+    return _run_distinct(ENRICH, texts, taxonomy_json)
+
+
+def _run_split(operation: str, items: list[Any], taxonomy_json: str | None, processes: int) -> list[Any]:
+    balancer = share_balancers.setdefault(operation, ShareBalancer())
+    parts = _split(items, processes, balancer.share(processes))
     sent: list[tuple[Worker, int]] = []
     for worker, index in zip(_get_workers(processes - 1), range(1, len(parts))):
         if not parts[index]:
             continue
         try:
-            worker.send(parts[index], taxonomy_json)
+            worker.send(operation, parts[index], taxonomy_json)
             sent.append((worker, index))
         except OSError:
             worker.stop()  # a dead worker: its part is done here, a new one starts next time
     remote = {index for _, index in sent}
     started = time.perf_counter()
-    rows_by_part = {index: enrich_rows_local(part, taxonomy_json)
+    rows_by_part = {index: run_local(operation, part, taxonomy_json)
                     for index, part in enumerate(parts) if index not in remote}
     local_seconds = time.perf_counter() - started
     worker_rates = []
@@ -263,9 +294,9 @@ def _enrich_split(texts: list[str | None], taxonomy_json: str | None, processes:
             worker_rates.append(len(parts[index]) / seconds if seconds > 0 else 0.0)
         except (EOFError, OSError):
             worker.stop()
-            rows_by_part[index] = enrich_rows_local(parts[index], taxonomy_json)
+            rows_by_part[index] = run_local(operation, parts[index], taxonomy_json)
     if len(remote) == processes - 1 and parts[0] and local_seconds > 0:
-        share_balancer.observe(len(parts[0]) / local_seconds, worker_rates)
+        balancer.observe(len(parts[0]) / local_seconds, worker_rates)
     return [row for index in range(len(parts)) for row in rows_by_part[index]]
 
 
@@ -315,19 +346,41 @@ class ResultCache:
 result_cache = ResultCache()
 
 
-def enrich_rows(texts: Sequence[str | None], taxonomy_json: str | None) -> list[tuple]:
-    """One ``ENRICH_FIELDS`` tuple per text; each distinct text is enriched once (and not at
-    all when ``result_cache`` already holds it for this taxonomy)."""
+def _cached_distinct(operation: str, texts: Sequence[str | None], taxonomy_json: str | None) -> list[Any]:
+    """One result per text of ``operation``; each distinct text is computed once (and not at
+    all when ``result_cache`` already holds it for this operation and taxonomy)."""
     index_of: dict[str | None, int] = {}
     positions = [index_of.setdefault(text, len(index_of)) for text in texts]
     distinct = list(index_of)
-    key = _taxonomy_key(taxonomy_json)
+    key = operation + ":" + _taxonomy_key(taxonomy_json)
     distinct_rows = result_cache.get_many(key, distinct)
     missing = [index for index, row in enumerate(distinct_rows) if row is None]
     if missing:
         missing_texts = [distinct[index] for index in missing]
-        computed = _enrich_distinct(missing_texts, taxonomy_json)
+        computed = _run_distinct(operation, missing_texts, taxonomy_json)
         for index, row in zip(missing, computed):
             distinct_rows[index] = row
         result_cache.put_many(key, missing_texts, computed)
     return [distinct_rows[position] for position in positions]
+
+
+def enrich_rows(texts: Sequence[str | None], taxonomy_json: str | None) -> list[tuple]:
+    """One ``ENRICH_FIELDS`` tuple per text; each distinct text is enriched once (and not at
+    all when ``result_cache`` already holds it for this taxonomy)."""
+    return _cached_distinct(ENRICH, texts, taxonomy_json)
+
+
+def analyse_rows(texts: Sequence[str | None]) -> list[tuple]:
+    """One ``ANALYSIS_FIELDS`` tuple per text (``enrich.analyse``), each distinct text once."""
+    return _cached_distinct(ANALYSE, texts, None)
+
+
+def tag_rows(items: Sequence[tuple | None], taxonomy_json: str | None) -> list[tuple]:
+    """(tags, primary tag, evidence) per (clauses, text score) item. Items come one per distinct
+    text (the analysis is keyed by text), so there is nothing to deduplicate or cache."""
+    return _run_distinct(TAG, list(items), taxonomy_json)
+
+
+def terms_rows(texts: Sequence[str | None], taxonomy_json: str | None) -> list[list[str]]:
+    """Hot terms per analysis text under the taxonomy's user dictionary, each distinct text once."""
+    return _cached_distinct(TERMS, texts, taxonomy_json)

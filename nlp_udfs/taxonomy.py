@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .matching import ClauseMemo, PhraseIndex, ascii_boundaries_ok
-from .sentiment import ScoredClause, analyze_sentiment, label_for
+from .sentiment import ScoredClause, analyze_sentiment, label_for, squash
 from .text_cleaning import to_half_width
 
 KEYWORD_SEPARATOR = "|"
@@ -244,8 +244,16 @@ class Taxonomy:
 def tag_scored_clauses(
     clauses: Sequence[ScoredClause], taxonomy: Taxonomy | None, text_score: float | None = None
 ) -> list[TagMatch]:
-    """Tag already scored clauses: one match per tag (its most negative clause, then the
-    earliest), ordered by where the tag first appears.
+    """Tag already scored clauses (``tag_clauses`` on their text, start and raw score)."""
+    return tag_clauses([(scored.clause.text, scored.clause.start, scored.raw) for scored in clauses], taxonomy, text_score)
+
+
+def tag_clauses(
+    clauses: Sequence[tuple[str, int, float]], taxonomy: Taxonomy | None, text_score: float | None = None
+) -> list[TagMatch]:
+    """Tag clauses given as (text, start, raw score) (what ``analyze_sentiment`` found; the text
+    analysis keeps them, so a re-tag needs no new analysis): one match per tag (its most negative
+    clause, then the earliest), ordered by where the tag first appears.
 
     A matched clause without any sentiment word ("用了一周屏幕就有亮点,差评" -> the first
     clause) takes ``text_score``, the sentiment of the whole text, when given.
@@ -254,20 +262,17 @@ def tag_scored_clauses(
         return []
     best: dict[int, TagMatch] = {}
     first_seen: dict[int, int] = {}
-    for scored in clauses:
-        clause = scored.clause
-        matched = taxonomy.match_clause(clause.text.lower())
+    for text, start, raw in clauses:
+        matched = taxonomy.match_clause(text.lower())
         if not matched:
             continue
-        score = round(scored.score if scored.raw or text_score is None else text_score, 4)
+        score = round(squash(raw) if raw or text_score is None else text_score, 4)
         sentiment = label_for(score)
         for tag_index, keyword in matched:
-            first_seen.setdefault(tag_index, clause.start)
+            first_seen.setdefault(tag_index, start)
             current = best.get(tag_index)
             if current is None or score < current.score:
-                best[tag_index] = TagMatch(
-                    taxonomy.tags[tag_index].tag, keyword.text, clause.text, sentiment, score, clause.start
-                )
+                best[tag_index] = TagMatch(taxonomy.tags[tag_index].tag, keyword.text, text, sentiment, score, start)
     order = sorted(best, key=lambda index: (first_seen[index], index))
     return [best[index] for index in order]
 

@@ -6,8 +6,10 @@ breaks under dbt, Dagster or any script without a ``__main__`` guard, and forkin
 that runs DuckDB threads is unsafe.
 
 Protocol, both directions: 8-byte big-endian length, then a pickle. The first frame the parent
-sends is its ``NlpConfig`` as a dict; then each request is ``(texts, taxonomy_json)``; reply ``("ok", (rows, seconds spent))`` or ``("error", message)``. The worker exits
-when its stdin closes.
+sends is its ``NlpConfig`` as a dict; then each request is ``(operation, items, taxonomy_json)``
+(``nlp_udfs.local.run_local``: ``enrich``, ``analyse``, ``tag`` or ``terms``); reply
+``("ok", (rows, seconds spent))`` or ``("error", message)``. The worker exits when its stdin
+closes.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def read_frame(stream: BinaryIO) -> Any:
 
 def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     from .config import NlpConfig, configure
-    from .local import enrich_rows_local
+    from .local import run_local
     from .model import default_pair
     from .segmentation import preload
 
@@ -56,12 +58,12 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     default_pair()
     while True:
         try:
-            texts, taxonomy_json = read_frame(requests)
+            operation, items, taxonomy_json = read_frame(requests)
         except EOFError:
             return
         try:
             started = time.perf_counter()
-            rows = enrich_rows_local(texts, taxonomy_json)
+            rows = run_local(operation, items, taxonomy_json)
             reply = ("ok", (rows, time.perf_counter() - started))
         except Exception as error:  # noqa: BLE001 - reported to the parent, which re-raises
             reply = ("error", f"{type(error).__name__}: {error}")

@@ -204,3 +204,84 @@ def test_regex_contains_compiles_data_patterns_like_duckdb_matches_them(conn):
     ).fetchall()
     assert [ours for ours, _ in rows] == [True, False, True, False, None, None]
     assert [ours for ours, _ in rows] == [duckdb_native for _, duckdb_native in rows]
+
+
+def test_analyse_then_tag_and_terms_give_what_voc_enrich_gives(conn):
+    """The three parts of the split enrichment (analysis, tags from the stored clauses, terms)
+    put together are voc_enrich, row for row, NULL and whitespace-only texts included."""
+    conn.execute("insert into feedback values (6, '👍👍👍'), (7, '物流太慢了!!! 客服也没人理，包装破损')")
+    conn.execute(f"create table handle as select voc_taxonomy_handle({TAXONOMY_JSON_SQL}) as handle")
+    rows = conn.execute(
+        """
+        with analysed as (
+            select id, body, voc_analyse(body, (select count(*) from feedback)) as a from feedback
+        ), tagged as (
+            select id, body, a, voc_tag(a.clauses, a.sentiment_score, (select handle from handle), null) as t,
+                voc_terms(a.text_clean, (select handle from handle), null) as terms
+            from analysed
+        )
+        select id,
+            {'text_clean': a.text_clean, 'text_masked': a.text_masked, 'sentiment_score': a.sentiment_score,
+             'sentiment_label': a.sentiment_label, 'tags': t.tags, 'primary_tag': t.primary_tag,
+             'tag_evidence': t.tag_evidence, 'terms': terms, 'risks': a.risks, 'risk_evidence': a.risk_evidence}
+                = voc_enrich(body, (select handle from handle)) as same,
+            t.tags
+        from tagged order by id
+        """
+    ).fetchall()
+    assert [row[1] for row in rows] == [True] * 7
+    assert rows[0][2] == ["物流体验-时效性", "物流体验-包装破损"] and rows[6][2]
+
+
+def test_stored_clauses_are_read_back_field_by_field():
+    import pyarrow as pa
+
+    column = pa.array(
+        [[{"text": "物流慢", "start": 0, "raw": -1.5}, {"text": "包装破了", "start": 4, "raw": 0.0}], None, [],
+         [{"text": "好", "start": 0, "raw": 1.0}]],
+        type=pa.list_(duckdb_functions.CLAUSE_ARROW_TYPE),
+    )
+    assert duckdb_functions.clause_lists(column) == [(("物流慢", 0, -1.5), ("包装破了", 4, 0.0)), None, (), (("好", 0, 1.0),)]
+    assert duckdb_functions.clause_lists(column.slice(2)) == [(), (("好", 0, 1.0),)]  # offsets of a slice
+
+
+def test_versions_of_the_parts_follow_what_each_depends_on():
+    """The analysis version ignores the taxonomy; the terms version follows the keyword words
+    (jieba's user dictionary), not vetoes, flags or the other columns."""
+    from nlp_udfs.parallel import analysis_version, enrichment_fingerprint, taxonomy_handle, terms_version
+
+    def document(rows):
+        return json.dumps([{"tag": tag, "l1": l1, "l2": l2, "keywords": keywords, "negative_keywords": negative,
+                            "is_complaint": complaint} for tag, l1, l2, keywords, negative, complaint, _ in rows])
+
+    base = document(TAXONOMY_ROWS)
+    vetoed = document([(*row[:4], "不慢", *row[5:]) for row in TAXONOMY_ROWS])
+    flags = document([(*row[:5], not row[5], row[6]) for row in TAXONOMY_ROWS])
+    keyword = document([*TAXONOMY_ROWS, ("产品体验-拍照", "产品体验", "拍照", "拍照模糊", None, True, "产品部")])
+    assert analysis_version().endswith(enrichment_fingerprint())
+    assert terms_version(base) == terms_version(vetoed) == terms_version(flags)
+    assert terms_version(keyword) != terms_version(base)
+    assert len({taxonomy_handle(value) for value in (base, vetoed, flags, keyword)}) == 4  # every edit re-tags
+
+
+def test_progress_of_a_long_step_reports_rows_rate_and_time_left():
+    from nlp_udfs import progress
+
+    now, messages = [0.0], []
+    progress.set_sink(messages.append, clock=lambda: now[0])
+    try:
+        progress.advance("short step", 500, 1000)
+        now[0] = 1.0
+        progress.advance("short step", 500, 1000)
+        assert messages == []  # done within the interval: nothing to say
+        for _ in range(3):
+            now[0] += 5.0
+            progress.advance("nlp text analysis", 10_000, 40_000)
+        progress.advance("nlp text analysis", 100, None)  # no total: ignored
+        # the rate counts from the end of the first batch, 10 s and 20,000 rows before
+        assert messages == ["nlp text analysis: 30,000 of 40,000 rows (75%), 2,000 rows/s, about 5 s left"]
+        now[0] += 5.0
+        progress.advance("nlp text analysis", 10_000, 40_000)
+        assert messages[-1] == "nlp text analysis: 40,000 rows done in 20 s (2,000 rows/s)"
+    finally:
+        progress.set_sink(None)

@@ -37,13 +37,13 @@ def _expected(texts, taxonomy):
 def test_rows_equal_enrich_per_text_and_duplicates_are_computed_once(monkeypatch):
     taxonomy_json = _seed_json()
     calls = []
-    original = parallel.enrich_rows_local
+    original = parallel.run_local
 
-    def counting(texts, value):
+    def counting(operation, texts, value):
         calls.append(list(texts))
-        return original(texts, value)
+        return original(operation, texts, value)
 
-    monkeypatch.setattr(parallel, "enrich_rows_local", counting)
+    monkeypatch.setattr(parallel, "run_local", counting)
     parallel.result_cache.clear()
     rows = enrich_rows(TEXTS, taxonomy_json)
     assert rows == _expected(TEXTS, Taxonomy.from_json(taxonomy_json))
@@ -161,6 +161,7 @@ def test_enrichment_version_follows_what_decides_results_not_plumbing(tmp_path):
 
     (package / "parallel.py").write_text((package / "parallel.py").read_text() + "\n# tuning\n")
     (package / "duckdb_functions.py").write_text((package / "duckdb_functions.py").read_text() + "\n")
+    (package / "progress.py").write_text((package / "progress.py").read_text() + "\n")
     assert fingerprint_of_package(package, "rjieba") == original
 
     lexicon = package / "lexicons" / "negative.txt"
@@ -208,7 +209,7 @@ def test_split_batches_from_several_threads_run_one_at_a_time(monkeypatch):
     running, most = [0], [0]
     guard = threading.Lock()
 
-    def split(texts, taxonomy_json, processes):
+    def split(operation, texts, taxonomy_json, processes):
         with guard:
             running[0] += 1
             most[0] = max(most[0], running[0])
@@ -217,7 +218,7 @@ def test_split_batches_from_several_threads_run_one_at_a_time(monkeypatch):
             running[0] -= 1
         return [(text,) for text in texts]
 
-    monkeypatch.setattr(parallel, "_enrich_split", split)
+    monkeypatch.setattr(parallel, "_run_split", split)
     monkeypatch.setattr(parallel, "worker_count", lambda: 2)
     texts = [f"文本{i}" for i in range(parallel.PARALLEL_MIN_TEXTS)]
     results = [None] * 4

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from devtools.bench import pipeline as bench
+from devtools.bench import retag
 
 ROWS = 1500
 
@@ -54,6 +55,23 @@ def test_every_stage_has_time_rows_and_memory(run):
 
 
 @pytest.mark.e2e
+def test_the_retag_stage_times_the_enrichment_after_taxonomy_edits(run):
+    """Both edits rebuild the tags; only the new keyword re-segments the terms."""
+    figures, workspace = run
+    retagged = figures["retag"]
+    assert retagged["full_enrichment_s"] == figures["full"]["nlp enrichment"]["seconds"]
+    for variant in retag.VARIANTS:
+        result = retagged[variant]
+        assert set(result["models_s"]) == set(retag.ENRICHMENT_MODELS), variant
+        assert 0 < result["enrichment_s"] <= result["build_s"]
+        assert result["over_full_enrichment"] == pytest.approx(
+            result["enrichment_s"] / retagged["full_enrichment_s"], rel=1e-2)
+    with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
+        versions = con.execute("select count(distinct enrichment_version) from intermediate.int_feedback__text_tags").fetchone()
+    assert versions == (1,)  # all history re-tagged under the edited seed
+
+
+@pytest.mark.e2e
 def test_increment_reaches_the_marts(run):
     figures, workspace = run
     families = figures["increment"]["families"]
@@ -74,8 +92,9 @@ def test_increment_reaches_the_marts(run):
     assert figures["incremental"]["publish"]["rows"] == sum(publication.rows.values())
 
 
-def test_the_enrichment_span_splits_the_dbt_build():
-    """The NLP stage is the enrichment node's compile-to-execute span; memory splits at it."""
+def test_the_enrichment_spans_split_the_dbt_build():
+    """The NLP stage is the time the enrichment nodes' compile-to-execute spans cover (overlaps
+    once); memory splits at them."""
     def node(unique_id, start, end):
         return {"unique_id": unique_id, "timing": [
             {"name": "compile", "started_at": f"2026-12-01T10:00:{start:02d}.000000Z",
@@ -83,12 +102,17 @@ def test_the_enrichment_span_splits_the_dbt_build():
             {"name": "execute", "started_at": f"2026-12-01T10:00:{start:02d}.500000Z",
              "completed_at": f"2026-12-01T10:00:{end:02d}.000000Z"}]}
 
-    results = {"results": [node("model.voc.stg_x", 1, 3), node(bench.ENRICHED_NODE, 3, 9),
-                           {"unique_id": "model.voc.skipped", "timing": []}]}
-    start, end = bench.node_span(results, bench.ENRICHED_NODE)
+    analysis, tags, terms, view = retag.ENRICHMENT_NODES
+    results = {"results": [node("model.voc.stg_x", 1, 3), node(analysis, 3, 9), node(tags, 9, 12),
+                           node(terms, 9, 11), node(view, 14, 15), {"unique_id": "model.voc.skipped", "timing": []}]}
+    start, end = bench.node_span(results, analysis)
     assert end - start == pytest.approx(6.0)
-    samples = [(start - 1, 100 * bench.MIB), (start + 2, 700 * bench.MIB), (end + 1, 300 * bench.MIB)]
-    assert bench.split_peak(samples, (start, end)) == (700, 300)
+    spans = retag.enrichment_spans(results)
+    assert set(spans) == set(retag.ENRICHMENT_MODELS)
+    assert retag.union_seconds(list(spans.values())) == pytest.approx(10.0)  # 3-12 and 14-15
+    samples = [(start - 1, 100 * bench.MIB), (start + 2, 700 * bench.MIB), (end + 4, 300 * bench.MIB),
+               (end + 5.5, 500 * bench.MIB)]
+    assert bench.split_peak(samples, list(spans.values())) == (700, 300)  # 500 MiB falls in the view's span
     with pytest.raises(RuntimeError, match="no timing"):
         bench.node_span(results, "model.voc.skipped")
 
@@ -105,3 +129,13 @@ def test_peak_memory_counts_the_whole_process_tree(tmp_path):
 def test_a_failing_stage_raises_with_its_log(tmp_path):
     with pytest.raises(RuntimeError, match="exit 3"):
         bench.run_measured("boom", [sys.executable, "-c", "print('broken'); raise SystemExit(3)"], bench.Workspace(tmp_path))
+
+
+def test_the_retag_edits_add_one_keyword_then_one_veto_word(tmp_path):
+    seed = tmp_path / "taxonomy.csv"
+    seed.write_text("tag,keywords,negative_keywords,owner_team\na-b,物流慢|快递慢,,物流部\nc-d,客服,,客服\n", "utf-8")
+    retag.edit_seed(seed, "keyword")
+    retag.edit_seed(seed, "veto")
+    lines = seed.read_text("utf-8").splitlines()
+    assert lines[1] == f"a-b,物流慢|快递慢|{retag.BENCH_KEYWORD},{retag.BENCH_VETO},物流部"
+    assert lines[2] == "c-d,客服,,客服"

@@ -44,3 +44,29 @@
 {% macro duckdb__taxonomy_handle(taxonomy_relation) -%}
     (select voc_taxonomy_handle({{ taxonomy_json(taxonomy_relation) }}))
 {%- endmacro %}
+
+{#- The version of the taxonomy-free text analysis: nlp_udfs code, lexicons, models and segmenter
+    (no taxonomy), so a taxonomy edit leaves the analysed texts alone. -#}
+{% macro nlp_analysis_version() -%}
+    {{ return(adapter.dispatch('nlp_analysis_version', 'voc')()) }}
+{%- endmacro %}
+
+{% macro default__nlp_analysis_version() -%}
+    {{ exceptions.raise_compiler_error("nlp_analysis_version has no implementation for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro duckdb__nlp_analysis_version() -%} (select voc_analysis_version('analysis')) {%- endmacro %}
+
+{#- The version of the hot terms under a taxonomy (a handle column or expression): nlp_udfs
+    version plus the taxonomy's keyword words, which jieba's user dictionary holds. -#}
+{% macro terms_version(taxonomy_handle_expression) -%}
+    {{ return(adapter.dispatch('terms_version', 'voc')(taxonomy_handle_expression)) }}
+{%- endmacro %}
+
+{% macro default__terms_version(taxonomy_handle_expression) -%}
+    {{ exceptions.raise_compiler_error("terms_version has no implementation for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro duckdb__terms_version(taxonomy_handle_expression) -%}
+    voc_terms_version({{ taxonomy_handle_expression }})
+{%- endmacro %}

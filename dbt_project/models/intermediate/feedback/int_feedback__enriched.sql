@@ -1,59 +1,28 @@
-{#- Text analytics of every feedback item: cleaning, PII masking, sentiment, taxonomy tags and
-    the risks of the risk lexicon, computed by the nlp_udfs functions registered in DuckDB (vectorized over Arrow batches).
+{#- Text analytics of every feedback item: cleaning, PII masking, sentiment, taxonomy tags, hot
+    terms and the risks of the risk lexicon.
 
-    Incremental: a nightly run enriches only feedback that is new, whose text changed, or that was
-    enriched under another version (taxonomy seed or nlp_udfs code/lexicons/model). A seed edit
-    therefore re-tags all history on the next run, as a full refresh would. -#}
-{{ config(
-    materialized='incremental',
-    unique_key='feedback_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail'
-) }}
-
-with
-    feedback as (
-        select feedback_id, customer_text, {{ dbt.hash("coalesce(customer_text, '')") }} as text_hash
-        from {{ ref('int_feedback__unioned') }}
-    ),
-
-    enrichment_version as (select {{ taxonomy_handle(ref('taxonomy')) }} as enrichment_version),
-
-    pending as (
-        select feedback.*, enrichment_version.enrichment_version
-        from feedback
-        cross join enrichment_version
-        {% if is_incremental() %}
-            where
-                not exists (
-                    select 1
-                    from {{ this }} as done
-                    where
-                        done.feedback_id = feedback.feedback_id
-                        and done.text_hash = feedback.text_hash
-                        and done.enrichment_version = enrichment_version.enrichment_version
-                )
-        {% endif %}
-    ),
-
-    enriched as (
-        select
-            feedback_id, text_hash, enrichment_version, voc_enrich(customer_text, enrichment_version) as nlp
-        from pending
-    )
+    Assembled from three incremental models keyed by the hash of the text, each with its own
+    version: int_feedback__text_analysis (nlp_udfs code, lexicons, models), int_feedback__text_tags
+    (the taxonomy handle) and int_feedback__text_terms (the taxonomy's keyword words). A nightly
+    run analyses only new texts; a taxonomy edit re-tags all history from the stored analysis;
+    an nlp_udfs upgrade re-analyses everything; a full refresh gives the same rows. -#}
+{{ config(materialized='view') }}
 
 select
-    feedback_id,
-    text_hash,
-    enrichment_version,
-    nlp.text_clean as text_clean,
-    nlp.text_masked as text_masked,
-    nlp.sentiment_score as text_sentiment_score,
-    nlp.sentiment_label as text_sentiment_label,
-    nlp.tags as tags,
-    nlp.primary_tag as primary_tag,
-    nlp.tag_evidence as tag_evidence,
-    nlp.terms as terms,
-    nlp.risks as text_risk_categories,
-    nlp.risk_evidence as risk_evidence
-from enriched
+    keys.feedback_id,
+    keys.text_hash,
+    tags.enrichment_version,
+    analysis.text_clean,
+    analysis.text_masked,
+    analysis.text_sentiment_score,
+    analysis.text_sentiment_label,
+    tags.tags,
+    tags.primary_tag,
+    tags.tag_evidence,
+    terms.terms,
+    analysis.text_risk_categories,
+    analysis.risk_evidence
+from {{ ref('int_feedback__text_keys') }} as keys
+left join {{ ref('int_feedback__text_analysis') }} as analysis on keys.text_hash = analysis.text_hash
+left join {{ ref('int_feedback__text_tags') }} as tags on keys.text_hash = tags.text_hash
+left join {{ ref('int_feedback__text_terms') }} as terms on keys.text_hash = terms.text_hash

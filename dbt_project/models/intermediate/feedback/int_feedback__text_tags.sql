@@ -1,0 +1,53 @@
+{#- Taxonomy tags of every analysed text, matched on the clauses the text analysis stored
+    (nlp_udfs voc_tag): tags, primary tag, and the keyword and clause behind each tag.
+
+    Incremental: a text is (re-)tagged when it is new or was tagged under another enrichment
+    version, the taxonomy handle (taxonomy seed + nlp_udfs code, lexicons, models). A taxonomy
+    edit therefore re-tags all history here, from the stored analysis, without cleaning, masking
+    or scoring any text again. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='text_hash',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_unreferenced_texts(this, ref('int_feedback__text_analysis')) }}"
+) }}
+
+with
+    analysis as (
+        select text_hash, clauses, text_sentiment_score from {{ ref('int_feedback__text_analysis') }}
+    ),
+
+    enrichment_version as (select {{ taxonomy_handle(ref('taxonomy')) }} as enrichment_version),
+
+    pending as (
+        select analysis.*, enrichment_version.enrichment_version
+        from analysis
+        cross join enrichment_version
+        {% if is_incremental() %}
+            where
+                not exists (
+                    select 1
+                    from {{ this }} as done
+                    where
+                        done.text_hash = analysis.text_hash
+                        and done.enrichment_version = enrichment_version.enrichment_version
+                )
+        {% endif %}
+    ),
+
+    tagged as (
+        select
+            text_hash,
+            enrichment_version,
+            voc_tag(clauses, text_sentiment_score, enrichment_version, (select count(*) from pending)) as nlp
+        from pending
+    )
+
+select
+    text_hash,
+    enrichment_version,
+    nlp.tags as tags,
+    nlp.primary_tag as primary_tag,
+    nlp.tag_evidence as tag_evidence
+from tagged

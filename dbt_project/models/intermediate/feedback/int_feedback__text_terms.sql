@@ -1,0 +1,43 @@
+{#- Hot terms of every analysed text: jieba tokens of text_clean without stop words and
+    redaction placeholders (nlp_udfs voc_terms). jieba's user dictionary holds the taxonomy
+    keywords, so the terms depend on the keyword set.
+
+    Incremental: a text is segmented again when it is new or its terms version differs: nlp_udfs
+    code, lexicons, models, segmenter and the taxonomy's keyword words. An edit of vetoes,
+    complaint flags or tag names keeps the version; a new keyword re-segments history. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='text_hash',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_unreferenced_texts(this, ref('int_feedback__text_analysis')) }}"
+) }}
+
+with
+    analysis as (select text_hash, text_clean from {{ ref('int_feedback__text_analysis') }}),
+
+    taxonomy as (select {{ taxonomy_handle(ref('taxonomy')) }} as taxonomy_handle),
+
+    terms_version as (
+        select taxonomy_handle, {{ terms_version('taxonomy_handle') }} as terms_version from taxonomy
+    ),
+
+    pending as (
+        select analysis.*, terms_version.taxonomy_handle, terms_version.terms_version
+        from analysis
+        cross join terms_version
+        {% if is_incremental() %}
+            where
+                not exists (
+                    select 1
+                    from {{ this }} as done
+                    where
+                        done.text_hash = analysis.text_hash
+                        and done.terms_version = terms_version.terms_version
+                )
+        {% endif %}
+    )
+
+select
+    text_hash, terms_version, voc_terms(text_clean, taxonomy_handle, (select count(*) from pending)) as terms
+from pending
