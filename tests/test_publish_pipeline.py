@@ -3,6 +3,8 @@
 1. a first night publishes; a reader process then holds the published file open and re-opens it
    in a loop while a second whole night runs and publishes: every answer comes whole from the
    first or the second publication (run id in ``_publication``, row counts as in its manifest);
+   With a PostgreSQL server at hand, every publication is also served to it, and a reader thread
+   queries schema ``voc_marts`` in a loop through the second night the same way;
 2. a third night whose blocking raw check fails publishes nothing, leaves the current
    publication byte for byte as it was, and says why in the run log and on the asset;
 3. ``voc publish --rollback`` makes the first publication current again, and refuses a second
@@ -15,6 +17,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import dagster as dg
@@ -36,6 +39,8 @@ pytestmark = pytest.mark.e2e
 DEMO_ROWS = 400
 DEMO_SEED = 8
 PUBLISHED = dg.AssetKey(["published_marts"])
+# what the PostgreSQL reader of the second night saw (filled by the ``nights`` fixture)
+POSTGRES_READS: dict = {}
 
 # A BI tool: one connection opened before the night and kept, plus a new connection per loop.
 # Each answer: the publication's run id and the row count of every mart, read in one query.
@@ -75,6 +80,35 @@ READER = textwrap.dedent("""
 """)
 
 
+def _postgres_reader(url: str, answers: list, stop: threading.Event) -> None:
+    """A BI tool on PostgreSQL: the served run id and every mart's row count, in one statement
+    (one snapshot), in a loop; one last read after ``stop``."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            stopping = stop.is_set()
+            try:
+                tables = [row[0] for row in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'voc_marts' "
+                    "AND table_name <> '_publication' ORDER BY 1").fetchall()]
+                counts = ", ".join(f'(SELECT count(*) FROM voc_marts."{table}")' for table in tables)
+                row = conn.execute(f"SELECT (SELECT run_id FROM voc_marts._publication), {counts}").fetchone()
+                answers.append({"run_id": row[0], "rows": dict(zip(tables, row[1:]))})
+            except Exception as exc:  # noqa: BLE001 - every failure is an answer the test rejects
+                answers.append({"error": repr(exc)})
+            if stopping:
+                return
+            time.sleep(0.2)
+
+
+def _postgres_url_or_none(request) -> str | None:
+    try:
+        return request.getfixturevalue("postgres_server").url()
+    except pytest.skip.Exception:
+        return None
+
+
 def _run(settings: VocSettings, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     from orchestration.pipeline_run import run_everything
 
@@ -89,17 +123,25 @@ def _corrupt_surveys(settings: VocSettings) -> None:
 
 
 @pytest.fixture(scope="module")
-def nights(tmp_path_factory, dbt_manifest, restore_environ):
+def nights(tmp_path_factory, dbt_manifest, restore_environ, request):
     from devtools.demo.api import generate
 
     root = tmp_path_factory.mktemp("voc_publish")
-    settings = VocSettings(landing_dir=root / "landing", warehouse_path=root / "warehouse" / "voc.duckdb")
+    postgres_url = _postgres_url_or_none(request)
+    settings = VocSettings(
+        landing_dir=root / "landing", warehouse_path=root / "warehouse" / "voc.duckdb", serve_postgres_url=postgres_url
+    )
     generate(settings.landing_dir, rows=DEMO_ROWS, seed=DEMO_SEED)
     instance = dg.DagsterInstance.ephemeral()
     first = _run(settings, instance)
     assert first.success, [e.message for e in first.all_events if e.is_step_failure]
 
     out, ready, stop = root / "answers.json", root / "reader.ready", root / "reader.stop"
+    postgres_answers: list = []
+    postgres_stop = threading.Event()
+    postgres_reader = threading.Thread(target=_postgres_reader, args=(postgres_url, postgres_answers, postgres_stop))
+    if postgres_url:
+        postgres_reader.start()
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(settings.publish_dir / DATABASE_NAME), str(out), str(ready), str(stop)]
     )
@@ -111,7 +153,10 @@ def nights(tmp_path_factory, dbt_manifest, restore_environ):
         second = _run(settings, instance)
     finally:
         stop.touch()
+        postgres_stop.set()
         reader_exit = reader.wait(timeout=300)
+        if postgres_url:
+            postgres_reader.join(timeout=300)
     answers = json.loads(out.read_text("utf-8")) if out.exists() else []
 
     current = current_publication(settings.publish_dir)
@@ -123,6 +168,7 @@ def nights(tmp_path_factory, dbt_manifest, restore_environ):
     }
     _corrupt_surveys(settings)
     third = _run(settings, instance)
+    POSTGRES_READS.update(url=postgres_url, answers=postgres_answers)
     return settings, instance, first, second, third, reader_exit, answers, before_failure
 
 
@@ -145,6 +191,19 @@ def test_readers_see_the_previous_or_the_new_publication_whole_during_a_night(ni
     assert {a["run_id"] for a in answers if a["kind"] == "held"} == {first.run_id}
     assert [a for a in answers if a["kind"] == "fresh"][-1]["run_id"] == second.run_id
     assert len(answers) >= 4
+
+
+def test_postgres_readers_see_the_previous_or_the_new_publication_whole_during_a_night(nights):
+    settings, _, first, second, *_ = nights
+    postgres_url, answers = POSTGRES_READS["url"], POSTGRES_READS["answers"]
+    if postgres_url is None:
+        pytest.skip("no PostgreSQL server here (see the postgres_server fixture)")
+    assert answers and [a for a in answers if "error" in a] == []
+    manifests = {run.run_id: _publication_of(settings, run.run_id).manifest for run in (first, second)}
+    for answer in answers:
+        assert answer["run_id"] in manifests
+        assert answer["rows"] == {name: mart["rows"] for name, mart in manifests[answer["run_id"]]["marts"].items()}
+    assert answers[0]["run_id"] == first.run_id and answers[-1]["run_id"] == second.run_id
 
 
 def test_the_publication_holds_every_mart_with_the_nights_metadata(nights):
