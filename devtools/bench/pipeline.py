@@ -445,7 +445,7 @@ def benchmark(args: argparse.Namespace, workspace: Workspace) -> dict:
     ratio = pipeline_seconds / jieba["seconds"]
     print(f"\nplain jieba.lcut, one core, over all {jieba['rows']:,} customer texts: {jieba['seconds']:.2f}s "
           f"({jieba['rows'] / jieba['seconds']:,.0f} texts/s; stage with reading the landing {jieba_seconds:.1f}s)")
-    print(f"pipeline without generate / plain jieba: {ratio:.2f}x  (target <= 1 at 1M rows)", flush=True)
+    print(f"pipeline without generate / plain jieba: {ratio:.2f}x  (target <= 2.0x at 1M rows)", flush=True)
 
     seconds, peak, increment = python_stage("increment", workspace, share=args.share)
     added = StageResult("add_increment", seconds, increment["rows"], peak)
@@ -455,7 +455,8 @@ def benchmark(args: argparse.Namespace, workspace: Workspace) -> dict:
     inc_total, inc_peak = print_table(f"== incremental run, {increment['rows']:,} new + changed records ==",
                                       incremental, "total")
     print(f"  (writing the increment: {added.seconds:.2f}s, not in the total)")
-    print(f"incremental / full (both without generate): {inc_total / pipeline_seconds:.1%}  (target <= 10%)")
+    print(f"incremental / full (both without generate): {inc_total / pipeline_seconds:.1%}; the night: "
+          f"{inc_total:.1f}s  (target <= 25 s at 1M rows of history, at most 1.25x the same night at 100k)")
     retag = None
     if args.retag:
         from devtools.bench.retag import retag_stages
