@@ -5,3 +5,19 @@
     delete from {{ relation }}
     where text_hash not in (select referencing.text_hash from {{ referencing }} as referencing)
 {%- endmacro %}
+
+{#- In an incremental build keyed by text_hash: keep only the texts that this model has not yet
+    built under the current version (`version_column` of `version_alias`, the same column name in
+    the model), so a new or changed text, or a new version, is computed and nothing else. -#}
+{% macro where_not_built_for_version(text_alias, version_alias, version_column) -%}
+    {% if is_incremental() %}
+        where
+            not exists (
+                select 1
+                from {{ this }} as done
+                where
+                    done.text_hash = {{ text_alias }}.text_hash
+                    and done.{{ version_column }} = {{ version_alias }}.{{ version_column }}
+            )
+    {% endif %}
+{%- endmacro %}

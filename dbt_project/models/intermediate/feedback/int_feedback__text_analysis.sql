@@ -22,17 +22,9 @@ with
     pending as (
         select texts.text_hash, texts.customer_text, analysis_version.analysis_version
         from texts
-        cross join analysis_version
-        {% if is_incremental() %}
-            where
-                not exists (
-                    select 1
-                    from {{ this }} as done
-                    where
-                        done.text_hash = texts.text_hash
-                        and done.analysis_version = analysis_version.analysis_version
-                )
-        {% endif %}
+        cross join
+            analysis_version
+            {{ where_not_built_for_version('texts', 'analysis_version', 'analysis_version') }}
     ),
 
     analysed as (

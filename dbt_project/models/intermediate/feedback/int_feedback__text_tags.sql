@@ -23,17 +23,9 @@ with
     pending as (
         select analysis.*, enrichment_version.enrichment_version
         from analysis
-        cross join enrichment_version
-        {% if is_incremental() %}
-            where
-                not exists (
-                    select 1
-                    from {{ this }} as done
-                    where
-                        done.text_hash = analysis.text_hash
-                        and done.enrichment_version = enrichment_version.enrichment_version
-                )
-        {% endif %}
+        cross join
+            enrichment_version
+            {{ where_not_built_for_version('analysis', 'enrichment_version', 'enrichment_version') }}
     ),
 
     tagged as (

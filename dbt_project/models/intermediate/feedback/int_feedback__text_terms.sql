@@ -25,17 +25,8 @@ with
     pending as (
         select analysis.*, terms_version.taxonomy_handle, terms_version.terms_version
         from analysis
-        cross join terms_version
-        {% if is_incremental() %}
-            where
-                not exists (
-                    select 1
-                    from {{ this }} as done
-                    where
-                        done.text_hash = analysis.text_hash
-                        and done.terms_version = terms_version.terms_version
-                )
-        {% endif %}
+        cross join
+            terms_version {{ where_not_built_for_version('analysis', 'terms_version', 'terms_version') }}
     )
 
 select
