@@ -299,3 +299,55 @@ def test_every_family_was_loaded(loads):
     tables = set(lake_tables(loads["lake"]))
     assert {f"{family}_files" for family in FAMILIES} <= tables
 
+
+# --- the Dagster load asset on the Spark engine ------------------------------------------------------
+
+
+@pytest.mark.dagster
+def test_the_dagster_load_writes_the_lake_with_its_api_cursor_when_the_engine_is_spark(tmp_path):
+    """With ``VOC_ENGINE=spark`` the load assets write the lake, not the warehouse: a file-mode
+    family and an api-mode one, whose cursor is kept in the lake (a second run, even without
+    dlt's working directories, asks only for what changed since)."""
+    import dataclasses
+
+    from orchestration.settings import VocSettings
+
+    if "engine" not in {field.name for field in dataclasses.fields(VocSettings)}:
+        pytest.skip("VOC_ENGINE comes with the engine switch in orchestration/settings.py")
+    import dagster as dg
+    from dagster_dlt import DagsterDltResource
+
+    from devtools.demo.api import generate
+    from devtools.fake_api import FakeVendorApi, VendorStore
+    from orchestration.assets.ingestion import ingestion_assets
+    from orchestration.resources import VocWarehouse
+
+    landing, lake, warehouse = tmp_path / "landing", tmp_path / "lake", tmp_path / "wh" / "voc.duckdb"
+    generate(landing, rows=150, seed=3)
+    assets = [a for a in ingestion_assets if a.node_def.name in ("load_tickets", "load_reviews")]
+    with FakeVendorApi(VendorStore.from_landing(landing), token="tok") as server, dg.instance_for_test() as instance:
+        settings = VocSettings.from_env({
+            "VOC_LANDING_DIR": str(landing), "VOC_DUCKDB_PATH": str(warehouse), "VOC_HASH_SALT": "lake-test-key",
+            "VOC_ENGINE": "spark", "VOC_LAKE_DIR": str(lake), **server.env(["reviews"]),
+        })
+        resources = {"dlt": DagsterDltResource(), "warehouse": VocWarehouse.from_settings(settings), "settings": settings}
+        first = dg.materialize(assets, resources=resources, instance=instance, raise_on_error=False)
+        assert first.success
+        served_first = len(server.served_ids("reviews"))
+        remove_pipelines_dir(lake)
+        again = dg.materialize(assets, resources=resources, instance=instance, raise_on_error=False)
+        assert again.success
+        served_again = len(server.served_ids("reviews")) - served_first
+        logs = "\n".join(e.message or "" for e in instance.all_logs(first.run_id))
+    assert not warehouse.exists()
+    assert "tok\n" not in logs and f"lake {lake.resolve()}" in logs
+    assert served_first > 0 and served_again < served_first / 5, (served_first, served_again)
+    reviews_files = read_lake_table(lake, "reviews_files").to_pylist()
+    assert sum(row["records_read"] for row in reviews_files if row["file"].startswith("api:reviews?")) == served_first + served_again
+    counts = {
+        e.asset_key.path[-1]: e.materialization.metadata["dagster/row_count"].value
+        for e in first.get_asset_materialization_events()
+        if "dagster/row_count" in e.materialization.metadata
+    }
+    assert counts["tickets"] == read_lake_table(lake, "tickets").num_rows > 0
+    assert read_lake_table(lake, "tickets__messages").num_rows > 0
