@@ -340,7 +340,12 @@ def compact_chain(
     finally:
         con.close()
     last_load = max([*loads, *(load_id_of_compacted(p) for paths in base.values() for p in paths)], key=float, default="0")
-    replaced = [path for paths in files.values() for path in paths if path not in orphans] + orphans
+    # the files merged here, and the dead ones; a pending load's files stay for its own turn
+    replaced = [
+        *(path for paths in base.values() for path in paths),
+        *(path for tables in loads.values() for paths in tables.values() for path in paths),
+        *orphans,
+    ]
     _publish(store, chain[0].name, outputs, last_load, replaced)
     return {table: data.num_rows for table, data in outputs.items()}
 

@@ -351,3 +351,47 @@ def test_the_dagster_load_writes_the_lake_with_its_api_cursor_when_the_engine_is
     }
     assert counts["tickets"] == read_lake_table(lake, "tickets").num_rows > 0
     assert read_lake_table(lake, "tickets__messages").num_rows > 0
+
+
+def _synthetic_store(tmp_path: Path) -> LakeStore:
+    import fsspec
+
+    (tmp_path / "raw" / "_dlt_loads").mkdir(parents=True)
+    return LakeStore(fsspec.filesystem("file"), str(tmp_path / "raw"))
+
+
+def _commit(store: LakeStore, load_id: str) -> None:
+    Path(store.path("_dlt_loads", f"s__{load_id}.jsonl")).write_text("{}", encoding="utf-8")
+
+
+def _write_load(store: LakeStore, table: str, load_id: str, rows: list[dict], schema: pa.Schema) -> None:
+    Path(store.path(table)).mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), store.path(table, f"{load_id}.abc{len(rows)}.parquet"))
+
+
+def test_compaction_applies_committed_loads_only_and_drops_dead_ones(tmp_path):
+    """Rows of a committed load merge (newest version wins, a stale one loses, a hard delete
+    deletes); a load dlt still holds pending is left for later; one nobody holds is removed."""
+    from loaders.lake_compaction import TableRule, compact_chain
+
+    store = _synthetic_store(tmp_path)
+    schema = pa.schema([("id", pa.string()), ("v", pa.int64()), ("gone", pa.bool_()), ("_dlt_id", pa.string())])
+    rule = TableRule("t", "merge", primary_key=("id",), hard_delete="gone", dedup_sort=("v", "desc"),
+                     source_filter='NOT EXISTS (SELECT 1 FROM (SELECT id AS _k, v AS _t FROM "raw"."t") AS n'
+                                   ' WHERE n._k = "id" AND n._t > "v")')
+    _write_load(store, "t", "1.0", [{"id": "a", "v": 2, "_dlt_id": "1"}, {"id": "b", "v": 1, "_dlt_id": "2"},
+                                    {"id": "a", "v": 1, "_dlt_id": "3"}], schema)
+    _write_load(store, "t", "2.0", [{"id": "a", "v": 1, "_dlt_id": "4"}, {"id": "b", "v": 1, "gone": True, "_dlt_id": "5"},
+                                    {"id": "c", "v": 7, "_dlt_id": "6"}], schema)
+    _write_load(store, "t", "3.0", [{"id": "d", "v": 1, "_dlt_id": "7"}], schema)  # pending in dlt
+    _write_load(store, "t", "4.0", [{"id": "e", "v": 1, "_dlt_id": "8"}], schema)  # nobody's
+    _commit(store, "1.0")
+    _commit(store, "2.0")
+    assert compact_chain(store, [rule], {"t": schema}, "raw", frozenset({"3.0"})) == {"t": 2}
+    names = sorted(Path(p).name for p in store.parquet_files("t"))
+    assert names[0].startswith("3.0.") and names[1].startswith(f"{COMPACTED_PREFIX}2.0-") and len(names) == 2
+    (compacted,) = [p for p in store.parquet_files("t") if Path(p).name.startswith(COMPACTED_PREFIX)]
+    assert sorted((r["id"], r["v"], r["_dlt_id"]) for r in pq.read_table(compacted).to_pylist()) == [("a", 2, "1"), ("c", 7, "6")]
+    _commit(store, "3.0")
+    assert compact_chain(store, [rule], {"t": schema}, "raw") == {"t": 3}
+    assert compact_chain(store, [rule], {"t": schema}, "raw") is None  # nothing new: untouched
