@@ -30,6 +30,7 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import dlt
+import duckdb
 import pyarrow as pa
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.common.libs.pyarrow import columns_to_arrow
@@ -247,6 +248,22 @@ def lake_table_files(lake_dir: PathLike, table: str, dataset: str = RAW_DATASET)
     return _local_store(lake_dir, dataset).parquet_files(table)
 
 
+def connect_lake(lake_dir: PathLike, dataset: str = RAW_DATASET) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the lake's tables as views ``<dataset>.<table>`` over
+    their Parquet files (what ``orchestration.metadata`` reads for the load assets' metadata)."""
+    store = _local_store(lake_dir, dataset)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    if is_url(lake_dir):
+        con.register_filesystem(store.fs)
+    con.execute(f'CREATE SCHEMA "{dataset}"')
+    for table in lake_tables(lake_dir, dataset):
+        files = [store.fs.unstrip_protocol(path) if is_url(lake_dir) else path for path in store.parquet_files(table)]
+        listed = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
+        con.execute(f'CREATE VIEW "{dataset}"."{table}" AS SELECT * FROM read_parquet([{listed}])')
+    return con
+
+
 def read_lake_table(lake_dir: PathLike, table: str, dataset: str = RAW_DATASET) -> pa.Table:
     """The whole table as Arrow (for tests and small tables)."""
     store = _local_store(lake_dir, dataset)
@@ -261,6 +278,7 @@ def remove_pipelines_dir(lake_dir: PathLike) -> None:
 
 
 __all__ = [
+    "connect_lake",
     "describe_lake",
     "finish_lake_load",
     "lake_location",

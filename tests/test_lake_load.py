@@ -350,6 +350,11 @@ def test_the_dagster_load_writes_the_lake_with_its_api_cursor_when_the_engine_is
         if "dagster/row_count" in e.materialization.metadata
     }
     assert counts["tickets"] == read_lake_table(lake, "tickets").num_rows > 0
+    tickets_meta = next(e.materialization.metadata for e in first.get_asset_materialization_events()
+                        if e.asset_key.path[-1] == "tickets")
+    assert tickets_meta["rows_loaded_this_run"].value == tickets_meta["new_rows_this_run"].value == counts["tickets"]
+    assert tickets_meta["quarantined_rows_total"].value == read_lake_table(lake, "tickets_quarantine").num_rows > 0
+    assert "[masked]" in tickets_meta["preview"].value
     assert read_lake_table(lake, "tickets__messages").num_rows > 0
 
 

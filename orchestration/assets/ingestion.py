@@ -11,7 +11,7 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from loaders.api import describe_source_choice, find_api_page_error, source_for_family
-from loaders.lake import describe_lake, finish_lake_load, lake_source, make_lake_pipeline, quiet_append_fallback
+from loaders.lake import connect_lake, describe_lake, finish_lake_load, lake_source, make_lake_pipeline, quiet_append_fallback
 from loaders.pipeline import ensure_child_tables, make_pipeline
 from loaders.privacy import RecordGuard
 from loaders.sources import SOURCES
@@ -118,6 +118,8 @@ def _load_into_lake(context, dlt: DagsterDltResource, settings, warehouse: VocWa
     source = lake_source(source_for_family(family, warehouse.landing_path, settings.record_guard(), settings.api))
     with quiet_append_fallback():
         finish_lake_load(pipeline, family, create_tables=False)  # finish a compaction a crash interrupted
+        with connect_lake(lake_dir) as con:
+            rows_before = raw_counts_before_load(con, _selected_resources(context))
         try:
             events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
                                   dagster_dlt_translator=VocDltTranslator()))
@@ -127,11 +129,13 @@ def _load_into_lake(context, dlt: DagsterDltResource, settings, warehouse: VocWa
             raise dg.RetryRequested(
                 max_retries=settings.api.step_retries, seconds_to_wait=settings.api.step_retry_seconds
             ) from exc
-        rows = finish_lake_load(pipeline, family)
-    for event in events:
-        table = event.asset_key.path[-1]
-        extra = {"dagster/row_count": rows[table]} if table in rows else {}
-        yield event._replace(metadata={**(event.metadata or {}), **extra, "lake_table": f"{where}/raw/{table}"})
+        finish_lake_load(pipeline, family)
+    with connect_lake(lake_dir) as con:  # the same metadata as from the warehouse, read from the lake
+        for event in events:
+            table = event.asset_key.path[-1]
+            extra = dlt_resource_metadata(con, table=table, family=family, rows_before=rows_before.get(table, 0),
+                                          load_ids=_run_load_ids(pipeline))
+            yield event._replace(metadata={**(event.metadata or {}), **extra, "lake_table": f"{where}/raw/{table}"})
 
 
 def _selected_resources(context: dg.AssetExecutionContext) -> list[str]:
