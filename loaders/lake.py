@@ -195,8 +195,8 @@ def finish_lake_load(pipeline: dlt.Pipeline, family: str, create_tables: bool = 
     for spec in FAMILY_SPECS[family]:
         for list_field, child_columns in raw_table_columns(spec)[1].items():
             table = f"{spec.table}__{list_field}"
-            schema = known.get(table) or child_table_schema(child_columns)
-            if write_empty_table(store, table, schema):
+            arrow_schema = known.get(table) or child_table_schema(child_columns)
+            if write_empty_table(store, table, arrow_schema):
                 rewritten[table] = 0
     return rewritten
 
