@@ -153,13 +153,20 @@ def load_family(
     guard: RecordGuard,
     wait_seconds: float = 600.0,
     columnar: bool = True,
+    lake_dir: PathLike | None = None,
 ) -> LoadInfo:
     """Load new or changed files of one family; raises if any load job failed.
 
     Holds the warehouse's writer lock (``loaders.writer_lock``) for the load, waiting up to
     ``wait_seconds`` for another writer. Records go to dlt as Arrow tables; ``columnar=False``
-    is the former dict path (see ``loaders.sources._file_resource``).
+    is the former dict path (see ``loaders.sources._file_resource``). With ``lake_dir`` the raw
+    layer goes to that lake as Parquet instead of the warehouse (``loaders.lake``).
     """
+    if lake_dir is not None:
+        from loaders.lake import load_family_to_lake
+
+        with hold_writer_lock(warehouse_path, wait_seconds=wait_seconds):
+            return load_family_to_lake(family, landing_dir, lake_dir, guard, columnar=columnar)
     with hold_writer_lock(warehouse_path, wait_seconds=wait_seconds), explain_lock_conflicts(warehouse_path):
         pipeline = make_pipeline(family, warehouse_path, landing_dir)
         source = SOURCES[family](str(Path(landing_dir).resolve()), guard, columnar=columnar)
@@ -174,8 +181,11 @@ def load_all(
     warehouse_path: PathLike,
     guard: RecordGuard,
     columnar: bool = True,
+    lake_dir: PathLike | None = None,
 ) -> dict[str, LoadInfo]:
-    """Load every family, one after the other (DuckDB allows one writing process at a time)."""
+    """Load every family, one after the other (DuckDB allows one writing process at a time);
+    into ``lake_dir`` as Parquet when given (``loaders.lake``)."""
     return {
-        family: load_family(family, landing_dir, warehouse_path, guard, columnar=columnar) for family in FAMILIES
+        family: load_family(family, landing_dir, warehouse_path, guard, columnar=columnar, lake_dir=lake_dir)
+        for family in FAMILIES
     }

@@ -11,6 +11,7 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from loaders.api import describe_source_choice, find_api_page_error, source_for_family
+from loaders.lake import connect_lake, describe_lake, finish_lake_load, lake_source, make_lake_pipeline, quiet_append_fallback
 from loaders.pipeline import ensure_child_tables, make_pipeline
 from loaders.privacy import RecordGuard
 from loaders.sources import SOURCES
@@ -73,6 +74,11 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
     ):
         settings.require_pseudonym_key()  # real data without a secret key: stop before writing
         # A fresh source and pipeline per run: dagster-dlt edits the pipeline schema in place.
+        # VOC_ENGINE=spark: the raw layer goes to the lake as Parquet (loaders.lake)
+        lake_dir = settings.lake_dir if getattr(settings, "engine", "duckdb") == "spark" else None
+        if lake_dir is not None:
+            yield from _load_into_lake(context, dlt, settings, warehouse, family, lake_dir)
+            return
         pipeline = make_pipeline(family, warehouse.warehouse_path, warehouse.landing_path)
         # landing folder or vendor API, as VOC_<SOURCE>_MODE said when the settings were read
         context.log.info(describe_source_choice(family, warehouse.landing_path, settings.api))
@@ -102,6 +108,34 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
         yield from _with_load_metadata(context, events, family, warehouse, rows_before, _run_load_ids(pipeline))
 
     return _load
+
+
+def _load_into_lake(context, dlt: DagsterDltResource, settings, warehouse: VocWarehouse, family: str, lake_dir) -> Iterator:
+    """The load of ``family`` into the lake; each raw asset's row count is its compacted table's."""
+    pipeline = make_lake_pipeline(family, lake_dir, warehouse.landing_path)
+    where = describe_lake(lake_dir)  # never an object-store key
+    context.log.info(f"{describe_source_choice(family, warehouse.landing_path, settings.api)} -> lake {where}")
+    source = lake_source(source_for_family(family, warehouse.landing_path, settings.record_guard(), settings.api))
+    with quiet_append_fallback():
+        finish_lake_load(pipeline, family, create_tables=False)  # finish a compaction a crash interrupted
+        with connect_lake(lake_dir) as con:
+            rows_before = raw_counts_before_load(con, _selected_resources(context))
+        try:
+            events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
+                                  dagster_dlt_translator=VocDltTranslator()))
+        except Exception as exc:
+            if find_api_page_error(exc) is None:
+                raise
+            raise dg.RetryRequested(
+                max_retries=settings.api.step_retries, seconds_to_wait=settings.api.step_retry_seconds
+            ) from exc
+        finish_lake_load(pipeline, family)
+    with connect_lake(lake_dir) as con:  # the same metadata as from the warehouse, read from the lake
+        for event in events:
+            table = event.asset_key.path[-1]
+            extra = dlt_resource_metadata(con, table=table, family=family, rows_before=rows_before.get(table, 0),
+                                          load_ids=_run_load_ids(pipeline))
+            yield event._replace(metadata={**(event.metadata or {}), **extra, "lake_table": f"{where}/raw/{table}"})
 
 
 def _selected_resources(context: dg.AssetExecutionContext) -> list[str]:
