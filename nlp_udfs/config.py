@@ -96,5 +96,6 @@ def configure(config: NlpConfig) -> None:
         model.default_pair.cache_clear()
         model.default_model.cache_clear()
         model.default_gate.cache_clear()
+        model.default_review.cache_clear()
         parallel.enrichment_fingerprint.cache_clear()
         parallel.result_cache.clear()

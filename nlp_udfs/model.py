@@ -1,17 +1,21 @@
 """The shipped character n-gram models (pure Python scoring).
 
-Weights come from ``python -m devtools.training.train`` (see there for data and licence). Both are
-logistic regressions over the distinct 1- to 3-character n-grams of a text:
+Weights come from ``python -m devtools.training.train`` (see there for data and licence). All
+three are logistic regressions over the distinct 1- to 3-character n-grams of a text:
 
-- the polarity model (``sentiment_char_ngrams.tsv.gz``): log-odds of positive vs negative; it
-  complements the lexicon on complaints that carry no sentiment word ("等了五六天",
-  "连不上手机");
-- the neutral gate (``neutral_gate_char_ngrams.tsv.gz``): log-odds that a clause takes a side
-  at all, vs a neutral inquiry, request or status report ("麻烦帮我改一下地址",
-  "物流显示明天派送"). The polarity model never saw a neutral sentence, so its evidence is
-  only trusted as far as the gate says the clause is polar.
+- the clause polarity model (``sentiment_char_ngrams.tsv.gz``): log-odds of positive vs
+  negative of one clause; it complements the lexicon on complaints that carry no sentiment word
+  ("等了五六天", "连不上手机"). Trained on short review sentences and this project's phrases;
+- the neutral gate (``neutral_gate_char_ngrams.tsv.gz``): log-odds that a clause (or a text)
+  takes a side at all, vs a neutral inquiry, request or status report ("麻烦帮我改一下地址",
+  "物流显示明天派送"). The polarity models never saw a neutral sentence, so their evidence is
+  only trusted as far as the gate says the text is polar;
+- the review model (``review_char_ngrams.tsv.gz``, issue 17): log-odds of positive vs negative
+  of a **whole** review, trained on real reviews of many shops and domains. It reads what the
+  clause sum misses on long real reviews (books, hotels, dairy: domains no phrase covers); the
+  scorer adds it at text level where the clause rules do not say the text asks or defers.
 
-``NlpConfig(sentiment_model=False)`` (``nlp_udfs.config``) turns both off (lexicon only).
+``NlpConfig(sentiment_model=False)`` (``nlp_udfs.config``) turns all off (lexicon only).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .text_cleaning import to_half_width
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / "sentiment_char_ngrams.tsv.gz"
 DEFAULT_GATE_PATH = DEFAULT_MODEL_PATH.with_name("neutral_gate_char_ngrams.tsv.gz")
+DEFAULT_REVIEW_PATH = DEFAULT_MODEL_PATH.with_name("review_char_ngrams.tsv.gz")
 NGRAM_RANGE = (1, 3)
 
 
@@ -77,19 +82,35 @@ class NgramModel:
 
 
 class ModelPair:
-    """The polarity model and the neutral gate read in one pass over a clause's n-grams.
+    """The clause polarity model and the neutral gate read in one pass over a clause's n-grams,
+    and (optional) the review model read with the gate in one pass over a whole text's.
 
     Each n-gram maps to the complex number ``polarity weight + gate weight * 1j``, so one
     C-level ``sum`` gives both logits (real and imaginary part) with a single dictionary lookup
-    per n-gram instead of one per model.
+    per n-gram instead of one per model; the text-level table pairs the review weight with the
+    gate weight the same way.
     """
 
-    def __init__(self, polarity: NgramModel, gate: NgramModel | None):
+    def __init__(self, polarity: NgramModel, gate: NgramModel | None, review: NgramModel | None = None):
         self.polarity = polarity
         self.gate = gate
+        self.review = review
         gate_weights = gate.weights if gate is not None else {}
         self._paired = {gram: complex(polarity.weights.get(gram, 0.0), gate_weights.get(gram, 0.0))
                         for gram in polarity.weights.keys() | gate_weights.keys()}
+        self._text_paired = {} if review is None else {
+            gram: complex(review.weights.get(gram, 0.0), gate_weights.get(gram, 0.0))
+            for gram in review.weights.keys() | gate_weights.keys()}
+
+    def text_logits(self, text: str) -> tuple[float, float] | None:
+        """(review logit with its intercept, gate logit with its intercept) of an already
+        normalised whole text; None for empty text or without a review model. Without a gate the
+        gate logit is +inf (polar)."""
+        if not text or self.review is None:
+            return None
+        total = sum(filter(None, map(self._text_paired.get, char_ngrams(text))), 0j)
+        gate_logit = self.gate.intercept + total.imag if self.gate is not None else math.inf
+        return self.review.intercept + total.real, gate_logit
 
     def logits(self, text: str) -> tuple[float, float] | None:
         """(polarity logit without the intercept, gate logit with its intercept) of an already
@@ -122,18 +143,19 @@ def use_pair(pair: ModelPair | None) -> Iterator[None]:
         _ACTIVE_PAIR.pop()
 
 
-def load_pair(polarity_path: Path, gate_path: Path | None) -> ModelPair:
-    """A pair read from model files (the gate is optional)."""
+def load_pair(polarity_path: Path, gate_path: Path | None, review_path: Path | None = None) -> ModelPair:
+    """A pair read from model files (the gate and the review model are optional)."""
     gate = NgramModel.load(gate_path) if gate_path is not None and gate_path.exists() else None
-    return ModelPair(NgramModel.load(polarity_path), gate)
+    review = NgramModel.load(review_path) if review_path is not None and review_path.exists() else None
+    return ModelPair(NgramModel.load(polarity_path), gate, review)
 
 
 @lru_cache(maxsize=1)
 def default_pair() -> ModelPair | None:
-    """The shipped polarity model with the shipped gate (when present); None when switched off
-    or not trained."""
+    """The shipped polarity model with the shipped gate and review model (when present); None
+    when switched off or not trained."""
     polarity = default_model()
-    return None if polarity is None else ModelPair(polarity, default_gate())
+    return None if polarity is None else ModelPair(polarity, default_gate(), default_review())
 
 
 def models_enabled() -> bool:
@@ -154,3 +176,11 @@ def default_gate() -> NgramModel | None:
     if not models_enabled() or not DEFAULT_GATE_PATH.exists():
         return None
     return NgramModel.load(DEFAULT_GATE_PATH)
+
+
+@lru_cache(maxsize=1)
+def default_review() -> NgramModel | None:
+    """The shipped whole-review polarity model, or None when switched off or not trained."""
+    if not models_enabled() or not DEFAULT_REVIEW_PATH.exists():
+        return None
+    return NgramModel.load(DEFAULT_REVIEW_PATH)

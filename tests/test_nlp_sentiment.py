@@ -1,6 +1,8 @@
 """score_sentiment: lexicon, negation, degree, contrast, exclamation/emoji, sarcasm, labels."""
 
 
+import math
+
 import pytest
 
 from nlp_udfs import clause_forms, sentiment, sentiment_words
@@ -523,3 +525,58 @@ def test_the_present_after_a_concession_is_the_turn():
     assert [c.role for c in split_clauses("以前挺好的，现在不行了")] == ["concession", "contrast"]
     assert [c.role for c in split_clauses("物流很快，现在已经在用了")] == ["plain", "plain"]
     assert label("第一次买还不错，这次质量明显下降") == "negative"
+
+
+# --- the whole-review model (issue 17, round 5) ---------------------------------------------
+
+
+def _review_pair(weights: dict[str, float], gate_weights: dict[str, float] | None = None):
+    from nlp_udfs.model import ModelPair, NgramModel
+
+    gate = NgramModel(gate_weights or {}, 3.0)
+    return ModelPair(NgramModel({}, 0.0), gate, NgramModel(weights, -0.5))
+
+
+def test_text_logits_read_the_review_model_and_the_gate_in_one_pass():
+    from nlp_udfs.model import ModelPair, NgramModel, char_ngrams
+
+    review = NgramModel({"好看": 2.0, "失望": -3.0}, -0.5)
+    gate = NgramModel({"好看": 0.5, "请问": -4.0}, 1.0)
+    pair = ModelPair(NgramModel({"好看": 1.0}, 0.0), gate, review)
+    text = "故事好看但结局让人失望请问"
+    evidence, gate_logit = pair.text_logits(text)
+    assert evidence == pytest.approx(review.logit(text))
+    assert gate_logit == pytest.approx(gate.logit_of_ngrams(char_ngrams(text)))
+    assert pair.text_logits("") is None and ModelPair(review, gate).text_logits(text) is None
+
+
+def test_review_model_moves_long_reviews_only():
+    long_review = ("这本书我读了两遍，情节安排得非常巧妙，人物也写得有血有肉，值得一读，推荐给喜欢推理小说的朋友们，"
+                   "尤其是喜欢东野圭吾和阿加莎的读者，一定不会失望的，物流也很快，包装完好无损")
+    pair = _review_pair({"值得一": 30.0})
+    with sentiment.use_models(pair):
+        moved = sentiment.review_contribution(long_review, sentiment.split_clauses(long_review))
+        short = sentiment.review_contribution("值得一读", sentiment.split_clauses("值得一读"))
+    # 85 characters: past the length ramp; the gate (intercept 3) says polar with p = sigmoid(3)
+    assert moved == pytest.approx(sentiment.REVIEW_WEIGHT * sentiment.REVIEW_CAP / (1 + math.exp(-3.0)))
+    assert short == 0.0
+
+
+def test_review_model_is_not_asked_for_inquiries_or_deferred_judgements():
+    pair = _review_pair({"值得一": -30.0, "这本书": -30.0})
+    inquiry = "请问这本书是精装版还是平装版，值得一读的那个版本什么时候有货？"
+    deferred = "书刚收到还没来得及看，值得一读的话到时候再来追评吧，先这样"
+    with sentiment.use_models(pair):
+        assert sentiment.review_contribution(inquiry, sentiment.split_clauses(inquiry)) == 0.0
+        assert analyze_sentiment(inquiry).label == "neutral"
+        assert analyze_sentiment(deferred).label == "neutral"
+
+
+def test_review_evidence_follows_the_gate():
+    text = "物流显示已到达本市转运中心，预计明天下午送达，到时候家里有人"
+    clauses = sentiment.split_clauses(text)
+    with sentiment.use_models(_review_pair({"送达": -30.0}, {"物流显": -20.0})):
+        gated = sentiment.review_contribution(text, clauses)
+    with sentiment.use_models(_review_pair({"送达": -30.0})):
+        open_gate = sentiment.review_contribution(text, clauses)
+    assert open_gate < -1.0 and abs(gated) < 0.01

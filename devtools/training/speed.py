@@ -1,5 +1,7 @@
 """``python -m devtools.training.speed OLD_POLARITY OLD_GATE [NEW_POLARITY NEW_GATE]``: compare the
-scoring speed of two model pairs (default new pair: the shipped files) in one process.
+scoring speed of two model sets (default new set: the shipped files, review model included) in one
+process. ``--old-review`` / ``--new-review`` name the whole-review models (none for the old set
+unless given).
 
 The texts are ``--rows`` generated demo texts (as ``make bench-nlp`` uses), cleaned and masked as
 ``enrich`` does. Each round scores them all with ``analyze_sentiment`` (clause memo cleared, so
@@ -15,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from nlp_udfs.model import DEFAULT_GATE_PATH, DEFAULT_MODEL_PATH, load_pair, normalise_for_model
+from nlp_udfs.model import DEFAULT_GATE_PATH, DEFAULT_MODEL_PATH, DEFAULT_REVIEW_PATH, load_pair, normalise_for_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("old_gate", type=Path)
     parser.add_argument("new_polarity", type=Path, nargs="?", default=DEFAULT_MODEL_PATH)
     parser.add_argument("new_gate", type=Path, nargs="?", default=DEFAULT_GATE_PATH)
+    parser.add_argument("--old-review", type=Path, default=None)
+    parser.add_argument("--new-review", type=Path, default=DEFAULT_REVIEW_PATH)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
@@ -39,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     raw = bench_texts(args.rows, None, args.seed)
     texts = [(mask_pii(cleaned), text) for text in raw if (cleaned := clean_text(text))]
     clauses = sorted({normalise_for_model(c.text) for masked, _ in texts for c in split_clauses(masked)})
-    pairs = {"old": load_pair(args.old_polarity, args.old_gate), "new": load_pair(args.new_polarity, args.new_gate)}
+    pairs = {"old": load_pair(args.old_polarity, args.old_gate, args.old_review),
+             "new": load_pair(args.new_polarity, args.new_gate, args.new_review)}
     best: dict[str, list[float]] = {name: [float("inf"), float("inf")] for name in pairs}
     for _ in range(args.rounds):
         for name, pair in pairs.items():
