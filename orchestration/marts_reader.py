@@ -115,6 +115,8 @@ class MartsReader(Protocol):
 
     def columns(self, name: str) -> list[tuple[str, str]]: ...
 
+    def text_columns(self, name: str) -> list[str]: ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> "MartsReader": ...
@@ -150,7 +152,8 @@ class _ReaderBase:
 
 
 def _is_text_type(data_type: str) -> bool:
-    return data_type.upper().startswith(("VARCHAR", "STRING"))
+    """Text and lists of text (DuckDB ``VARCHAR``, ``VARCHAR[]``; Spark ``STRING``, ``ARRAY<STRING>``)."""
+    return data_type.upper().startswith(("VARCHAR", "STRING", "ARRAY<STRING>"))
 
 
 # --- DuckDB ----------------------------------------------------------------------------------
@@ -371,11 +374,6 @@ class SparkMartsReader(_ReaderBase):
         self._register_used(sql)
         frame = self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
         return frame.toArrow()
-
-    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        self._register_used(sql)
-        frame = self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
-        return [row.asDict(recursive=True) for row in frame.collect()]
 
     def frame(self, name: str):
         """A relation as a Spark DataFrame (for the great-expectations Spark data source)."""
