@@ -330,6 +330,8 @@ class SparkMartsReader(_ReaderBase):
         if self._in_catalog(schema, table):
             self._registered.add(key)
             return True
+        if self._catalog_is_shared():
+            return False  # never add tables to a metastore that dbt and others share
         for location in self.locations.candidates(schema, table):
             if _holds_parquet(location) is False:
                 continue
@@ -346,6 +348,13 @@ class SparkMartsReader(_ReaderBase):
             self._registered.add(key)
             return True
         return False
+
+    def _catalog_is_shared(self) -> bool:
+        """True when the session's catalog is a Hive metastore (dbt's), not this session's own."""
+        try:
+            return self.spark.conf.get("spark.sql.catalogImplementation", "in-memory") == "hive"
+        except Exception:
+            return False
 
     def register_relations(self, names: Iterable[str]) -> None:
         """Resolve these ``schema.table`` names before SQL that uses them runs (missing ones are skipped)."""
