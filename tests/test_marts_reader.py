@@ -214,3 +214,24 @@ def test_summary_and_metadata_read_the_same_on_spark_and_duckdb(demo_warehouse, 
     )
     assert (md.top_tags(spark_copy), md.overall_nps(spark_copy), md.open_alerts_by_severity(spark_copy)) == expected_md
     assert md.masked_preview(spark_copy, "marts", "fct_feedback", md.FEEDBACK_PREVIEW_COLUMNS, "feedback_id") == expected_preview
+
+
+@pytest.mark.spark
+@pytest.mark.e2e
+def test_publish_copies_the_same_marts_from_spark(demo_warehouse, spark_copy, tmp_path):
+    from orchestration.publish.publication import DATABASE_NAME, MartSpec, publish
+
+    marts = [MartSpec(name, name, "", {}, ()) for name in ("kpi_weekly", "alerts")]
+    published = {}
+    for engine, source in (("duckdb", demo_warehouse.warehouse_path), ("spark", spark_copy)):
+        publication = publish(source, tmp_path / engine, marts, "run", "rev", [], keep=1)
+        with duckdb.connect(str(publication.path / DATABASE_NAME), read_only=True) as con:
+            published[engine] = {
+                mart.name: [
+                    normalized(dict(zip([c[0] for c in cursor.description], row)))
+                    for cursor in [con.execute(f"select * from {mart.name} order by all")]
+                    for row in cursor.fetchall()
+                ]
+                for mart in marts
+            }
+    assert published["duckdb"]["alerts"] and published["spark"] == published["duckdb"]
