@@ -114,8 +114,10 @@ def _summary_text(settings: VocSettings) -> str:
         with open_marts_reader(settings) as reader:
             return summarize_warehouse(reader, label=str(settings.warehouse_path)).render()
     except WarehouseUnavailable as exc:
-        click.echo(f"{exc}; try again when it ends", err=True)
-        sys.exit(3)
+        # DuckDB's lock error names the file and the other process, never a secret
+        missing = not settings.warehouse_path.exists()
+        click.echo(str(exc) if missing else f"{exc}; try again when it ends", err=True)
+        sys.exit(2 if missing else 3)
 
 
 # --- voc publish: the marts readers open ------------------------------------------------------
