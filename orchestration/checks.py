@@ -17,18 +17,20 @@ fields and refused landing paths.
 
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import dagster as dg
-import duckdb
 
 from expectations.report import report_dir_for, write_report
 from expectations.runner import SuiteOutcome, validate_suites
+from expectations.spark import validate_suites_spark
 from expectations.suites import ERROR, FEEDBACK_STAGING_MODELS, WARN, Suite, mart_suite, raw_suites, staging_suites
-from expectations.warehouse import ExpectationOutcome, varchar_columns
+from expectations.warehouse import ExpectationOutcome
 from orchestration.assets.ingestion import RESOURCES_BY_FAMILY, raw_asset_key, resource_for_raw_table
 from orchestration.assets.transformation import voc_dbt_models
 from orchestration.landing_checks import build_landing_checks
+from orchestration.marts_reader import MartsReader, SparkMartsReader, reader_from
 from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
 
 ERROR_CHECK = "gx_errors"
@@ -114,7 +116,7 @@ def _run_suites(
     build_suites: Callable[[], list[Suite]],
 ) -> Iterable[dg.AssetCheckResult]:
     suites = build_suites()
-    outcomes = validate_suites(warehouse.warehouse_path, suites)
+    outcomes = validate_in_warehouse(warehouse.warehouse_path, suites)
     report = write_report(report_dir_for(warehouse.warehouse_path), check_name, outcomes)
     total = sum(outcome.seconds for outcome in outcomes)
     context.log.info(f"{check_name}: {len(suites)} suites validated in {total:.2f}s; report {report}")
@@ -168,13 +170,21 @@ def _staging_check() -> dg.AssetChecksDefinition:
     return _check
 
 
-def mart_suites_in(warehouse_path, mart_keys: Iterable[dg.AssetKey]) -> list[Suite]:
+def validate_in_warehouse(warehouse: Path | MartsReader, suites: list[Suite]) -> list[SuiteOutcome]:
+    """The suites' outcomes on the engine that holds the warehouse: GX's SQL data source on the
+    DuckDB file (read-only), or GX's Spark data source through a Spark marts reader."""
+    if isinstance(warehouse, SparkMartsReader):
+        warehouse.register_all()  # relations the SQL rules name resolve by name in the session
+        return validate_suites_spark(warehouse.spark, suites)
+    return validate_suites(warehouse, suites)
+
+
+def mart_suites_in(warehouse: Path | MartsReader, mart_keys: Iterable[dg.AssetKey]) -> list[Suite]:
     """Mart suites, with the no-personal-data rule over the text columns each mart has now."""
-    with duckdb.connect(str(warehouse_path), read_only=True) as connection:
-        return [
-            mart_suite(key.path[-1], varchar_columns(connection, f"marts.{key.path[-1]}"))
-            for key in mart_keys
-        ]
+    if isinstance(warehouse, (str, Path)):
+        with reader_from(warehouse) as reader:
+            return mart_suites_in(reader, mart_keys)
+    return [mart_suite(key.path[-1], warehouse.text_columns(f"marts.{key.path[-1]}")) for key in mart_keys]
 
 
 def _marts_check() -> dg.AssetChecksDefinition:

@@ -25,7 +25,6 @@ def main() -> None:
 def run(full_refresh: bool) -> None:
     """Run the whole pipeline once: all loads, all dbt models and tests, all checks."""
     from orchestration.pipeline_run import run_everything
-    from orchestration.summary import summarize_warehouse
 
     settings = VocSettings.from_env()
     started = time.perf_counter()
@@ -48,7 +47,7 @@ def run(full_refresh: bool) -> None:
         _exit_without_teardown(1)
     click.echo(f"Pipeline finished in {elapsed:.0f}s")
     click.echo(_publication_line(settings, result))
-    click.echo(summarize_warehouse(settings.warehouse_path).render())
+    click.echo(_summary_text(settings))
     _exit_without_teardown(0)
 
 
@@ -103,9 +102,22 @@ def ui(port: int, host: str) -> None:
 @main.command()
 def summary() -> None:
     """Print the summary of the current warehouse."""
+    click.echo(_summary_text(VocSettings.from_env()))
+
+
+def _summary_text(settings: VocSettings) -> str:
+    """The warehouse summary, read through the engine's marts reader."""
+    from orchestration.marts_reader import WarehouseUnavailable, open_marts_reader
     from orchestration.summary import summarize_warehouse
 
-    click.echo(summarize_warehouse(VocSettings.from_env().warehouse_path).render())
+    try:
+        with open_marts_reader(settings) as reader:
+            return summarize_warehouse(reader, label=str(settings.warehouse_path)).render()
+    except WarehouseUnavailable as exc:
+        # DuckDB's lock error names the file and the other process, never a secret
+        missing = not settings.warehouse_path.exists()
+        click.echo(str(exc) if missing else f"{exc}; try again when it ends", err=True)
+        sys.exit(2 if missing else 3)
 
 
 # --- voc publish: the marts readers open ------------------------------------------------------

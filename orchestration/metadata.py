@@ -1,6 +1,7 @@
 """Materialization metadata the Dagster UI shows for the loads and the marts.
 
-Pure functions over an open DuckDB connection: each returns a dict of Dagster metadata values
+Pure functions over a marts reader (``orchestration.marts_reader``, either engine) or an open
+DuckDB connection, which they wrap in one: each returns a dict of Dagster metadata values
 that the asset functions merge into their materialization events. Everything here is an
 aggregate query or a ``LIMIT`` preview, so it stays cheap on a warehouse with millions of rows.
 
@@ -18,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
+import pyarrow.parquet as pq
 
 from expectations.masking import mask_value
-from orchestration.warehouse_sql import quote_identifier, relation, table_exists
+from orchestration.marts_reader import as_reader
+
+Source = Any
+"""A :class:`~orchestration.marts_reader.MartsReader` or an open DuckDB connection."""
 
 ROW_COUNT_KEY = "dagster/row_count"
 """The key Dagster's asset page plots as the table's row count (TableMetadataSet.row_count)."""
@@ -58,22 +62,22 @@ _NON_PERSONAL_NAME = re.compile(r"^(?:store|product|survey|shop|brand|category|p
 # --- small helpers ------------------------------------------------------------------------------
 
 
-def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
+def count_rows(con: Source, schema: str, table: str) -> int:
     """Rows in ``schema.table``; 0 when the table does not exist yet (first load)."""
-    if not table_exists(con, schema, table):
+    reader = as_reader(con)
+    if not reader.exists(f"{schema}.{table}"):
         return 0
-    return int(con.execute(f"select count(*) from {relation(schema, table)}").fetchone()[0])
+    return int(reader.scalar(f"select count(*) from {reader.dialect.relation(schema, table)}"))
 
 
-def count_rows_of_loads(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, load_ids: Sequence[str]
-) -> int:
+def count_rows_of_loads(con: Source, schema: str, table: str, load_ids: Sequence[str]) -> int:
     """Rows of ``schema.table`` written by the given dlt loads (their ``_dlt_load_id``)."""
-    if not load_ids or not table_exists(con, schema, table):
+    reader = as_reader(con)
+    if not load_ids or not reader.exists(f"{schema}.{table}"):
         return 0
     placeholders = ", ".join("?" for _ in load_ids)
-    sql = f"select count(*) from {relation(schema, table)} where _dlt_load_id in ({placeholders})"
-    return int(con.execute(sql, list(load_ids)).fetchone()[0])
+    sql = f"select count(*) from {reader.dialect.relation(schema, table)} where _dlt_load_id in ({placeholders})"
+    return int(reader.scalar(sql, list(load_ids)))
 
 
 def is_personal_column(column: str) -> bool:
@@ -104,7 +108,7 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
 
 
 def masked_preview(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     schema: str,
     table: str,
     columns: Sequence[str] | None = None,
@@ -115,14 +119,15 @@ def masked_preview(
 
     Without ``columns`` every column except bookkeeping ones (``_dlt_*``, ``_voc_*``) is shown.
     """
-    if not table_exists(con, schema, table):
+    reader = as_reader(con)
+    if not reader.exists(f"{schema}.{table}"):
         return "_table does not exist yet_"
     if columns is None:
-        described = con.execute(f"describe {relation(schema, table)}").fetchall()
-        columns = [row[0] for row in described if not row[0].startswith("_")]
-    select = ", ".join(quote_identifier(column) for column in columns)
+        columns = [name for name, _ in reader.columns(f"{schema}.{table}") if not name.startswith("_")]
+    select = ", ".join(reader.dialect.quote(column) for column in columns)
     order = f" order by {order_by}" if order_by else ""
-    rows = con.execute(f"select {select} from {relation(schema, table)}{order} limit {int(limit)}").fetchall()
+    sql = f"select {select} from {reader.dialect.relation(schema, table)}{order} limit {int(limit)}"
+    rows = [tuple(row.values()) for row in reader.rows(sql)]
     if not rows:
         return "_no rows_"
     return markdown_table(columns, ([mask_cell(c, v) for c, v in zip(columns, row)] for row in rows))
@@ -136,14 +141,14 @@ def quarantine_table(family: str) -> str:
 
 
 def raw_counts_before_load(
-    con: duckdb.DuckDBPyConnection, tables: Iterable[str], schema: str = "raw"
+    con: Source, tables: Iterable[str], schema: str = "raw"
 ) -> dict[str, int]:
     """Row counts of the raw tables a load is about to write, taken before it runs."""
     return {table: count_rows(con, schema, table) for table in tables}
 
 
 def dlt_resource_metadata(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     *,
     table: str,
     family: str,
@@ -182,81 +187,80 @@ def dlt_resource_metadata(
 # --- dbt models ---------------------------------------------------------------------------------
 
 
-def model_row_count_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
+def model_row_count_metadata(con: Source, schema: str, table: str) -> dict[str, Any]:
     """``dagster/row_count`` of a built table."""
     return {ROW_COUNT_KEY: dg.MetadataValue.int(count_rows(con, schema, table))}
 
 
-def save_feedback_keys(con: duckdb.DuckDBPyConnection, path: Path, schema: str = "marts") -> bool:
+def save_feedback_keys(con: Source, path: Path, schema: str = "marts") -> bool:
     """Write fct_feedback's keys and source versions to a parquet file before dbt rebuilds it.
 
     Returns False when the mart does not exist yet (every row of the first build is new).
     """
-    if not table_exists(con, schema, "fct_feedback"):
+    reader = as_reader(con)
+    if not reader.exists(f"{schema}.fct_feedback"):
         return False
-    select = ", ".join(quote_identifier(column) for column in FEEDBACK_KEY_COLUMNS)
-    target = str(path).replace("'", "''")
-    con.execute(f"copy (select {select} from {relation(schema, 'fct_feedback')}) to '{target}' (format parquet)")
+    pq.write_table(reader.table(f"{schema}.fct_feedback", FEEDBACK_KEY_COLUMNS), path)
     return True
 
 
-def feedback_change_counts(
-    con: duckdb.DuckDBPyConnection, previous_keys: Path | None, schema: str = "marts"
-) -> dict[str, int]:
+def feedback_change_counts(con: Source, previous_keys: Path | None, schema: str = "marts") -> dict[str, int]:
     """New feedback (id not in the previous build) and updated feedback (its source record's
     ``updated_at`` moved) since the keys saved by :func:`save_feedback_keys`."""
-    mart = relation(schema, "fct_feedback")
+    reader = as_reader(con)
+    mart = reader.dialect.relation(schema, "fct_feedback")
     if previous_keys is None:
-        total = count_rows(con, schema, "fct_feedback")
+        total = count_rows(reader, schema, "fct_feedback")
         return {"new": total, "updated": 0}
-    previous = "read_parquet('" + str(previous_keys).replace("'", "''") + "')"
-    new, updated = con.execute(
+    previous = reader.dialect.parquet(previous_keys)
+    counts = reader.rows(
         f"""
         select
-            count(*) filter (where previous.feedback_id is null),
-            count(*) filter (where previous.feedback_id is not null
-                             and current.updated_at is distinct from previous.updated_at)
+            count(case when previous.feedback_id is null then 1 end) as new_rows,
+            count(case when previous.feedback_id is not null
+                       and current.updated_at is distinct from previous.updated_at then 1 end) as updated_rows
         from {mart} as current
         left join {previous} as previous on current.feedback_id = previous.feedback_id
         """
-    ).fetchone()
-    return {"new": int(new), "updated": int(updated)}
+    )[0]
+    return {"new": int(counts["new_rows"]), "updated": int(counts["updated_rows"])}
 
 
-def top_tags(con: duckdb.DuckDBPyConnection, limit: int = TOP_TAGS, schema: str = "marts") -> list[tuple[str, int]]:
+def top_tags(con: Source, limit: int = TOP_TAGS, schema: str = "marts") -> list[tuple[str, int]]:
     """The most frequent taxonomy tags over all feedback, ties by name."""
-    return [
-        (tag, int(n))
-        for tag, n in con.execute(
-            f"""
-            select tag, count(*) as n
-            from (select unnest(tags) as tag from {relation(schema, 'fct_feedback')})
-            group by tag
-            order by n desc, tag
-            limit {int(limit)}
-            """
-        ).fetchall()
-    ]
+    reader = as_reader(con)
+    rows = reader.rows(
+        f"""
+        select tag, count(*) as n
+        from (select {reader.dialect.unnest("tags")} as tag from {reader.dialect.relation(schema, 'fct_feedback')}) as tags
+        group by tag
+        order by n desc, tag
+        limit {int(limit)}
+        """
+    )
+    return [(row["tag"], int(row["n"])) for row in rows]
 
 
-def overall_nps(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> tuple[float | None, int]:
+def overall_nps(con: Source, schema: str = "marts") -> tuple[float | None, int]:
     """NPS over every rated feedback (100 x (promoters 9-10 - detractors 0-6) / responses), and the
     number of responses; None without responses."""
-    nps, responses = con.execute(
+    reader = as_reader(con)
+    row = reader.rows(
         f"""
         select
-            100.0 * (count(*) filter (where rating_nps >= 9) - count(*) filter (where rating_nps <= 6))
-                / nullif(count(*), 0),
-            count(*)
-        from {relation(schema, 'fct_feedback')}
+            100.0 * (count(case when rating_nps >= 9 then 1 end) - count(case when rating_nps <= 6 then 1 end))
+                / nullif(count(*), 0) as nps,
+            count(*) as responses
+        from {reader.dialect.relation(schema, 'fct_feedback')}
         where rating_nps is not null
         """
-    ).fetchone()
-    return (None if nps is None else round(float(nps), 1)), int(responses)
+    )[0]
+    nps = row["nps"]
+    return (None if nps is None else round(float(nps), 1)), int(row["responses"])
 
 
 def fct_feedback_metadata(
-    con: duckdb.DuckDBPyConnection, previous_keys: Path | None, schema: str = "marts"
+    con: Source, previous_keys: Path | None, schema: str = "marts"
 ) -> dict[str, Any]:
     """Row count, new / updated feedback, top tags, overall NPS and a masked preview."""
     changes = feedback_change_counts(con, previous_keys, schema)
@@ -279,19 +283,20 @@ def fct_feedback_metadata(
     return metadata
 
 
-def open_alerts_by_severity(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> dict[str, int]:
+def open_alerts_by_severity(con: Source, schema: str = "marts") -> dict[str, int]:
     """Open alerts per severity (critical, high, medium; 0 when none)."""
-    counts = dict(
-        con.execute(
-            f"select severity, count(*) from {relation(schema, 'alerts')} where status = 'open' group by severity"
-        ).fetchall()
+    reader = as_reader(con)
+    rows = reader.rows(
+        f"select severity, count(*) as n from {reader.dialect.relation(schema, 'alerts')} "
+        "where status = 'open' group by severity"
     )
+    counts = {row["severity"]: row["n"] for row in rows}
     ordered = {severity: int(counts.pop(severity, 0)) for severity in ALERT_SEVERITIES}
     ordered.update({str(severity): int(n) for severity, n in counts.items()})  # a severity added later
     return ordered
 
 
-def alerts_metadata(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> dict[str, Any]:
+def alerts_metadata(con: Source, schema: str = "marts") -> dict[str, Any]:
     """Row count and open alerts by severity (the alerts' priority)."""
     by_severity = open_alerts_by_severity(con, schema)
     return {
@@ -302,7 +307,7 @@ def alerts_metadata(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> di
 
 
 def dbt_node_metadata(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     node: Mapping[str, Any],
     previous_feedback_keys: Path | None = None,
 ) -> dict[str, Any]:
@@ -313,7 +318,8 @@ def dbt_node_metadata(
     if node.get("config", {}).get("materialized") in ("view", "ephemeral"):
         return {}
     schema, table = node["schema"], node.get("alias") or node["name"]
-    if not table_exists(con, schema, table):
+    con = as_reader(con)
+    if not con.exists(f"{schema}.{table}"):
         return {}
     if (schema, table) == ("marts", "fct_feedback"):
         return fct_feedback_metadata(con, previous_feedback_keys, schema)

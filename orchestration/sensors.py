@@ -15,6 +15,7 @@ from loaders.api.safe_errors import redact_secrets
 from loaders.families import FAMILIES
 from loaders.files.readers import discover_files, file_digest, is_csv_name, is_jsonl_name
 from loaders.writer_lock import WarehouseBusyError, hold_writer_lock
+from orchestration.marts_reader import DuckDBMartsReader, WarehouseUnavailable, as_reader
 from orchestration.resources import SettingsResource, VocWarehouse
 
 EVERYTHING_JOB = "voc_everything"
@@ -75,17 +76,16 @@ def is_settled(file: LandingFile, previous: Mapping[str, list] | None, now: floa
     return seen is None or (seen[0], seen[1]) == (file.size, file.mtime_ns)
 
 
-def read_file_ledger(con, families=FAMILIES) -> dict[str, tuple[str, int]]:
+def read_file_ledger(reader, families=FAMILIES) -> dict[str, tuple[str, int]]:
     """``relative path -> (sha256, size)`` of every file the loader has loaded into this warehouse
-    (``raw.<family>_files``, the table behind ``stg_loader__files``)."""
-    tables = {
-        row[0] for row in con.execute("select table_name from information_schema.tables where table_schema = 'raw'").fetchall()
-    }
+    (``raw.<family>_files``, the table behind ``stg_loader__files``), through a marts reader (or an
+    open DuckDB connection)."""
+    reader = as_reader(reader)
     ledger: dict[str, tuple[str, int]] = {}
     for family in families:
-        if f"{family}_files" in tables:
-            for file, sha256, size in con.execute(f'select file, sha256, size_bytes from raw."{family}_files"').fetchall():
-                ledger[file] = (sha256, size)
+        if reader.exists(f"raw.{family}_files"):
+            for row in reader.table(f"raw.{family}_files", ["file", "sha256", "size_bytes"]).to_pylist():
+                ledger[row["file"]] = (row["sha256"], row["size_bytes"])
     return ledger
 
 
@@ -184,16 +184,14 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: VocWare
 def read_warehouse_ledger(warehouse: VocWarehouse) -> dict[str, tuple[str, int]] | None:
     """The file ledger of the warehouse: empty before the warehouse exists, None when it cannot
     be opened now (a process has it open for writing)."""
-    import duckdb
-
     if not warehouse.warehouse_path.exists():
         return {}
     try:
-        con = warehouse.connect_read_only()
-    except duckdb.Error:
+        reader = DuckDBMartsReader(warehouse.warehouse_path)
+    except WarehouseUnavailable:
         return None
-    with con:
-        return read_file_ledger(con)
+    with reader:
+        return read_file_ledger(reader)
 
 
 def root_error_message(error) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
+from orchestration.marts_reader import MartsReader, reader_from
 
 MART_SCHEMA = "marts"
 
@@ -31,36 +31,42 @@ class WarehouseSummary:
         return "\n".join(lines)
 
 
-def summarize_warehouse(warehouse_path: Path, top_n: int = 5) -> WarehouseSummary:
-    """Read the marts (read-only connection, so a running writer is never blocked)."""
-    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "select table_name from information_schema.tables where table_schema = ? order by 1", [MART_SCHEMA]
-            ).fetchall()
-        ]
-        mart_rows = {t: conn.execute(f'select count(*) from {MART_SCHEMA}."{t}"').fetchone()[0] for t in tables}
-        nps_row = conn.execute(
-            f"""select 100.0 * (sum(n_promoters) - sum(n_detractors)) / nullif(sum(n_nps_responses), 0),
-                       coalesce(sum(n_nps_responses), 0)
-                from {MART_SCHEMA}.kpi_daily"""
-        ).fetchone()
-        top_tags = conn.execute(
-            f"""select tag, count(*) as n from (select unnest(tags) as tag from {MART_SCHEMA}.fct_feedback)
-                group by tag order by n desc, tag limit ?""",
-            [top_n],
-        ).fetchall()
-        quarantined = dict(
-            conn.execute(
-                "select source_family, count(*) from staging.stg_loader__quarantine group by 1"
-            ).fetchall()
+def summarize_warehouse(warehouse: Path | MartsReader, top_n: int = 5, label: str | None = None) -> WarehouseSummary:
+    """Read the marts: a DuckDB warehouse file (read-only connection, so a running writer is never
+    blocked) or a reader of either engine (``orchestration.marts_reader``)."""
+    if isinstance(warehouse, (str, Path)):
+        with reader_from(warehouse) as reader:
+            return summarize(reader, Path(warehouse), top_n)
+    return summarize(warehouse, Path(label or "spark warehouse"), top_n)
+
+
+def summarize(reader: MartsReader, warehouse_path: Path, top_n: int = 5) -> WarehouseSummary:
+    """The summary from the marts through one reader."""
+    sql = reader.dialect
+    tables = reader.tables(MART_SCHEMA)
+    mart_rows = {t: int(reader.scalar(f"select count(*) from {sql.relation(MART_SCHEMA, t)}")) for t in tables}
+    nps_row = reader.rows(
+        f"""select 100.0 * (sum(n_promoters) - sum(n_detractors)) / nullif(sum(n_nps_responses), 0) as nps,
+                   coalesce(sum(n_nps_responses), 0) as responses
+            from {MART_SCHEMA}.kpi_daily"""
+    )[0]
+    top_tags = reader.rows(
+        f"""select tag, count(*) as n from (select {sql.unnest("tags")} as tag from {MART_SCHEMA}.fct_feedback) as tags
+            group by tag order by n desc, tag limit {int(top_n)}"""
+    )
+    # the quarantine mart, not the staging view it sums: a Spark reader sees tables only
+    quarantined = (
+        reader.rows(
+            f"select source_family, sum(n_quarantined) as n from {MART_SCHEMA}.quarantine_summary group by source_family"
         )
+        if "quarantine_summary" in tables
+        else []
+    )
     return WarehouseSummary(
         warehouse_path=warehouse_path,
         mart_rows=mart_rows,
-        nps=None if nps_row[0] is None else float(nps_row[0]),
-        nps_responses=int(nps_row[1]),
-        top_tags=[(t, int(n)) for t, n in top_tags],
-        quarantined={k: int(v) for k, v in quarantined.items()},
+        nps=None if nps_row["nps"] is None else float(nps_row["nps"]),
+        nps_responses=int(nps_row["responses"]),
+        top_tags=[(row["tag"], int(row["n"])) for row in top_tags],
+        quarantined={row["source_family"]: int(row["n"]) for row in quarantined if row["n"]},
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from orchestration.alerts.messages import FORMATS
-from orchestration.warehouse_sql import table_exists
+from orchestration.marts_reader import as_reader
 
 ROUTES_TABLE = ("seeds", "alert_webhooks")
 DEFAULT_ROUTE = "*"
@@ -52,10 +52,10 @@ def webhook_for(route_to: str | None, routes: Mapping[str, Webhook]) -> Webhook 
 
 
 def load_routes(con, environ: Mapping[str, str]) -> dict[str, Webhook]:
-    """Routes from ``seeds.alert_webhooks`` (empty when the seed is not loaded yet)."""
-    if not table_exists(con, *ROUTES_TABLE):
+    """Routes from ``seeds.alert_webhooks`` (empty when the seed is not loaded yet), through a
+    marts reader of either engine or an open DuckDB connection."""
+    reader = as_reader(con)
+    if not reader.exists(".".join(ROUTES_TABLE)):
         return {}
-    rows = con.execute(
-        f"select route_to, webhook, format from {'.'.join(ROUTES_TABLE)} where webhook is not null"
-    ).fetchall()
-    return routes_from_rows(rows, environ)
+    rows = reader.rows(f"select route_to, webhook, format from {'.'.join(ROUTES_TABLE)} where webhook is not null")
+    return routes_from_rows([(row["route_to"], row["webhook"], row["format"]) for row in rows], environ)

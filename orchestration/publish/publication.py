@@ -40,6 +40,8 @@ from typing import Any
 
 import duckdb
 
+from orchestration.marts_reader import MartsReader
+
 FORMAT_VERSION = 1
 DATABASE_NAME = "voc_marts.duckdb"
 MANIFEST_NAME = "manifest.json"
@@ -238,7 +240,7 @@ def current_publication(publish_dir: Path) -> Publication | None:
 
 
 def publish(
-    warehouse_path: Path,
+    warehouse_path: Path | MartsReader,
     publish_dir: Path,
     marts: Sequence[MartSpec],
     run_id: str,
@@ -247,8 +249,8 @@ def publish(
     keep: int,
     now: datetime | None = None,
 ) -> Publication:
-    """Copy ``marts`` from the working warehouse (read-only) into a new publication, make it
-    current atomically and delete all but the ``keep`` newest (the current one is always kept).
+    """Copy ``marts`` from the working warehouse (the DuckDB file, read-only, or a marts reader of
+    either engine) into a new publication, make it current atomically and delete all but the ``keep`` newest (the current one is always kept).
 
     Raises ``PublicationError`` (the current publication untouched) when a mart is missing from
     the warehouse; any other failure leaves the current publication untouched as well.
@@ -333,7 +335,7 @@ def _literal(text: str) -> str:
 
 
 def _build(
-    warehouse_path: Path,
+    warehouse_path: Path | MartsReader,
     build: Path,
     marts: Sequence[MartSpec],
     run_id: str,
@@ -344,19 +346,29 @@ def _build(
     """Write the DuckDB file, the Parquet files and the manifest into ``build``; returns the manifest."""
     (build / PARQUET_DIR).mkdir()
     manifest_marts: dict[str, Any] = {}
+    # another engine's marts come through its reader as Arrow; the DuckDB file is attached as is
+    reader = None if isinstance(warehouse_path, (str, Path)) else warehouse_path
     with duckdb.connect(str(build / DATABASE_NAME)) as con:
-        con.execute(f"ATTACH {_literal(str(warehouse_path))} AS {WORKING_ALIAS} (READ_ONLY)")
-        available = {row[0] for row in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
-            "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = ?",
-            [WORKING_ALIAS, MART_SCHEMA, WORKING_ALIAS, MART_SCHEMA],
-        ).fetchall()}
+        if reader is None:
+            con.execute(f"ATTACH {_literal(str(warehouse_path))} AS {WORKING_ALIAS} (READ_ONLY)")
+            available = {row[0] for row in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+                "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = ?",
+                [WORKING_ALIAS, MART_SCHEMA, WORKING_ALIAS, MART_SCHEMA],
+            ).fetchall()}
+        else:
+            available = {mart.relation for mart in marts if reader.exists(f"{MART_SCHEMA}.{mart.relation}")}
         missing = [mart.relation for mart in marts if mart.relation not in available]
         if missing:
             raise PublicationError(f"marts missing from {warehouse_path}: {', '.join(missing)} (was dbt built?)")
         for mart in marts:
             table = _quote(mart.name)
-            con.execute(f"CREATE TABLE main.{table} AS SELECT * FROM {WORKING_ALIAS}.{MART_SCHEMA}.{_quote(mart.relation)}")
+            if reader is None:
+                con.execute(f"CREATE TABLE main.{table} AS SELECT * FROM {WORKING_ALIAS}.{MART_SCHEMA}.{_quote(mart.relation)}")
+            else:
+                con.register("voc_source_mart", reader.table(f"{MART_SCHEMA}.{mart.relation}"))
+                con.execute(f"CREATE TABLE main.{table} AS SELECT * FROM voc_source_mart")
+                con.unregister("voc_source_mart")
             columns = con.execute(
                 "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
                 "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [mart.name]
@@ -379,7 +391,8 @@ def _build(
                 "columns": [{"name": name, "type": data_type, "description": described.get(name.lower(), "")}
                             for name, data_type in columns],
             }
-        con.execute(f"DETACH {WORKING_ALIAS}")
+        if reader is None:
+            con.execute(f"DETACH {WORKING_ALIAS}")
         con.execute(f"CREATE TABLE main.{PUBLICATION_TABLE} (run_id VARCHAR, git_revision VARCHAR, published_at TIMESTAMPTZ)")
         con.execute(f"INSERT INTO main.{PUBLICATION_TABLE} VALUES (?, ?, ?)", [run_id, git_revision, published_at])
         con.execute(f"COMMENT ON TABLE main.{PUBLICATION_TABLE} IS "

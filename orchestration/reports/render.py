@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import jinja2
 
+from orchestration.marts_reader import MartsReader, reader_from
 from orchestration.reports.charts import sla_chart_svg, trend_chart_svg
 from orchestration.reports.scorecard_data import P1_SEVERITIES, ScorecardData, load_scorecard
 
@@ -148,12 +148,16 @@ def write_pdf(html: str, pdf_path: Path) -> str | None:
     return None
 
 
-def write_scorecard(warehouse_path: Path, reports_dir: Path, generated_at: datetime | None = None,
+def write_scorecard(warehouse: Path | MartsReader, reports_dir: Path, generated_at: datetime | None = None,
                     with_pdf: bool = True) -> tuple[ScorecardFiles, ScorecardData]:
-    """Read the marts read-only, write scorecard_<as-of date>.html, latest.html and the PDF."""
+    """Read the marts (a DuckDB warehouse file read-only, or a reader of either engine), write
+    scorecard_<as-of date>.html, latest.html and the PDF."""
     generated_at = generated_at or datetime.now().astimezone()
-    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
-        data = load_scorecard(conn)
+    if isinstance(warehouse, (str, Path)):
+        with reader_from(warehouse) as reader:
+            data = load_scorecard(reader)
+    else:
+        data = load_scorecard(warehouse)
     html = render_html(data, generated_at)
     reports_dir.mkdir(parents=True, exist_ok=True)
     dated = reports_dir / f"scorecard_{data.as_of_date.isoformat()}.html"
