@@ -509,6 +509,12 @@ def spark_conf_from_text(text: str) -> Mapping[str, str]:
     return MappingProxyType(conf)
 
 
+def java_home(environ: Mapping[str, str] | None = None) -> str | None:
+    """``JAVA_HOME`` (pyspark starts Spark's JVM from there, else from ``java`` on PATH)."""
+    environ = os.environ if environ is None else environ
+    return _text(environ, "JAVA_HOME") or None
+
+
 def dbt_child_pseudonym_key(environ: Mapping[str, str] | None = None) -> bytes:
     """The pseudonym key a dbt child was handed in ``DBT_KEY_VARIABLE`` (the demo key when
     unset): the Spark dbt wrapper registers ``voc_pseudonym`` with it, as the dbt-duckdb plugin
