@@ -229,3 +229,29 @@ def test_commands_without_a_connection_start_no_jvm(tmp_path):
     assert dbt_vars(["build", "--vars={voc_spark_master: 'local[1]'}"]) == {"voc_spark_master": "local[1]"}
     version = subprocess.run([WRAPPER, "--version"], capture_output=True, text=True, timeout=120)
     assert version.returncode == 0 and "1.11" in version.stdout
+
+
+def test_the_engine_switch_runs_the_same_dbt_assets_through_the_wrapper(tmp_path):
+    from orchestration.project import DBT_EXECUTABLE, SPARK_DBT_EXECUTABLE
+    from orchestration.resources import build_resources
+    from orchestration.settings import VocSettings
+
+    environ = {"VOC_DUCKDB_PATH": str(tmp_path / "warehouse" / "voc.duckdb")}
+    duckdb_dbt = build_resources(VocSettings.from_env(environ))["dbt"]
+    spark_dbt = build_resources(VocSettings.from_env({**environ, "VOC_ENGINE": "spark"}))["dbt"]
+    assert (duckdb_dbt.dbt_executable, duckdb_dbt.target) == (DBT_EXECUTABLE, None)
+    assert (spark_dbt.dbt_executable, spark_dbt.target) == (SPARK_DBT_EXECUTABLE, "spark")
+    assert spark_dbt.project_dir == duckdb_dbt.project_dir  # one project, one manifest: the same asset keys
+
+
+def test_without_the_extra_the_wrapper_says_what_to_install(tmp_path):
+    """The wrapper's error path, as a fresh DuckDB-only install sees it (pyspark hidden)."""
+    script = (
+        "import sys; sys.modules['pyspark'] = None\n"
+        "from orchestration.engine.spark_dbt import main\n"
+        "sys.exit(main(['build']))\n"
+    )
+    path = tmp_path / "no_pyspark.py"
+    path.write_text(script, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "make install EXTRAS=spark" in result.stderr
