@@ -253,5 +253,7 @@ def test_without_the_extra_the_wrapper_says_what_to_install(tmp_path):
     )
     path = tmp_path / "no_pyspark.py"
     path.write_text(script, encoding="utf-8")
-    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "VOC_DUCKDB_PATH": str(tmp_path / "warehouse" / "voc.duckdb")}
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 2 and "make install EXTRAS=spark" in result.stderr
+    assert not (tmp_path / "spark-warehouse").exists()  # stopped before it wrote anything

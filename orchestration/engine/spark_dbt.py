@@ -114,9 +114,10 @@ def run_dbt(args: Sequence[str]) -> int:
 
 def run_with_session(args: Sequence[str], settings: Any, environ: Mapping[str, str] | None = None) -> int:
     """Steps 1-4 of the module's docstring; the session is stopped when dbt is done."""
-    from orchestration.engine.spark_session import HIVE, register_lake, spark_session
+    from orchestration.engine.spark_session import HIVE, register_lake, require_pyspark, spark_session
     from orchestration.settings import dbt_child_pseudonym_key
 
+    require_pyspark()  # before anything is written
     spark_settings, nlp = spark_settings_for(args, settings)
     if "://" not in spark_settings.warehouse_dir:
         Path(spark_settings.warehouse_dir).mkdir(parents=True, exist_ok=True)
