@@ -29,7 +29,9 @@ run: install  ## generate demo data if the landing folder is empty, then run the
 	$(VENV)/bin/python -m devtools ensure-demo
 	$(VOC) run
 
-test: install lint  ## the linters, then the whole test suite: unit, Dagster, dbt and end-to-end tiers
+test: install lint  ## the linters, then the whole test suite: unit, Dagster, dbt, end-to-end and Spark tiers
+	@# the Spark tier (engine parity, UDFs, lake) needs the spark extra, and Java 17 on the machine
+	$(MAKE) --no-print-directory install EXTRAS=spark
 	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 lint: install  ## ruff on the Python, sqlfmt on the dbt SQL (check only; `make format` fixes both)
