@@ -307,3 +307,44 @@ def test_voc_run_says_whether_the_run_published(tmp_path):
     publication = _publish(settings.warehouse_path, settings.publish_dir, "run-1")
     assert _publication_line(settings, result(PUBLISHED_MARTS_KEY)).startswith(f"Published: {publication.path}")
     assert _publication_line(settings, result()).endswith(f"readers keep {publication.name} (run run-1)")
+
+
+def test_a_mart_that_did_not_change_shares_its_parquet_file_with_the_previous_night(tmp_path):
+    """Unchanged content (fingerprint) -> the same Parquet file, hard-linked; a changed mart is
+    written anew; the shared file outlives the publication it came from."""
+    warehouse, publish_dir = _warehouse(tmp_path / "voc.duckdb"), tmp_path / "published"
+    first = _publish(warehouse, publish_dir, "run-1", keep=1)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.fct_orders set amount = amount + 1 where order_id = 'o2'")
+    second = _publish(warehouse, publish_dir, "run-2", keep=1, at=T0 + timedelta(days=1))
+
+    def inode(publication, mart):
+        return (publication.path / publication.manifest["marts"][mart]["parquet"]).stat().st_ino
+
+    assert second.manifest["marts"]["kpi_weekly"]["fingerprint"] == first.manifest["marts"]["kpi_weekly"]["fingerprint"]
+    assert second.manifest["marts"]["fct_orders"]["fingerprint"] != first.manifest["marts"]["fct_orders"]["fingerprint"]
+    assert not first.path.exists()  # pruned (keep=1): the linked file lives on in the second
+    kpi = second.path / second.manifest["marts"]["kpi_weekly"]["parquet"]
+    assert kpi.stat().st_nlink == 1
+    with duckdb.connect() as con:
+        assert con.execute(f"select count(*), sum(n) from '{kpi}'").fetchone() == (2, 1)
+        orders = second.path / second.manifest["marts"]["fct_orders"]["parquet"]
+        assert con.execute(f"select amount from '{orders}' where order_id = 'o2'").fetchone() == (4.0,)
+    third = _publish(warehouse, publish_dir, "run-3", keep=3, at=T0 + timedelta(days=2))
+    assert inode(third, "kpi_weekly") == inode(second, "kpi_weekly")
+    assert inode(third, "fct_orders") == inode(second, "fct_orders")  # unchanged since run 2
+    assert (third.path / third.manifest["marts"]["kpi_weekly"]["parquet"]).stat().st_nlink == 2
+
+
+def test_the_fingerprint_sees_a_swapped_value_between_rows(tmp_path):
+    """Same rows count, same multiset of column values, different rows: a new fingerprint."""
+    warehouse, publish_dir = _warehouse(tmp_path / "voc.duckdb"), tmp_path / "published"
+    first = _publish(warehouse, publish_dir, "run-1")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.kpi_weekly set n = 1 - n")
+    second = _publish(warehouse, publish_dir, "run-2", at=T0 + timedelta(days=1))
+    assert second.manifest["marts"]["kpi_weekly"]["fingerprint"] != first.manifest["marts"]["kpi_weekly"]["fingerprint"]
+    kpi = second.path / second.manifest["marts"]["kpi_weekly"]["parquet"]
+    assert kpi.stat().st_nlink == 1
+    with duckdb.connect() as con:
+        assert con.execute(f"select n from '{kpi}' where tag = 'a'").fetchone() == (1,)

@@ -25,6 +25,7 @@ No Dagster here: the ``published_marts`` asset, ``voc publish`` and the benchmar
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -54,6 +55,7 @@ LOCK_NAME = ".publish.lock"
 BUILD_PREFIX = ".building-"
 MART_SCHEMA = "marts"
 WORKING_ALIAS = "working"
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
 UNIQUE_COMBINATION_TESTS = {"unique_combination": "columns", "unique_combination_of_columns": "combination_of_columns"}
 # the columns BI tools filter by, by name: dates / weeks / periods, source and channel, store, tag, region
 FILTER_COLUMN = re.compile(
@@ -262,7 +264,8 @@ def publish(
         build = publish_dir / f"{BUILD_PREFIX}{name}"
         build.mkdir()
         try:
-            manifest = _build(warehouse_path, build, marts, run_id, git_revision, checks_passed, published_at)
+            manifest = _build(warehouse_path, build, marts, run_id, git_revision, checks_passed, published_at,
+                              previous=current_publication(publish_dir))
             _sync_tree(build)
             final = publish_dir / PUBLICATIONS_DIR / name
             final.parent.mkdir(exist_ok=True)
@@ -340,8 +343,15 @@ def _build(
     git_revision: str,
     checks_passed: Sequence[str],
     published_at: datetime,
+    previous: Publication | None = None,
 ) -> dict[str, Any]:
-    """Write the DuckDB file, the Parquet files and the manifest into ``build``; returns the manifest."""
+    """Write the DuckDB file, the Parquet files and the manifest into ``build``; returns the manifest.
+
+    A mart whose content fingerprint (:func:`_fingerprint`) equals the one ``previous`` (the
+    current publication) recorded gets that publication's Parquet file as a hard link instead of
+    a new copy: a publication is never written again, so the two share a file that does not
+    change. Where a link cannot be made (another file system) the file is written as usual.
+    """
     (build / PARQUET_DIR).mkdir()
     manifest_marts: dict[str, Any] = {}
     with duckdb.connect(str(build / DATABASE_NAME)) as con:
@@ -367,11 +377,13 @@ def _build(
             for column, _ in columns:
                 if described.get(column.lower()):
                     con.execute(f"COMMENT ON COLUMN main.{table}.{_quote(column)} IS {_literal(described[column.lower()])}")
-            (rows,) = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
+            rows, fingerprint = _fingerprint(con, table, columns)
             parquet = f"{PARQUET_DIR}/{mart.name}.parquet"
-            con.execute(f"COPY main.{table} TO {_literal(str(build / parquet))} (FORMAT parquet, COMPRESSION zstd)")
+            if not _link_unchanged_parquet(previous, mart.name, fingerprint, build / parquet):
+                con.execute(f"COPY main.{table} TO {_literal(str(build / parquet))} ({PARQUET_OPTIONS})")
             manifest_marts[mart.name] = {
                 "rows": int(rows),
+                "fingerprint": fingerprint,
                 "parquet": parquet,
                 "description": mart.description,
                 "primary_key": list(mart.primary_key),
@@ -397,6 +409,29 @@ def _build(
     for path in [build / DATABASE_NAME, build / MANIFEST_NAME, *(build / PARQUET_DIR).iterdir()]:
         path.chmod(0o444)  # a publication is never written again
     return manifest
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]]) -> tuple[int, str]:
+    """Rows of the published table and a fingerprint of its content: its columns with their
+    types, its row count and the sum of its rows' hashes (a multiset hash: row order does not
+    count, a changed, added or removed row does), with the Parquet options it is written with."""
+    rows, hashed = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM main.{table} AS t").fetchone()
+    text = json.dumps([PARQUET_OPTIONS, duckdb.__version__, list(map(list, columns)), int(rows), str(hashed)])
+    return int(rows), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _link_unchanged_parquet(previous: Publication | None, mart: str, fingerprint: str, target: Path) -> bool:
+    """Hard-link the previous publication's Parquet file of ``mart`` to ``target`` when that
+    publication recorded the same content fingerprint; False when there is nothing to link."""
+    recorded = (previous.manifest.get("marts") or {}).get(mart) if previous is not None else None
+    if not recorded or recorded.get("fingerprint") != fingerprint or not recorded.get("parquet"):
+        return False
+    source = previous.path / recorded["parquet"]
+    try:
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
 
 
 def _remove_unfinished_builds(publish_dir: Path) -> None:
