@@ -348,3 +348,32 @@ def test_the_fingerprint_sees_a_swapped_value_between_rows(tmp_path):
     assert kpi.stat().st_nlink == 1
     with duckdb.connect() as con:
         assert con.execute(f"select n from '{kpi}' where tag = 'a'").fetchone() == (1,)
+
+
+def test_a_night_building_on_the_previous_database_file_publishes_what_a_fresh_build_does(tmp_path):
+    """The second publication starts from a copy of the first's DuckDB file (kpi_weekly did not
+    change): its tables, comments and _publication row are those of a publication built afresh."""
+    warehouse, publish_dir = _warehouse(tmp_path / "voc.duckdb"), tmp_path / "published"
+    _publish(warehouse, publish_dir, "run-1")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.fct_orders values ('o9', date '2026-12-09', 'S0', 9.5, 'new')")
+    manifest = _manifest()
+    manifest["nodes"]["model.voc.kpi_weekly"]["description"] = "Weekly counts, described now."
+    manifest["nodes"]["model.voc.kpi_weekly"]["columns"]["n"]["description"] = ""
+    night = _publish(warehouse, publish_dir, "run-2", at=T0 + timedelta(days=1), manifest=manifest)
+    fresh = _publish(warehouse, tmp_path / "fresh", "run-2", at=T0 + timedelta(days=1), manifest=manifest)
+    assert night.manifest["marts"] == fresh.manifest["marts"]
+
+    def contents(publication):
+        with duckdb.connect(str(publication.path / DATABASE_NAME), read_only=True) as con:
+            tables = con.execute("select table_name, comment from duckdb_tables() order by 1").fetchall()
+            columns = con.execute("select table_name, column_name, data_type, comment from duckdb_columns() "
+                                  "where schema_name = 'main' order by 1, 2").fetchall()
+            data = {table: sorted(con.execute(f'select * from "{table}"').fetchall(), key=repr)
+                    for table, _ in tables}
+        return tables, columns, data
+
+    assert contents(night) == contents(fresh)
+    assert dict(contents(night)[0])["kpi_weekly"] == "Weekly counts, described now."
+    kpi = night.path / night.manifest["marts"]["kpi_weekly"]["parquet"]
+    assert kpi.stat().st_nlink == 2  # kept from run 1, not written again

@@ -347,39 +347,51 @@ def _build(
 ) -> dict[str, Any]:
     """Write the DuckDB file, the Parquet files and the manifest into ``build``; returns the manifest.
 
-    A mart whose content fingerprint (:func:`_fingerprint`) equals the one ``previous`` (the
-    current publication) recorded gets that publication's Parquet file as a hard link instead of
-    a new copy: a publication is never written again, so the two share a file that does not
-    change. Where a link cannot be made (another file system) the file is written as usual.
+    What did not change since ``previous`` (the current publication) is not copied again. Each
+    mart's content fingerprint (:func:`_fingerprint`) is taken in the working warehouse first;
+    when some equal the ones ``previous`` recorded, the build starts from a copy of its DuckDB
+    file (a file copy, not a re-encoding), keeps those marts' tables, and replaces only the
+    others; their Parquet files become hard links to ``previous``'s (a publication is never
+    written again, so the two share a file that does not change). Comments are set afresh on
+    every table. Where a link cannot be made (another file system) the file is written anew.
     """
     (build / PARQUET_DIR).mkdir()
     manifest_marts: dict[str, Any] = {}
+    fingerprints = _working_fingerprints(warehouse_path, marts)
+    previous_marts = (previous.manifest.get("marts") or {}) if previous is not None else {}
+    unchanged = {mart.name for mart in marts
+                 if (previous_marts.get(mart.name) or {}).get("fingerprint") == fingerprints[mart.name][2]}
+    if unchanged and previous is not None and (previous.path / DATABASE_NAME).is_file():
+        shutil.copyfile(previous.path / DATABASE_NAME, build / DATABASE_NAME)
+    else:
+        unchanged = set()
     with duckdb.connect(str(build / DATABASE_NAME)) as con:
         con.execute(f"ATTACH {_literal(str(warehouse_path))} AS {WORKING_ALIAS} (READ_ONLY)")
-        available = {row[0] for row in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
-            "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = ?",
-            [WORKING_ALIAS, MART_SCHEMA, WORKING_ALIAS, MART_SCHEMA],
+        kept = {row[0] for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
         ).fetchall()}
-        missing = [mart.relation for mart in marts if mart.relation not in available]
-        if missing:
-            raise PublicationError(f"marts missing from {warehouse_path}: {', '.join(missing)} (was dbt built?)")
+        unchanged &= kept
+        for stale in sorted(kept - unchanged):  # marts that changed or left, and the old _publication
+            con.execute(f"DROP TABLE main.{_quote(stale)}")
         for mart in marts:
             table = _quote(mart.name)
-            con.execute(f"CREATE TABLE main.{table} AS SELECT * FROM {WORKING_ALIAS}.{MART_SCHEMA}.{_quote(mart.relation)}")
+            if mart.name not in unchanged:
+                con.execute(
+                    f"CREATE TABLE main.{table} AS SELECT * FROM {WORKING_ALIAS}.{MART_SCHEMA}.{_quote(mart.relation)}"
+                )
             columns = con.execute(
                 "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
                 "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [mart.name]
             ).fetchall()
             described = {name.lower(): text for name, text in mart.columns.items()}
-            if mart.description:
-                con.execute(f"COMMENT ON TABLE main.{table} IS {_literal(mart.description)}")
+            con.execute(f"COMMENT ON TABLE main.{table} IS {_literal(mart.description) if mart.description else 'NULL'}")
             for column, _ in columns:
-                if described.get(column.lower()):
-                    con.execute(f"COMMENT ON COLUMN main.{table}.{_quote(column)} IS {_literal(described[column.lower()])}")
-            rows, fingerprint = _fingerprint(con, table, columns)
+                text = described.get(column.lower())
+                if text or mart.name in unchanged:  # a kept table may hold a comment since removed
+                    con.execute(f"COMMENT ON COLUMN main.{table}.{_quote(column)} IS {_literal(text) if text else 'NULL'}")
+            rows, _, fingerprint = fingerprints[mart.name]
             parquet = f"{PARQUET_DIR}/{mart.name}.parquet"
-            if not _link_unchanged_parquet(previous, mart.name, fingerprint, build / parquet):
+            if mart.name not in unchanged or not _link_unchanged_parquet(previous, mart.name, fingerprint, build / parquet):
                 con.execute(f"COPY main.{table} TO {_literal(str(build / parquet))} ({PARQUET_OPTIONS})")
             manifest_marts[mart.name] = {
                 "rows": int(rows),
@@ -411,13 +423,33 @@ def _build(
     return manifest
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]]) -> tuple[int, str]:
-    """Rows of the published table and a fingerprint of its content: its columns with their
-    types, its row count and the sum of its rows' hashes (a multiset hash: row order does not
-    count, a changed, added or removed row does), with the Parquet options it is written with."""
-    rows, hashed = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM main.{table} AS t").fetchone()
-    text = json.dumps([PARQUET_OPTIONS, duckdb.__version__, list(map(list, columns)), int(rows), str(hashed)])
-    return int(rows), hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _working_fingerprints(warehouse_path: Path, marts: Sequence[MartSpec]) -> dict[str, tuple[int, list, str]]:
+    """``mart -> (rows, columns with their types, content fingerprint)`` read from the working
+    warehouse (read only). Raises ``PublicationError`` when a mart is missing.
+
+    The fingerprint covers the columns and their types, the row count and the sum of the rows'
+    hashes (a multiset hash: row order does not count, a changed, added or removed row does),
+    with the Parquet options and the DuckDB version the files are written with.
+    """
+    found: dict[str, tuple[int, list, str]] = {}
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH {_literal(str(warehouse_path))} AS {WORKING_ALIAS} (READ_ONLY)")
+        available = {row[0] for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+            "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = ?",
+            [WORKING_ALIAS, MART_SCHEMA, WORKING_ALIAS, MART_SCHEMA],
+        ).fetchall()}
+        missing = [mart.relation for mart in marts if mart.relation not in available]
+        if missing:
+            raise PublicationError(f"marts missing from {warehouse_path}: {', '.join(missing)} (was dbt built?)")
+        for mart in marts:
+            relation = f"{WORKING_ALIAS}.{MART_SCHEMA}.{_quote(mart.relation)}"
+            columns = [list(row) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+            typed = [[row[0], row[1]] for row in columns]
+            rows, hashed = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {relation} AS t").fetchone()
+            text = json.dumps([PARQUET_OPTIONS, duckdb.__version__, typed, int(rows), str(hashed)])
+            found[mart.name] = (int(rows), typed, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return found
 
 
 def _link_unchanged_parquet(previous: Publication | None, mart: str, fingerprint: str, target: Path) -> bool:
