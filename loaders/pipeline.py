@@ -153,16 +153,18 @@ def load_family(
     guard: RecordGuard,
     wait_seconds: float = 600.0,
     columnar: bool = True,
+    workers: int | None = None,
 ) -> LoadInfo:
     """Load new or changed files of one family; raises if any load job failed.
 
     Holds the warehouse's writer lock (``loaders.writer_lock``) for the load, waiting up to
     ``wait_seconds`` for another writer. Records go to dlt as Arrow tables; ``columnar=False``
-    is the former dict path (see ``loaders.sources._file_resource``).
+    is the former dict path (see ``loaders.sources._file_resource``); ``workers`` processes
+    classify a large file's lines (``loaders.files.parallel``; default one per core).
     """
     with hold_writer_lock(warehouse_path, wait_seconds=wait_seconds), explain_lock_conflicts(warehouse_path):
         pipeline = make_pipeline(family, warehouse_path, landing_dir)
-        source = SOURCES[family](str(Path(landing_dir).resolve()), guard, columnar=columnar)
+        source = SOURCES[family](str(Path(landing_dir).resolve()), guard, columnar=columnar, workers=workers)
         info = pipeline.run(source)
         info.raise_on_failed_jobs()
         ensure_child_tables(pipeline, family)
@@ -174,8 +176,10 @@ def load_all(
     warehouse_path: PathLike,
     guard: RecordGuard,
     columnar: bool = True,
+    workers: int | None = None,
 ) -> dict[str, LoadInfo]:
     """Load every family, one after the other (DuckDB allows one writing process at a time)."""
     return {
-        family: load_family(family, landing_dir, warehouse_path, guard, columnar=columnar) for family in FAMILIES
+        family: load_family(family, landing_dir, warehouse_path, guard, columnar=columnar, workers=workers)
+        for family in FAMILIES
     }
