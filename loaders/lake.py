@@ -207,6 +207,7 @@ def load_family_to_lake(
     lake_dir: PathLike,
     guard: RecordGuard,
     columnar: bool = True,
+    workers: int | None = None,
     source: Any = None,
     pipelines_dir: PathLike | None = None,
 ) -> LoadInfo:
@@ -214,7 +215,7 @@ def load_family_to_lake(
     and compact the tables; raises if any load job failed. Takes no lock: ``load_family`` does."""
     pipeline = make_lake_pipeline(family, lake_dir, landing_dir, pipelines_dir)
     if source is None:
-        source = SOURCES[family](str(Path(landing_dir).resolve()), guard, columnar=columnar)
+        source = SOURCES[family](str(Path(landing_dir).resolve()), guard, columnar=columnar, workers=workers)
     with quiet_append_fallback():
         finish_lake_load(pipeline, family, create_tables=False)  # a compaction a crash interrupted
         info = pipeline.run(lake_source(source))

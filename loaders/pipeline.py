@@ -154,22 +154,24 @@ def load_family(
     wait_seconds: float = 600.0,
     columnar: bool = True,
     lake_dir: PathLike | None = None,
+    workers: int | None = None,
 ) -> LoadInfo:
     """Load new or changed files of one family; raises if any load job failed.
 
     Holds the warehouse's writer lock (``loaders.writer_lock``) for the load, waiting up to
     ``wait_seconds`` for another writer. Records go to dlt as Arrow tables; ``columnar=False``
-    is the former dict path (see ``loaders.sources._file_resource``). With ``lake_dir`` the raw
-    layer goes to that lake as Parquet instead of the warehouse (``loaders.lake``).
+    is the former dict path (see ``loaders.sources._file_resource``); ``workers`` processes
+    classify a large file's lines (``loaders.files.parallel``; default one per core). With
+    ``lake_dir`` the raw layer goes to that lake as Parquet instead of the warehouse (``loaders.lake``).
     """
     if lake_dir is not None:
         from loaders.lake import load_family_to_lake
 
         with hold_writer_lock(warehouse_path, wait_seconds=wait_seconds):
-            return load_family_to_lake(family, landing_dir, lake_dir, guard, columnar=columnar)
+            return load_family_to_lake(family, landing_dir, lake_dir, guard, columnar=columnar, workers=workers)
     with hold_writer_lock(warehouse_path, wait_seconds=wait_seconds), explain_lock_conflicts(warehouse_path):
         pipeline = make_pipeline(family, warehouse_path, landing_dir)
-        source = SOURCES[family](str(Path(landing_dir).resolve()), guard, columnar=columnar)
+        source = SOURCES[family](str(Path(landing_dir).resolve()), guard, columnar=columnar, workers=workers)
         info = pipeline.run(source)
         info.raise_on_failed_jobs()
         ensure_child_tables(pipeline, family)
@@ -182,10 +184,13 @@ def load_all(
     guard: RecordGuard,
     columnar: bool = True,
     lake_dir: PathLike | None = None,
+    workers: int | None = None,
 ) -> dict[str, LoadInfo]:
     """Load every family, one after the other (DuckDB allows one writing process at a time);
     into ``lake_dir`` as Parquet when given (``loaders.lake``)."""
     return {
-        family: load_family(family, landing_dir, warehouse_path, guard, columnar=columnar, lake_dir=lake_dir)
+        family: load_family(
+            family, landing_dir, warehouse_path, guard, columnar=columnar, lake_dir=lake_dir, workers=workers
+        )
         for family in FAMILIES
     }

@@ -29,6 +29,7 @@ from loaders.contracts import (
 )
 from loaders.files.columnar import arrow_layout
 from loaders.files.extract import extract_family_files
+from loaders.files.parallel import default_workers
 from loaders.files.readers import is_csv_name, is_jsonl_name
 from loaders.hints import (
     LOADER_FILE_FORMAT,
@@ -49,6 +50,7 @@ def _file_resource(
     guard: RecordGuard,
     validate_csv_row: Callable[[Any], Any] | None = None,
     columnar: bool = True,
+    workers: int | None = None,
 ) -> DltResource:
     """A dlt resource named after the raw table that reads the family's landing files.
 
@@ -56,9 +58,13 @@ def _file_resource(
     ``columnar`` hands them to dlt as Arrow tables (``loaders.files.columnar``); without it they
     go as lists of dicts through dlt's row-by-row normalizer, the loader's former path, kept
     only so that ``tests/test_arrow_load.py`` can show both give the same raw tables.
+    ``workers`` processes classify the lines of a large file (``loaders.files.parallel``;
+    default: one per core on the columnar path, none on the former path).
     """
     if columnar:
         guard = remembering_guard(guard)
+    if workers is None:
+        workers = default_workers() if columnar else 1
 
     def protected(validator: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def validate(value: Any) -> Any:
@@ -78,6 +84,7 @@ def _file_resource(
             protected(validate_csv_row) if validate_csv_row else None,
             protect_quarantined=lambda raw: protect_payload(spec, raw, guard),
             layout=arrow_layout(spec) if columnar else None,
+            workers=workers,
         )
 
     # No `columns` here: the resource's hints are the template of its table variants (see
@@ -93,7 +100,8 @@ def _file_resource(
 
 @dlt.source(name="surveys")
 def surveys_source(
-    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True,
+    workers: int | None = None,
 ) -> Any:
     """Survey responses from ``<landing>/surveys/*.jsonl[.gz]`` and ``*.csv[.gz]``."""
     disable_timestamp_detection()
@@ -106,50 +114,55 @@ def surveys_source(
         guard,
         validate_survey_csv_row,
         columnar,
+        workers,
     )
 
 
 @dlt.source(name="tickets")
 def tickets_source(
-    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True,
+    workers: int | None = None,
 ) -> Any:
     """Helpdesk tickets (with messages) from ``<landing>/tickets/*.jsonl[.gz]``."""
     disable_timestamp_detection()
     return _file_resource(
-        "tickets", TICKET_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar
+        "tickets", TICKET_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar, workers=workers
     )
 
 
 @dlt.source(name="reviews")
 def reviews_source(
-    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True,
+    workers: int | None = None,
 ) -> Any:
     """E-commerce and app-store reviews from ``<landing>/reviews/*.jsonl[.gz]``."""
     disable_timestamp_detection()
     return _file_resource(
-        "reviews", REVIEW_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar
+        "reviews", REVIEW_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar, workers=workers
     )
 
 
 @dlt.source(name="social")
 def social_source(
-    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True,
+    workers: int | None = None,
 ) -> Any:
     """Social-listening posts from ``<landing>/social/*.jsonl[.gz]``."""
     disable_timestamp_detection()
     return _file_resource(
-        "social", SOCIAL_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar
+        "social", SOCIAL_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar, workers=workers
     )
 
 
 @dlt.source(name="members")
 def members_source(
-    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True,
+    workers: int | None = None,
 ) -> Any:
     """CRM member versions from ``<landing>/members/*.jsonl[.gz]`` (every version is kept)."""
     disable_timestamp_detection()
     return _file_resource(
-        "members", MEMBER_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar
+        "members", MEMBER_SPEC, landing_dir, dataset_name, is_jsonl_name, guard, columnar=columnar, workers=workers
     )
 
 
@@ -159,7 +172,8 @@ def _reference_name_filter(prefix: str) -> Callable[[str], bool]:
 
 @dlt.source(name="reference")
 def reference_source(
-    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True
+    landing_dir: str, guard: RecordGuard, dataset_name: str = RAW_DATASET, columnar: bool = True,
+    workers: int | None = None,
 ) -> Any:
     """Stores and products from ``<landing>/reference/stores*.jsonl[.gz]`` / ``products*...``.
 
@@ -169,10 +183,12 @@ def reference_source(
     disable_timestamp_detection()
     return (
         _file_resource(
-            "reference", STORE_SPEC, landing_dir, dataset_name, _reference_name_filter("stores"), guard, columnar=columnar
+            "reference", STORE_SPEC, landing_dir, dataset_name, _reference_name_filter("stores"), guard, columnar=columnar,
+            workers=workers,
         ),
         _file_resource(
-            "reference", PRODUCT_SPEC, landing_dir, dataset_name, _reference_name_filter("products"), guard, columnar=columnar
+            "reference", PRODUCT_SPEC, landing_dir, dataset_name, _reference_name_filter("products"), guard, columnar=columnar,
+            workers=workers,
         ),
     )
 

@@ -4,8 +4,12 @@ The UDFs of the split enrichment (``voc_analyse``, ``voc_tag``, ``voc_terms``) t
 of rows their statement will pass them and call ``advance`` after each batch. A step that ends
 within ``REPORT_EVERY_SECONDS`` says nothing; a longer one reports every
 ``REPORT_EVERY_SECONDS`` and once when it is done. Messages go to ``set_sink``'s callable: the
-dbt plugin hands them to dbt's logger, so they appear in dbt's output, which ``voc run`` prints
-and Dagster keeps with the dbt step; without a sink they go to the ``nlp_udfs.progress`` logger.
+dbt plugin hands them to dbt's logger (``AdapterLogger("voc_nlp")``), so they appear in dbt's
+output and log file; without a sink they go to the ``nlp_udfs.progress`` logger. dagster-dbt reads
+dbt's output as JSON events and keeps only the nodes' results, so the Dagster step picks the
+progress messages out of that stream with :func:`progress_message`
+(``orchestration.project.forward_nlp_progress``) and logs them in the run's log, which
+``voc run`` prints too.
 """
 
 from __future__ import annotations
@@ -39,6 +43,21 @@ class _Tracker:
 
 
 _trackers: dict[str, _Tracker] = {}
+
+DBT_LOGGER_NAME = "voc_nlp"
+"""The name the dbt plugin's ``AdapterLogger`` logs these messages under."""
+_DBT_PREFIX = f"{DBT_LOGGER_NAME} adapter: "
+
+
+def progress_message(dbt_event: object) -> str | None:
+    """The progress message a dbt JSON log event carries (``--log-format json``), else None."""
+    if not isinstance(dbt_event, dict):
+        return None
+    info, data = dbt_event.get("info") or {}, dbt_event.get("data") or {}
+    if info.get("name") != "AdapterEventInfo" or data.get("name") != DBT_LOGGER_NAME:
+        return None
+    message = str(info.get("msg") or "")
+    return message.removeprefix(_DBT_PREFIX) or None
 
 
 def set_sink(sink: Callable[[str], None] | None, clock: Callable[[], float] | None = None) -> None:

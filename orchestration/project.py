@@ -2,11 +2,13 @@
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from dagster_dbt import DbtProject
 
+from nlp_udfs.progress import progress_message
 from orchestration.settings import DBT_PROJECT_DIR, VocSettings
 
 # dbt is installed beside this interpreter; `voc` and pytest may run without an activated venv.
@@ -45,3 +47,28 @@ def dbt_cli_resource(settings: VocSettings | None = None):  # noqa: ANN201 - a D
 def dbt_vars_args(dbt_vars: Mapping[str, object]) -> list[str]:
     """``--vars`` for a dbt command: how the settings reach dbt (``profiles.yml`` reads them)."""
     return ["--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
+
+
+def forward_nlp_progress(invocation: Any, log: Callable[[str], None]) -> bool:
+    """Log the enrichment's progress messages (``nlp_udfs.progress``) of a running dbt invocation.
+
+    dagster-dbt turns dbt's JSON output into asset events and drops every other line, so the rows
+    done, rate and time left of a long enrichment would reach only dbt's log file, not the Dagster
+    run log nor the ``voc run`` terminal. This tees the invocation's output stream: every event
+    still reaches dagster-dbt unchanged, and each progress message is also passed to ``log``
+    (the step's ``context.log.info``). dagster-dbt has no public hook for it; with a version
+    lacking the private stream this leaves the invocation alone and returns False.
+    """
+    stream = getattr(invocation, "_stream_stdout", None)
+    if not callable(stream):
+        return False
+
+    def tee() -> Any:
+        for raw_event in stream():
+            message = progress_message(raw_event)
+            if message is not None:
+                log(message)
+            yield raw_event
+
+    invocation._stream_stdout = tee
+    return True

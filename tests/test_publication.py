@@ -307,3 +307,73 @@ def test_voc_run_says_whether_the_run_published(tmp_path):
     publication = _publish(settings.warehouse_path, settings.publish_dir, "run-1")
     assert _publication_line(settings, result(PUBLISHED_MARTS_KEY)).startswith(f"Published: {publication.path}")
     assert _publication_line(settings, result()).endswith(f"readers keep {publication.name} (run run-1)")
+
+
+def test_a_mart_that_did_not_change_shares_its_parquet_file_with_the_previous_night(tmp_path):
+    """Unchanged content (fingerprint) -> the same Parquet file, hard-linked; a changed mart is
+    written anew; the shared file outlives the publication it came from."""
+    warehouse, publish_dir = _warehouse(tmp_path / "voc.duckdb"), tmp_path / "published"
+    first = _publish(warehouse, publish_dir, "run-1", keep=1)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.fct_orders set amount = amount + 1 where order_id = 'o2'")
+    second = _publish(warehouse, publish_dir, "run-2", keep=1, at=T0 + timedelta(days=1))
+
+    def inode(publication, mart):
+        return (publication.path / publication.manifest["marts"][mart]["parquet"]).stat().st_ino
+
+    assert second.manifest["marts"]["kpi_weekly"]["fingerprint"] == first.manifest["marts"]["kpi_weekly"]["fingerprint"]
+    assert second.manifest["marts"]["fct_orders"]["fingerprint"] != first.manifest["marts"]["fct_orders"]["fingerprint"]
+    assert not first.path.exists()  # pruned (keep=1): the linked file lives on in the second
+    kpi = second.path / second.manifest["marts"]["kpi_weekly"]["parquet"]
+    assert kpi.stat().st_nlink == 1
+    with duckdb.connect() as con:
+        assert con.execute(f"select count(*), sum(n) from '{kpi}'").fetchone() == (2, 1)
+        orders = second.path / second.manifest["marts"]["fct_orders"]["parquet"]
+        assert con.execute(f"select amount from '{orders}' where order_id = 'o2'").fetchone() == (4.0,)
+    third = _publish(warehouse, publish_dir, "run-3", keep=3, at=T0 + timedelta(days=2))
+    assert inode(third, "kpi_weekly") == inode(second, "kpi_weekly")
+    assert inode(third, "fct_orders") == inode(second, "fct_orders")  # unchanged since run 2
+    assert (third.path / third.manifest["marts"]["kpi_weekly"]["parquet"]).stat().st_nlink == 2
+
+
+def test_the_fingerprint_sees_a_swapped_value_between_rows(tmp_path):
+    """Same rows count, same multiset of column values, different rows: a new fingerprint."""
+    warehouse, publish_dir = _warehouse(tmp_path / "voc.duckdb"), tmp_path / "published"
+    first = _publish(warehouse, publish_dir, "run-1")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.kpi_weekly set n = 1 - n")
+    second = _publish(warehouse, publish_dir, "run-2", at=T0 + timedelta(days=1))
+    assert second.manifest["marts"]["kpi_weekly"]["fingerprint"] != first.manifest["marts"]["kpi_weekly"]["fingerprint"]
+    kpi = second.path / second.manifest["marts"]["kpi_weekly"]["parquet"]
+    assert kpi.stat().st_nlink == 1
+    with duckdb.connect() as con:
+        assert con.execute(f"select n from '{kpi}' where tag = 'a'").fetchone() == (1,)
+
+
+def test_a_night_building_on_the_previous_database_file_publishes_what_a_fresh_build_does(tmp_path):
+    """The second publication starts from a copy of the first's DuckDB file (kpi_weekly did not
+    change): its tables, comments and _publication row are those of a publication built afresh."""
+    warehouse, publish_dir = _warehouse(tmp_path / "voc.duckdb"), tmp_path / "published"
+    _publish(warehouse, publish_dir, "run-1")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.fct_orders values ('o9', date '2026-12-09', 'S0', 9.5, 'new')")
+    manifest = _manifest()
+    manifest["nodes"]["model.voc.kpi_weekly"]["description"] = "Weekly counts, described now."
+    manifest["nodes"]["model.voc.kpi_weekly"]["columns"]["n"]["description"] = ""
+    night = _publish(warehouse, publish_dir, "run-2", at=T0 + timedelta(days=1), manifest=manifest)
+    fresh = _publish(warehouse, tmp_path / "fresh", "run-2", at=T0 + timedelta(days=1), manifest=manifest)
+    assert night.manifest["marts"] == fresh.manifest["marts"]
+
+    def contents(publication):
+        with duckdb.connect(str(publication.path / DATABASE_NAME), read_only=True) as con:
+            tables = con.execute("select table_name, comment from duckdb_tables() order by 1").fetchall()
+            columns = con.execute("select table_name, column_name, data_type, comment from duckdb_columns() "
+                                  "where schema_name = 'main' order by 1, 2").fetchall()
+            data = {table: sorted(con.execute(f'select * from "{table}"').fetchall(), key=repr)
+                    for table, _ in tables}
+        return tables, columns, data
+
+    assert contents(night) == contents(fresh)
+    assert dict(contents(night)[0])["kpi_weekly"] == "Weekly counts, described now."
+    kpi = night.path / night.manifest["marts"]["kpi_weekly"]["parquet"]
+    assert kpi.stat().st_nlink == 2  # kept from run 1, not written again

@@ -6,15 +6,17 @@ pipeline stage by stage into a new warehouse and print, per stage, wall time, ro
 peak memory of the stage's whole process tree:
 
 * ``generate``       devtools.demo.api.generate
-* ``dlt load``       loaders.pipeline.load_all, with dlt's extract / normalize / load steps
-                     (summed over the six family pipelines, from each pipeline's ``last_trace``)
+* ``dlt load``       loaders.pipeline.load_all, with the stage process's start-up (interpreter and
+                     imports), dlt's extract / normalize / load steps (summed over the six family
+                     pipelines, from each pipeline's ``last_trace``) and the rest: pipeline set-up
 * ``nlp enrichment`` the enrichment models (text analysis, tags, terms, the int_feedback__enriched
                      view; ``devtools.bench.retag.ENRICHMENT_MODELS``) inside the one ``dbt
                      build``: the wall time their spans in dbt's run_results.json cover
 * ``dbt models``     the rest of that ``dbt build``: start-up, seeds, every other model and the
                      dbt data tests (the build's wall time minus the enrichment's); unit
                      tests are left to CI, as in the Dagster job
-* ``checks``         every great-expectations suite against the warehouse, read only
+* ``checks``         every great-expectations suite against the warehouse, read only (steps: the
+                     process's start-up, then each check group)
 * ``publish``        the publication of the marts (orchestration.publish: DuckDB file, Parquet
                      per mart, manifest, atomic swap) from the warehouse into ``published/``;
                      its share of the full run (generate excluded) is printed after the table
@@ -208,7 +210,8 @@ def python_stage(name: str, workspace: Workspace, **arguments) -> tuple[float, f
     workspace.logs.mkdir(parents=True, exist_ok=True)
     payload_path.unlink(missing_ok=True)
     command = [sys.executable, "-m", "devtools.bench.pipeline", "--stage", name, "--workdir", str(workspace.root),
-               "--stage-args", json.dumps(arguments), "--stage-output", str(payload_path)]
+               "--stage-args", json.dumps(arguments), "--stage-output", str(payload_path),
+               "--stage-launched-at", repr(time.time())]
     seconds, peak = run_measured(name, command, workspace)
     return seconds, peak, json.loads(payload_path.read_text("utf-8"))
 
@@ -283,19 +286,24 @@ def dbt_stages(workspace: Workspace, rows: int | None = None) -> list[StageResul
 
 
 def load_stage(workspace: Workspace, rows: int | None = None) -> StageResult:
+    """The load; its steps: the process's start-up, dlt's extract / normalize / load summed over
+    the family pipelines, and the rest (pipeline set-up, state, child tables: fixed per family)."""
     seconds, peak, payload = python_stage("dlt load", workspace)
-    return StageResult("dlt load", seconds, payload["rows"] if rows is None else rows, peak, payload["steps"])
+    steps = {"start-up": payload["startup_s"], **payload["steps"]}
+    steps["pipeline set-up"] = max(0.0, seconds - sum(steps.values()))
+    return StageResult("dlt load", seconds, payload["rows"] if rows is None else rows, peak, steps)
 
 
 def checks_stage(workspace: Workspace, rows: int | None = None) -> StageResult:
     seconds, peak, payload = python_stage("checks", workspace)
-    return StageResult("checks", seconds, payload["rows"] if rows is None else rows, peak, payload["groups"])
+    return StageResult("checks", seconds, payload["rows"] if rows is None else rows, peak,
+                       {"start-up": payload["startup_s"], **payload["groups"]})
 
 
 def publish_stage(workspace: Workspace) -> StageResult:
     """The marts' publication; rows are the rows published, summed over every mart."""
     seconds, peak, payload = python_stage("publish", workspace)
-    return StageResult("publish", seconds, payload["rows"], peak)
+    return StageResult("publish", seconds, payload["rows"], peak, {"start-up": payload["startup_s"]})
 
 
 def pipeline_stages(workspace: Workspace, increment_rows: int | None = None) -> list[StageResult]:
@@ -316,11 +324,21 @@ def _stage_generate(workspace: Workspace, rows: int, seed: int) -> dict:
     return {"rows": sum(summary[family]["feedback_items"] for family in families)}
 
 
+_work_began: float | None = None
+
+
+def _work_begins() -> None:
+    """Called by a stage once its imports are done: what came before is the stage's start-up."""
+    global _work_began
+    _work_began = time.time()
+
+
 def _stage_load(workspace: Workspace) -> dict:
     """load_all, then dlt's own step times and row counts from each family pipeline's last trace."""
     from loaders.contracts import FAMILY_SPECS
     from loaders.pipeline import load_all
 
+    _work_begins()
     # the key dbt is told too (VOC_HASH_SALT of this environment, else the demo key)
     infos = load_all(workspace.landing, workspace.warehouse, VocSettings.from_env(workspace.env()).record_guard())
     steps = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
@@ -339,6 +357,7 @@ def _stage_checks(workspace: Workspace) -> dict:
     """Every suite the Dagster checks run (raw per family, staging, marts), back to back, read only."""
     from devtools.bench.checks import time_checks
 
+    _work_begins()
     groups = time_checks(workspace.warehouse)
     return {"rows": warehouse_count(workspace, "fct_feedback"), "groups": groups}
 
@@ -348,6 +367,7 @@ def _stage_publish(workspace: Workspace) -> dict:
     manifest the build wrote into a new publication beside the warehouse, made current."""
     from orchestration.publish.publication import git_revision, public_marts, publish
 
+    _work_begins()
     settings = VocSettings.from_env(workspace.env())
     manifest = json.loads((workspace.dbt_target / "manifest.json").read_text("utf-8"))
     publication = publish(workspace.warehouse, settings.publish_dir, public_marts(manifest),
@@ -385,8 +405,11 @@ STAGE_FUNCTIONS = {
 }
 
 
-def stage_main(name: str, workspace: Workspace, arguments: dict, output: Path) -> int:
+def stage_main(name: str, workspace: Workspace, arguments: dict, output: Path, launched_at: float | None = None) -> int:
     payload = STAGE_FUNCTIONS[name](workspace, **arguments)
+    if launched_at is not None and _work_began is not None:
+        # interpreter start, imports: paid by every stage process, once per run in `voc run`
+        payload["startup_s"] = round(max(0.0, _work_began - launched_at), 3)
     output.write_text(json.dumps(payload), "utf-8")
     return 0
 
@@ -548,13 +571,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--stage-args", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--stage-output", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--stage-launched-at", type=float, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.stage:
-        return stage_main(args.stage, Workspace(args.workdir), json.loads(args.stage_args), args.stage_output)
+        return stage_main(args.stage, Workspace(args.workdir), json.loads(args.stage_args), args.stage_output,
+                          args.stage_launched_at)
     if args.rows < 1:
         raise SystemExit("--rows must be positive")
     if args.workdir is not None:

@@ -37,11 +37,13 @@ from loaders.contracts.drift import FieldsSeen
 from loaders.contracts.spec import RecordSpec
 from loaders.dispatch import TableDispatcher
 from loaders.files.columnar import ArrowLayout
+from loaders.files.parallel import (
+    PARALLEL_MIN_BYTES,
+    classify_in_pool,
+    classify_line,  # noqa: F401  (re-exported: tests and callers classify single lines here)
+    classify_serially,
+)
 from loaders.files.readers import (
-    INVALID_JSON,
-    INVALID_UTF8,
-    MALFORMED_ROW,
-    UNREADABLE,
     ByteCounter,
     Line,
     file_digest,
@@ -74,21 +76,8 @@ class FileCounts:
     fields: FieldsSeen | None = field(default=None)
 
 
-def classify_line(line: Line, validate: Callable[[Any], Any]) -> dict | Rejected:
-    """The validated record, or why the line goes to quarantine (reader markers first)."""
-    if line.value is INVALID_JSON:
-        return Rejected("invalid_json")
-    if line.value is INVALID_UTF8:
-        return Rejected("invalid_utf8")
-    if line.value is MALFORMED_ROW:
-        return Rejected("malformed_csv_row")
-    if line.value is UNREADABLE:
-        return Rejected("unreadable_file")
-    return validate(line.value)
-
-
-def _lines_of(path: Path, counter: ByteCounter | None = None) -> Iterator[Line]:
-    return read_csv_rows(path, counter) if is_csv_name(path.name) else read_jsonl_lines(path, counter)
+def _lines_of(path: Path, counter: ByteCounter | None = None, parse: bool = True) -> Iterator[Line]:
+    return read_csv_rows(path, counter) if is_csv_name(path.name) else read_jsonl_lines(path, counter, parse)
 
 
 def file_batches(
@@ -101,26 +90,32 @@ def file_batches(
     protect_quarantined: Callable[[str], str],
     chunk_size: int = CHUNK_SIZE,
     counter: ByteCounter | None = None,
+    workers: int = 1,
 ) -> Iterator[tuple[bool, list[dict]]]:
     """Stream one file as ``(is_valid, batch)`` lists of raw records or quarantine rows.
 
-    Updates ``counts`` as it goes; batches hold at most ``chunk_size`` rows.
+    Updates ``counts`` as it goes; batches hold at most ``chunk_size`` rows. With ``workers``
+    above 1 the lines are parsed, validated and protected by that many worker processes
+    (``loaders.files.parallel``), with the same results in the same order.
     """
     records: list[dict] = []
     rejected: list[dict] = []
-    for line in _lines_of(path, counter):
+    if workers > 1:
+        classified = classify_in_pool(_lines_of(path, counter, parse=False), validate, protect_quarantined, workers)
+    else:
+        classified = classify_serially(_lines_of(path, counter), validate, protect_quarantined)
+    for number, result, protected_raw in classified:
         counts.read += 1
-        result = classify_line(line, validate)
         if isinstance(result, Rejected):
             counts.quarantined += 1
             rejected.append(
                 {
                     "source": family,
                     "file": rel,
-                    "line": line.number,
+                    "line": number,
                     "record_id": result.record_id,
                     "reason": result.reason,
-                    "raw_payload": protect_quarantined(line.raw),
+                    "raw_payload": protected_raw,
                     "quarantined_at": now,
                 }
             )
@@ -132,7 +127,7 @@ def file_batches(
         if counts.fields is not None:
             counts.fields.observe(result)
         result["_voc_file"] = rel
-        result["_voc_line"] = line.number
+        result["_voc_line"] = number
         records.append(result)
         if len(records) >= chunk_size:
             yield True, records
@@ -154,11 +149,14 @@ def extract_family_files(
     *,
     protect_quarantined: Callable[[str], str],
     layout: ArrowLayout | None = None,
+    workers: int = 1,
 ) -> Iterator[Any]:
     """Body of every file resource: yields marked items for the raw, quarantine and files tables.
 
     With a ``layout`` valid records go to dlt as Arrow tables (``loaders.files.columnar``),
-    without one as lists of dicts for dlt's normalizer. Logs the load's progress
+    without one as lists of dicts for dlt's normalizer. A file of ``PARALLEL_MIN_BYTES`` or more
+    is classified by ``workers`` processes when ``workers`` is above 1
+    (``loaders.files.parallel``). Logs the load's progress
     (``loaders.progress``). Must run inside a dlt resource (it uses
     ``dlt.current.resource_state()``).
     """
@@ -218,7 +216,10 @@ def extract_family_files(
         row_validator = validate_csv_row if use_csv else validate
         counter = ByteCounter()
         chunk_size = CHUNK_SIZE if layout is None else ARROW_CHUNK_SIZE
-        batches = file_batches(path, rel, family, row_validator, counts, now, protect_quarantined, chunk_size, counter)
+        file_workers = workers if size >= PARALLEL_MIN_BYTES else 1
+        batches = file_batches(
+            path, rel, family, row_validator, counts, now, protect_quarantined, chunk_size, counter, file_workers
+        )
         for is_valid, batch in batches:
             if not is_valid:
                 yield dispatcher.mark(quarantine_table, batch)

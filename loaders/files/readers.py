@@ -29,6 +29,8 @@ INVALID_JSON = object()
 INVALID_UTF8 = object()
 MALFORMED_ROW = object()
 UNREADABLE = object()
+UNPARSED = object()
+"""``read_jsonl_lines(parse=False)``: a decoded line whose JSON is still to be parsed."""
 _UNDECODABLE_BYTE = re.compile("[\udc80-\udcff]")
 """What ``surrogateescape`` decodes a byte that is not UTF-8 to."""
 _READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
@@ -76,12 +78,22 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def read_jsonl_lines(path: Path, counter: ByteCounter | None = None) -> Iterator[Line]:
+def parse_json_line(text: str) -> Any:
+    """The JSON value of one decoded line, or ``INVALID_JSON``."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return INVALID_JSON
+
+
+def read_jsonl_lines(path: Path, counter: ByteCounter | None = None, parse: bool = True) -> Iterator[Line]:
     """Yield the non-blank lines of a ``.jsonl`` / ``.jsonl.gz`` file, parsed, one at a time.
 
     Undecodable or unparsable lines come back with ``value`` set to a marker so the caller
     quarantines them (undecodable bytes shown as ``\\xNN``); a truncated gzip ends the file with
-    one ``unreadable`` line. ``counter`` follows the bytes read from disk.
+    one ``unreadable`` line. ``counter`` follows the bytes read from disk. With ``parse=False`` a
+    decoded line comes back with ``value`` set to ``UNPARSED``, for the caller to hand its text
+    to :func:`parse_json_line` (in another process: ``loaders.files.parallel``).
     """
     number = 0
     try:
@@ -97,11 +109,7 @@ def read_jsonl_lines(path: Path, counter: ByteCounter | None = None) -> Iterator
                 except UnicodeDecodeError:
                     yield Line(number, raw_bytes.decode("utf-8", "backslashreplace"), INVALID_UTF8)
                     continue
-                try:
-                    value = json.loads(text, parse_constant=_reject_constant)
-                except (ValueError, RecursionError):
-                    value = INVALID_JSON
-                yield Line(number, text, value)
+                yield Line(number, text, parse_json_line(text) if parse else UNPARSED)
     except _READ_ERRORS as exc:
         yield Line(number + 1, f"<unreadable after line {number}: {exc}>", UNREADABLE)
 

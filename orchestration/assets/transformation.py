@@ -12,7 +12,13 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from loaders.writer_lock import wait_until_writable
 from orchestration.assets.ingestion import raw_asset_key, resource_for_raw_table
 from orchestration.metadata import dbt_node_metadata, save_feedback_keys
-from orchestration.project import DBT_PIPELINE_BUILD_ARGS, FULL_REFRESH_TAG, dbt_vars_args, voc_dbt_project
+from orchestration.project import (
+    DBT_PIPELINE_BUILD_ARGS,
+    FULL_REFRESH_TAG,
+    dbt_vars_args,
+    forward_nlp_progress,
+    voc_dbt_project,
+)
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
 
@@ -88,6 +94,7 @@ def voc_dbt_models(
             wait_until_writable(warehouse.warehouse_path, settings.writer_wait_seconds, on_wait=context.log.warning)
         with settings.dbt_key_in_environment():
             invocation = dbt.cli([*DBT_PIPELINE_BUILD_ARGS, *full_refresh, *dbt_vars_args(dbt_vars)], context=context)
+        forward_nlp_progress(invocation, context.log.info)  # the enrichment's rows, rate, time left
         events, failure = _drain(invocation.stream())
         # dbt has exited: its write lock is released and the warehouse can be read.
         events = _with_model_metadata(context, events, invocation.manifest, warehouse, previous_feedback_keys)

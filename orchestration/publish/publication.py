@@ -25,6 +25,7 @@ No Dagster here: the ``published_marts`` asset, ``voc publish`` and the benchmar
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -56,6 +57,7 @@ LOCK_NAME = ".publish.lock"
 BUILD_PREFIX = ".building-"
 MART_SCHEMA = "marts"
 WORKING_ALIAS = "working"
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
 UNIQUE_COMBINATION_TESTS = {"unique_combination": "columns", "unique_combination_of_columns": "combination_of_columns"}
 # the columns BI tools filter by, by name: dates / weeks / periods, source and channel, store, tag, region
 FILTER_COLUMN = re.compile(
@@ -264,7 +266,8 @@ def publish(
         build = publish_dir / f"{BUILD_PREFIX}{name}"
         build.mkdir()
         try:
-            manifest = _build(warehouse_path, build, marts, run_id, git_revision, checks_passed, published_at)
+            manifest = _build(warehouse_path, build, marts, run_id, git_revision, checks_passed, published_at,
+                              previous=current_publication(publish_dir))
             _sync_tree(build)
             final = publish_dir / PUBLICATIONS_DIR / name
             final.parent.mkdir(exist_ok=True)
@@ -342,48 +345,74 @@ def _build(
     git_revision: str,
     checks_passed: Sequence[str],
     published_at: datetime,
+    previous: Publication | None = None,
 ) -> dict[str, Any]:
-    """Write the DuckDB file, the Parquet files and the manifest into ``build``; returns the manifest."""
+    """Write the DuckDB file, the Parquet files and the manifest into ``build``; returns the manifest.
+
+    What did not change since ``previous`` (the current publication) is not copied again. Each
+    mart's content fingerprint (:func:`_fingerprint`) is taken in the working warehouse first;
+    when some equal the ones ``previous`` recorded, the build starts from a copy of its DuckDB
+    file (a file copy, not a re-encoding), keeps those marts' tables, and replaces only the
+    others; their Parquet files become hard links to ``previous``'s (a publication is never
+    written again, so the two share a file that does not change). Comments are set afresh on
+    every table. Where a link cannot be made (another file system) the file is written anew.
+    """
     (build / PARQUET_DIR).mkdir()
     manifest_marts: dict[str, Any] = {}
-    # another engine's marts come through its reader as Arrow; the DuckDB file is attached as is
+    # another engine's marts come through its reader as Arrow and are copied whole; from the
+    # DuckDB warehouse, what did not change since ``previous`` is reused
     reader = None if isinstance(warehouse_path, (str, Path)) else warehouse_path
+    fingerprints = _working_fingerprints(warehouse_path, marts) if reader is None else {}
+    previous_marts = (previous.manifest.get("marts") or {}) if previous is not None else {}
+    unchanged = {mart.name for mart in marts if mart.name in fingerprints
+                 and (previous_marts.get(mart.name) or {}).get("fingerprint") == fingerprints[mart.name][2]}
+    if unchanged and previous is not None and (previous.path / DATABASE_NAME).is_file():
+        shutil.copyfile(previous.path / DATABASE_NAME, build / DATABASE_NAME)
+    else:
+        unchanged = set()
     with duckdb.connect(str(build / DATABASE_NAME)) as con:
         if reader is None:
             con.execute(f"ATTACH {_literal(str(warehouse_path))} AS {WORKING_ALIAS} (READ_ONLY)")
-            available = {row[0] for row in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
-                "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = ?",
-                [WORKING_ALIAS, MART_SCHEMA, WORKING_ALIAS, MART_SCHEMA],
-            ).fetchall()}
         else:
-            available = {mart.relation for mart in marts if reader.exists(f"{MART_SCHEMA}.{mart.relation}")}
-        missing = [mart.relation for mart in marts if mart.relation not in available]
-        if missing:
-            raise PublicationError(f"marts missing from {warehouse_path}: {', '.join(missing)} (was dbt built?)")
+            missing = [mart.relation for mart in marts if not reader.exists(f"{MART_SCHEMA}.{mart.relation}")]
+            if missing:
+                raise PublicationError(f"marts missing from {warehouse_path}: {', '.join(missing)} (was dbt built?)")
+        kept = {row[0] for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
+        ).fetchall()}
+        unchanged &= kept
+        for stale in sorted(kept - unchanged):  # marts that changed or left, and the old _publication
+            con.execute(f"DROP TABLE main.{_quote(stale)}")
         for mart in marts:
             table = _quote(mart.name)
-            if reader is None:
-                con.execute(f"CREATE TABLE main.{table} AS SELECT * FROM {WORKING_ALIAS}.{MART_SCHEMA}.{_quote(mart.relation)}")
+            if mart.name in unchanged:
+                pass
+            elif reader is None:
+                con.execute(
+                    f"CREATE TABLE main.{table} AS SELECT * FROM {WORKING_ALIAS}.{MART_SCHEMA}.{_quote(mart.relation)}"
+                )
             else:
                 con.register("voc_source_mart", reader.table(f"{MART_SCHEMA}.{mart.relation}"))
                 con.execute(f"CREATE TABLE main.{table} AS SELECT * FROM voc_source_mart")
                 con.unregister("voc_source_mart")
+                fingerprints[mart.name] = _fingerprint(con, f"main.{table}")
             columns = con.execute(
                 "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
                 "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [mart.name]
             ).fetchall()
             described = {name.lower(): text for name, text in mart.columns.items()}
-            if mart.description:
-                con.execute(f"COMMENT ON TABLE main.{table} IS {_literal(mart.description)}")
+            con.execute(f"COMMENT ON TABLE main.{table} IS {_literal(mart.description) if mart.description else 'NULL'}")
             for column, _ in columns:
-                if described.get(column.lower()):
-                    con.execute(f"COMMENT ON COLUMN main.{table}.{_quote(column)} IS {_literal(described[column.lower()])}")
-            (rows,) = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
+                text = described.get(column.lower())
+                if text or mart.name in unchanged:  # a kept table may hold a comment since removed
+                    con.execute(f"COMMENT ON COLUMN main.{table}.{_quote(column)} IS {_literal(text) if text else 'NULL'}")
+            rows, _, fingerprint = fingerprints[mart.name]
             parquet = f"{PARQUET_DIR}/{mart.name}.parquet"
-            con.execute(f"COPY main.{table} TO {_literal(str(build / parquet))} (FORMAT parquet, COMPRESSION zstd)")
+            if mart.name not in unchanged or not _link_unchanged_parquet(previous, mart.name, fingerprint, build / parquet):
+                con.execute(f"COPY main.{table} TO {_literal(str(build / parquet))} ({PARQUET_OPTIONS})")
             manifest_marts[mart.name] = {
                 "rows": int(rows),
+                "fingerprint": fingerprint,
                 "parquet": parquet,
                 "description": mart.description,
                 "primary_key": list(mart.primary_key),
@@ -410,6 +439,53 @@ def _build(
     for path in [build / DATABASE_NAME, build / MANIFEST_NAME, *(build / PARQUET_DIR).iterdir()]:
         path.chmod(0o444)  # a publication is never written again
     return manifest
+
+
+def _working_fingerprints(warehouse_path: Path, marts: Sequence[MartSpec]) -> dict[str, tuple[int, list, str]]:
+    """``mart -> (rows, columns with their types, content fingerprint)`` read from the working
+    warehouse (read only). Raises ``PublicationError`` when a mart is missing.
+
+    The fingerprint covers the columns and their types, the row count and the sum of the rows'
+    hashes (a multiset hash: row order does not count, a changed, added or removed row does),
+    with the Parquet options and the DuckDB version the files are written with.
+    """
+    found: dict[str, tuple[int, list, str]] = {}
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH {_literal(str(warehouse_path))} AS {WORKING_ALIAS} (READ_ONLY)")
+        available = {row[0] for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+            "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = ? AND schema_name = ?",
+            [WORKING_ALIAS, MART_SCHEMA, WORKING_ALIAS, MART_SCHEMA],
+        ).fetchall()}
+        missing = [mart.relation for mart in marts if mart.relation not in available]
+        if missing:
+            raise PublicationError(f"marts missing from {warehouse_path}: {', '.join(missing)} (was dbt built?)")
+        for mart in marts:
+            relation = f"{WORKING_ALIAS}.{MART_SCHEMA}.{_quote(mart.relation)}"
+            found[mart.name] = _fingerprint(con, relation)
+    return found
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, list, str]:
+    """``(rows, columns with their types, content fingerprint)`` of one relation (see above)."""
+    typed = [[row[0], row[1]] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+    rows, hashed = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {relation} AS t").fetchone()
+    text = json.dumps([PARQUET_OPTIONS, duckdb.__version__, typed, int(rows), str(hashed)])
+    return int(rows), typed, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _link_unchanged_parquet(previous: Publication | None, mart: str, fingerprint: str, target: Path) -> bool:
+    """Hard-link the previous publication's Parquet file of ``mart`` to ``target`` when that
+    publication recorded the same content fingerprint; False when there is nothing to link."""
+    recorded = (previous.manifest.get("marts") or {}).get(mart) if previous is not None else None
+    if not recorded or recorded.get("fingerprint") != fingerprint or not recorded.get("parquet"):
+        return False
+    source = previous.path / recorded["parquet"]
+    try:
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
 
 
 def _remove_unfinished_builds(publish_dir: Path) -> None:
