@@ -1,8 +1,8 @@
 """The feedback taxonomy (data the caller passes: rows of the dbt seed) and clause-aware
 multi-label tagging.
 
-Seed columns: ``tag, l1, l2, description, keywords, negative_keywords, is_complaint,
-owner_team``. ``keywords`` and ``negative_keywords`` are ``|``-separated.
+Seed columns: ``tag, l1, l2, description, keywords, negative_keywords, aspects,
+aspect_context, is_complaint, owner_team``. The word lists are ``|``-separated.
 
 Keyword syntax (matched on the lower-cased, half-width clause):
 
@@ -16,6 +16,23 @@ Keyword syntax (matched on the lower-cased, half-width clause):
 A tag matches a clause when one of its keywords occurs in the clause and none of its
 negative keywords does. Each match carries the clause's own sentiment (aspect level), so
 "物流挺快的,但是包装破了" gives 物流体验-时效性 positive and 物流体验-包装破损 negative.
+
+Aspects (issue 17): keyword lists plateau because customers judge a topic with any evaluative
+word ("物流太差", "物流真心垃圾", "物流杠杠的"). An **aspect** is a topic noun (``物流``,
+``质量``, ``效果``, ``客服``) that gives its tag when the clause also *judges*: its own sentiment
+score takes a side (``label_for`` is not neutral), which the sentiment scorer decides from its
+lexicons and model. An aspect is a fallback for what the keywords miss:
+
+- it does not count when a keyword of a tag of the same L1 group matched the clause ("物流信息
+  一直不更新，太差了": 物流信息 by keyword, no 物流 aspect for 时效性), nor when it lies inside
+  a longer keyword of any tag that matched (``快递`` inside ``快递员``);
+- the tag's negative keywords veto it like a keyword;
+- ``aspect_context``: words of the *text* the aspects need. When the same aspect is listed by
+  several tags, the tags whose context occurs in the text take it, and the tag without a context
+  only when none does: ``服务`` is 客户服务-服务态度 in a shop review and 门店体验-店员服务 in a
+  hotel review (context 酒店, 入住, 前台 ...). A tag with a context and no match in the text
+  gets nothing from its aspects.
+
 Nothing in the code depends on tag names.
 """
 
@@ -34,8 +51,16 @@ from .text_cleaning import to_half_width
 
 KEYWORD_SEPARATOR = "|"
 GAP_MARKER = "*"
+CONTEXT_MARKER = "@"  # in an aspect: "太小@水果/苹果", the words of the text it needs
+CONTEXT_SEPARATOR = "/"
 MAX_GAP = 10
-SEED_COLUMNS = ("tag", "l1", "l2", "description", "keywords", "negative_keywords", "is_complaint", "owner_team")
+# An aspect speaks for a clause only when the clause is about little else: in "客服太差" the
+# judgement is of the 客服; in "打客服电话要等二十分钟才接" it is of the wait, a concept of its own.
+ASPECT_CLAUSE_MAX = 12
+SEED_COLUMNS = (
+    "tag", "l1", "l2", "description", "keywords", "negative_keywords", "text_negative_keywords", "aspects", "aspect_context",
+    "is_complaint", "owner_team",
+)
 _TRUE_STRINGS = {"true", "t", "1", "yes", "y", "是"}
 
 
@@ -61,15 +86,21 @@ class Keyword:
 
     def matches_at(self, clause: str, start: int) -> bool:
         """True if the keyword matches with its first part at ``start`` (already checked)."""
+        return self.end_at(clause, start) >= 0
+
+    def end_at(self, clause: str, start: int) -> int:
+        """Where the match that starts at ``start`` (first part already found there) ends, or -1."""
         position = start + len(self.parts[0])
         for part in self.parts[1:]:
             found = clause.find(part, position, position + MAX_GAP + len(part))
             if found < 0:
-                return False
+                return -1
             position = found + len(part)
-        return ascii_boundaries_ok(clause, start, start + len(self.parts[0])) and (
+        if ascii_boundaries_ok(clause, start, start + len(self.parts[0])) and (
             len(self.parts) == 1 or ascii_boundaries_ok(clause, position - len(self.parts[-1]), position)
-        )
+        ):
+            return position
+        return -1
 
     def occurs_in(self, clause: str) -> bool:
         first = self.parts[0]
@@ -99,6 +130,31 @@ def parse_keywords(value: Any) -> tuple[Keyword, ...]:
     return tuple(keywords.values())
 
 
+class Aspect(NamedTuple):
+    """An aspect word of a tag and the text words it needs (empty: counts in any text)."""
+
+    keyword: Keyword
+    context: tuple[Keyword, ...]
+
+
+def parse_aspects(value: Any, default_context: tuple[Keyword, ...] = ()) -> tuple[Aspect, ...]:
+    """``"质量|太小@水果/苹果"`` -> aspects; an entry without ``@`` takes ``default_context``."""
+    if value is None:
+        return ()
+    raw_items = value.split(KEYWORD_SEPARATOR) if isinstance(value, str) else value
+    aspects: dict[tuple[str, tuple[str, ...]], Aspect] = {}
+    for raw in raw_items:
+        if raw is None:
+            continue
+        word, marker, context_words = str(raw).partition(CONTEXT_MARKER)
+        keyword = Keyword.parse(word)
+        if keyword is None:
+            continue
+        context = parse_keywords(context_words.split(CONTEXT_SEPARATOR)) if marker else default_context
+        aspects.setdefault((keyword.text, tuple(word.text for word in context)), Aspect(keyword, context))
+    return tuple(aspects.values())
+
+
 def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -117,6 +173,9 @@ class TagDefinition:
     negative_keywords: tuple[Keyword, ...]
     is_complaint: bool
     owner_team: str
+    aspects: tuple[Aspect, ...] = ()
+    aspect_context: tuple[Keyword, ...] = ()
+    text_negative_keywords: tuple[Keyword, ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> TagDefinition:
@@ -124,6 +183,7 @@ class TagDefinition:
         if not tag:
             raise ValueError(f"taxonomy row without a tag: {dict(row)!r}")
         l1_default, _, l2_default = tag.partition("-")
+        aspect_context = parse_keywords(row.get("aspect_context"))
         return cls(
             tag=tag,
             l1=str(row.get("l1") or l1_default).strip(),
@@ -133,6 +193,9 @@ class TagDefinition:
             negative_keywords=parse_keywords(row.get("negative_keywords")),
             is_complaint=parse_bool(row.get("is_complaint")),
             owner_team=str(row.get("owner_team") or "").strip(),
+            aspects=parse_aspects(row.get("aspects"), aspect_context),
+            aspect_context=aspect_context,
+            text_negative_keywords=parse_keywords(row.get("text_negative_keywords")),
         )
 
     def vetoed_in(self, clause: str) -> bool:
@@ -162,6 +225,22 @@ class TagMatch(NamedTuple):
         }
 
 
+class AspectHit(NamedTuple):
+    """An aspect of a tag found in a clause, kept when the clause judges (see the module doc)."""
+
+    tag_index: int
+    keyword: Keyword
+    context: tuple[Keyword, ...]
+
+
+class ClauseMatch(NamedTuple):
+    """What the taxonomy finds in one clause: keyword matches (vetoes applied) and the aspect
+    hits that count if the clause takes a side."""
+
+    keywords: tuple[tuple[int, Keyword], ...]
+    aspects: tuple[AspectHit, ...]
+
+
 class Taxonomy:
     """An ordered set of tag definitions with a keyword index for fast clause matching."""
 
@@ -172,12 +251,16 @@ class Taxonomy:
             if definition.tag in seen:
                 raise ValueError(f"duplicate taxonomy tag: {definition.tag}")
             seen.add(definition.tag)
-        by_first_part: dict[str, list[tuple[int, Keyword]]] = {}
+        # one automaton for keywords and aspects: (tag index, keyword, aspect or None) per first part
+        by_first_part: dict[str, list[tuple[int, Keyword, Aspect | None]]] = {}
         for tag_index, definition in enumerate(self.tags):
             for keyword in definition.keywords:
-                by_first_part.setdefault(keyword.parts[0], []).append((tag_index, keyword))
-        self._index: PhraseIndex[list[tuple[int, Keyword]]] = PhraseIndex(by_first_part.items())
+                by_first_part.setdefault(keyword.parts[0], []).append((tag_index, keyword, None))
+            for aspect in definition.aspects:
+                by_first_part.setdefault(aspect.keyword.parts[0], []).append((tag_index, aspect.keyword, aspect))
+        self._index: PhraseIndex[list[tuple[int, Keyword, Aspect | None]]] = PhraseIndex(by_first_part.items())
         self._clause_matches = ClauseMemo(self._match_clause_uncached)
+        self.has_aspects = any(definition.aspects for definition in self.tags)
 
     def __len__(self) -> int:
         return len(self.tags)
@@ -214,10 +297,10 @@ class Taxonomy:
             return cls.from_rows(csv.DictReader(handle))
 
     def user_words(self) -> frozenset[str]:
-        """Keyword pieces for jieba's user dictionary, so taxonomy words stay whole."""
+        """Keyword and aspect pieces for jieba's user dictionary, so taxonomy words stay whole."""
         words = set()
         for definition in self.tags:
-            for keyword in definition.keywords:
+            for keyword in definition.keywords + tuple(aspect.keyword for aspect in definition.aspects):
                 words.update(part for part in keyword.parts if len(part) >= 2)
         return frozenset(words)
 
@@ -226,19 +309,53 @@ class Taxonomy:
 
         Memoized per taxonomy (``ClauseMemo``).
         """
+        return self._clause_matches(clause_lower).keywords
+
+    def match_clause_aspects(self, clause_lower: str) -> ClauseMatch:
+        """Keyword matches and aspect hits of this clause (memoized like ``match_clause``)."""
         return self._clause_matches(clause_lower)
 
-    def _match_clause_uncached(self, clause_lower: str) -> tuple[tuple[int, Keyword], ...]:
+    def _match_clause_uncached(self, clause_lower: str) -> ClauseMatch:
         matched: dict[int, Keyword] = {}
+        spans: list[tuple[int, int, int]] = []  # (start, end, tag index) of keyword matches
+        aspect_found: list[tuple[int, int, int, Aspect]] = []
         for start, _, candidates in self._index.find_all(clause_lower):
-            for tag_index, keyword in candidates:
-                if tag_index not in matched and keyword.matches_at(clause_lower, start):
-                    matched[tag_index] = keyword
-        return tuple(
-            (tag_index, keyword)
-            for tag_index, keyword in matched.items()
-            if not self.tags[tag_index].vetoed_in(clause_lower)
-        )
+            for tag_index, keyword, aspect in candidates:
+                if aspect is not None:
+                    end = keyword.end_at(clause_lower, start)
+                    if end >= 0:
+                        aspect_found.append((start, end, tag_index, aspect))
+                    continue
+                if tag_index in matched and not self.has_aspects:
+                    continue  # without aspects only the first keyword of a tag matters
+                end = keyword.end_at(clause_lower, start)
+                if end >= 0:
+                    matched.setdefault(tag_index, keyword)
+                    # the words of the keyword, not the gap between them ("服务*差" does not
+                    # cover the 服务态度 of "服务态度很差"; "快递员" covers its 快递)
+                    spans.append((start, start + len(keyword.parts[0]), tag_index))
+                    if len(keyword.parts) > 1:
+                        spans.append((end - len(keyword.parts[-1]), end, tag_index))
+        vetoed = {tag_index for tag_index in matched if self.tags[tag_index].vetoed_in(clause_lower)}
+        keywords = tuple((tag_index, keyword) for tag_index, keyword in matched.items() if tag_index not in vetoed)
+        if not aspect_found or len(clause_lower) > ASPECT_CLAUSE_MAX:
+            return ClauseMatch(keywords, ())
+        groups = {self.tags[tag_index].l1 for tag_index, _ in keywords}
+        hits: list[AspectHit] = []
+        for start, end, tag_index, aspect in aspect_found:
+            definition = self.tags[tag_index]
+            if tag_index in matched or definition.l1 in groups:
+                continue
+            if any(s <= start and end <= e and e - s > end - start for s, e, _ in spans):
+                continue  # inside a longer keyword that matched (快递 in 快递员)
+            if definition.vetoed_in(clause_lower):
+                continue
+            hits.append(AspectHit(tag_index, aspect.keyword, aspect.context))
+        return ClauseMatch(keywords, tuple(hits))
+
+    def text_vetoed(self, tag_index: int, text_lower: str) -> bool:
+        """True if the text holds one of the tag's ``text_negative_keywords``."""
+        return any(word.occurs_in(text_lower) for word in self.tags[tag_index].text_negative_keywords)
 
 
 def tag_scored_clauses(
@@ -256,25 +373,54 @@ def tag_clauses(
     clause, then the earliest), ordered by where the tag first appears.
 
     A matched clause without any sentiment word ("用了一周屏幕就有亮点,差评" -> the first
-    clause) takes ``text_score``, the sentiment of the whole text, when given.
+    clause) takes ``text_score``, the sentiment of the whole text, when given. An aspect counts
+    only in a clause whose own score takes a side (module doc), with its ``aspect_context``
+    checked against the whole text.
     """
     if taxonomy is None or not len(taxonomy):
         return []
     best: dict[int, TagMatch] = {}
     first_seen: dict[int, int] = {}
+    text_lower: str | None = None
     for text, start, raw in clauses:
-        matched = taxonomy.match_clause(text.lower())
-        if not matched:
+        found = taxonomy.match_clause_aspects(text.lower())
+        matched, aspects = found
+        if not matched and not aspects:
             continue
         score = round(squash(raw) if raw or text_score is None else text_score, 4)
         sentiment = label_for(score)
-        for tag_index, keyword in matched:
+        hits = list(matched)
+        if aspects and raw and label_for(squash(raw)) != "neutral":
+            if text_lower is None and any(hit.context for hit in aspects):
+                text_lower = "\n".join(clause[0] for clause in clauses).lower()
+            hits += _aspects_in_context(taxonomy, aspects, text_lower)
+        for tag_index, keyword in hits:
             first_seen.setdefault(tag_index, start)
             current = best.get(tag_index)
             if current is None or score < current.score:
                 best[tag_index] = TagMatch(taxonomy.tags[tag_index].tag, keyword.text, text, sentiment, score, start)
+    if any(taxonomy.tags[index].text_negative_keywords for index in best):
+        if text_lower is None:
+            text_lower = "\n".join(clause[0] for clause in clauses).lower()
+        best = {index: match for index, match in best.items() if not taxonomy.text_vetoed(index, text_lower)}
     order = sorted(best, key=lambda index: (first_seen[index], index))
     return [best[index] for index in order]
+
+
+def _aspects_in_context(taxonomy: Taxonomy, aspects: Sequence[AspectHit], text_lower: str | None) -> list[tuple[int, Keyword]]:
+    """The aspect hits that count in this text: per aspect word, the tags whose context occurs in
+    the text, else the tags without a context."""
+    if text_lower is None:  # no hit has a context
+        return [(hit.tag_index, hit.keyword) for hit in aspects]
+    by_word: dict[str, list[AspectHit]] = {}
+    for hit in aspects:
+        by_word.setdefault(hit.keyword.text, []).append(hit)
+    kept: list[tuple[int, Keyword]] = []
+    for hits in by_word.values():
+        in_context = [hit for hit in hits if hit.context and any(word.occurs_in(text_lower) for word in hit.context)]
+        chosen = in_context or [hit for hit in hits if not hit.context]
+        kept += [(hit.tag_index, hit.keyword) for hit in chosen]
+    return kept
 
 
 def tag_text(text: str | None, taxonomy: Taxonomy | None) -> list[TagMatch]:
