@@ -230,15 +230,22 @@ class AspectHit(NamedTuple):
 
     tag_index: int
     keyword: Keyword
-    context: tuple[Keyword, ...]
+    context: frozenset[str]  # the text words it needs (normalized), empty: none
 
 
 class ClauseMatch(NamedTuple):
-    """What the taxonomy finds in one clause: keyword matches (vetoes applied) and the aspect
-    hits that count if the clause takes a side."""
+    """What the taxonomy finds in one clause: keyword matches (vetoes applied), the aspect hits
+    that count if the clause takes a side, the tags whose text vetoes occur in it and the context
+    words of aspects that occur in it (both hold for the whole text they are part of)."""
 
     keywords: tuple[tuple[int, Keyword], ...]
     aspects: tuple[AspectHit, ...]
+    text_vetoes: frozenset[int]
+    context_words: frozenset[str]
+
+
+_KEYWORD, _ASPECT, _TEXT_VETO, _CONTEXT = range(4)
+_NOTHING = ClauseMatch((), (), frozenset(), frozenset())
 
 
 class Taxonomy:
@@ -251,16 +258,26 @@ class Taxonomy:
             if definition.tag in seen:
                 raise ValueError(f"duplicate taxonomy tag: {definition.tag}")
             seen.add(definition.tag)
-        # one automaton for keywords and aspects: (tag index, keyword, aspect or None) per first part
-        by_first_part: dict[str, list[tuple[int, Keyword, Aspect | None]]] = {}
+        # One automaton for every word the clause matcher looks for, by the word's first part:
+        # (tag index, word, aspect or None, kind).
+        by_first_part: dict[str, list[tuple[int, Keyword, Aspect | None, int]]] = {}
+
+        def add(tag_index: int, word: Keyword, aspect: Aspect | None, kind: int) -> None:
+            by_first_part.setdefault(word.parts[0], []).append((tag_index, word, aspect, kind))
+
+        context_words: dict[str, Keyword] = {}
         for tag_index, definition in enumerate(self.tags):
             for keyword in definition.keywords:
-                by_first_part.setdefault(keyword.parts[0], []).append((tag_index, keyword, None))
+                add(tag_index, keyword, None, _KEYWORD)
             for aspect in definition.aspects:
-                by_first_part.setdefault(aspect.keyword.parts[0], []).append((tag_index, aspect.keyword, aspect))
-        self._index: PhraseIndex[list[tuple[int, Keyword, Aspect | None]]] = PhraseIndex(by_first_part.items())
+                add(tag_index, aspect.keyword, aspect, _ASPECT)
+                context_words.update((word.text, word) for word in aspect.context)
+            for word in definition.text_negative_keywords:
+                add(tag_index, word, None, _TEXT_VETO)
+        for word in context_words.values():
+            add(-1, word, None, _CONTEXT)
+        self._index: PhraseIndex[list[tuple[int, Keyword, Aspect | None, int]]] = PhraseIndex(by_first_part.items())
         self._clause_matches = ClauseMemo(self._match_clause_uncached)
-        self.has_aspects = any(definition.aspects for definition in self.tags)
 
     def __len__(self) -> int:
         return len(self.tags)
@@ -312,50 +329,56 @@ class Taxonomy:
         return self._clause_matches(clause_lower).keywords
 
     def match_clause_aspects(self, clause_lower: str) -> ClauseMatch:
-        """Keyword matches and aspect hits of this clause (memoized like ``match_clause``)."""
+        """Everything the taxonomy finds in this clause (memoized like ``match_clause``)."""
         return self._clause_matches(clause_lower)
 
     def _match_clause_uncached(self, clause_lower: str) -> ClauseMatch:
         matched: dict[int, Keyword] = {}
-        spans: list[tuple[int, int, int]] = []  # (start, end, tag index) of keyword matches
+        spans: list[tuple[int, int]] = []  # words of the keywords that matched
         aspect_found: list[tuple[int, int, int, Aspect]] = []
-        for start, _, candidates in self._index.find_all(clause_lower):
-            for tag_index, keyword, aspect in candidates:
-                if aspect is not None:
-                    end = keyword.end_at(clause_lower, start)
-                    if end >= 0:
-                        aspect_found.append((start, end, tag_index, aspect))
+        text_vetoes: set[int] = set()
+        context_words: set[str] = set()
+        found = list(self._index.find_all(clause_lower))
+        # keyword spans matter only when an aspect may be inside one; otherwise the first
+        # keyword of a tag is enough (most clauses)
+        need_spans = any(kind == _ASPECT for _, _, candidates in found for _, _, _, kind in candidates)
+        for start, _, candidates in found:
+            for tag_index, word, aspect, kind in candidates:
+                if kind == _KEYWORD and not need_spans and tag_index in matched:
                     continue
-                if tag_index in matched and not self.has_aspects:
-                    continue  # without aspects only the first keyword of a tag matters
-                end = keyword.end_at(clause_lower, start)
-                if end >= 0:
-                    matched.setdefault(tag_index, keyword)
+                end = word.end_at(clause_lower, start)
+                if end < 0:
+                    continue
+                if kind == _KEYWORD:
+                    matched.setdefault(tag_index, word)
                     # the words of the keyword, not the gap between them ("服务*差" does not
                     # cover the 服务态度 of "服务态度很差"; "快递员" covers its 快递)
-                    spans.append((start, start + len(keyword.parts[0]), tag_index))
-                    if len(keyword.parts) > 1:
-                        spans.append((end - len(keyword.parts[-1]), end, tag_index))
+                    spans.append((start, start + len(word.parts[0])))
+                    if len(word.parts) > 1:
+                        spans.append((end - len(word.parts[-1]), end))
+                elif kind == _ASPECT:
+                    aspect_found.append((start, end, tag_index, aspect))
+                elif kind == _TEXT_VETO:
+                    text_vetoes.add(tag_index)
+                else:
+                    context_words.add(word.text)
+        if not matched and not aspect_found and not text_vetoes and not context_words:
+            return _NOTHING
         vetoed = {tag_index for tag_index in matched if self.tags[tag_index].vetoed_in(clause_lower)}
         keywords = tuple((tag_index, keyword) for tag_index, keyword in matched.items() if tag_index not in vetoed)
-        if not aspect_found or len(clause_lower) > ASPECT_CLAUSE_MAX:
-            return ClauseMatch(keywords, ())
-        groups = {self.tags[tag_index].l1 for tag_index, _ in keywords}
         hits: list[AspectHit] = []
-        for start, end, tag_index, aspect in aspect_found:
-            definition = self.tags[tag_index]
-            if tag_index in matched or definition.l1 in groups:
-                continue
-            if any(s <= start and end <= e and e - s > end - start for s, e, _ in spans):
-                continue  # inside a longer keyword that matched (快递 in 快递员)
-            if definition.vetoed_in(clause_lower):
-                continue
-            hits.append(AspectHit(tag_index, aspect.keyword, aspect.context))
-        return ClauseMatch(keywords, tuple(hits))
-
-    def text_vetoed(self, tag_index: int, text_lower: str) -> bool:
-        """True if the text holds one of the tag's ``text_negative_keywords``."""
-        return any(word.occurs_in(text_lower) for word in self.tags[tag_index].text_negative_keywords)
+        if aspect_found and len(clause_lower) <= ASPECT_CLAUSE_MAX:
+            groups = {self.tags[tag_index].l1 for tag_index, _ in keywords}
+            for start, end, tag_index, aspect in aspect_found:
+                definition = self.tags[tag_index]
+                if tag_index in matched or definition.l1 in groups:
+                    continue
+                if any(s <= start and end <= e and e - s > end - start for s, e in spans):
+                    continue  # inside a longer keyword that matched (快递 in 快递员)
+                if definition.vetoed_in(clause_lower):
+                    continue
+                hits.append(AspectHit(tag_index, aspect.keyword, frozenset(word.text for word in aspect.context)))
+        return ClauseMatch(keywords, tuple(hits), frozenset(text_vetoes), frozenset(context_words))
 
 
 def tag_scored_clauses(
@@ -374,50 +397,54 @@ def tag_clauses(
 
     A matched clause without any sentiment word ("用了一周屏幕就有亮点,差评" -> the first
     clause) takes ``text_score``, the sentiment of the whole text, when given. An aspect counts
-    only in a clause whose own score takes a side (module doc), with its ``aspect_context``
-    checked against the whole text.
+    only in a clause whose own score takes a side (module doc); aspect contexts and text vetoes
+    are looked up in every clause of the text.
     """
     if taxonomy is None or not len(taxonomy):
         return []
+    found: list[tuple[str, int, float, ClauseMatch]] = []
+    vetoed: frozenset[int] = frozenset()
+    contexts: frozenset[str] = frozenset()
+    for text, start, raw in clauses:
+        match = taxonomy.match_clause_aspects(text.lower())
+        if match is _NOTHING:
+            continue
+        if match.text_vetoes:
+            vetoed |= match.text_vetoes
+        if match.context_words:
+            contexts |= match.context_words
+        if match.keywords or match.aspects:
+            found.append((text, start, raw, match))
     best: dict[int, TagMatch] = {}
     first_seen: dict[int, int] = {}
-    text_lower: str | None = None
-    for text, start, raw in clauses:
-        found = taxonomy.match_clause_aspects(text.lower())
-        matched, aspects = found
-        if not matched and not aspects:
-            continue
+    for text, start, raw, match in found:
         score = round(squash(raw) if raw or text_score is None else text_score, 4)
         sentiment = label_for(score)
-        hits = list(matched)
-        if aspects and raw and label_for(squash(raw)) != "neutral":
-            if text_lower is None and any(hit.context for hit in aspects):
-                text_lower = "\n".join(clause[0] for clause in clauses).lower()
-            hits += _aspects_in_context(taxonomy, aspects, text_lower)
+        hits: Iterable[tuple[int, Keyword]] = match.keywords
+        if match.aspects and raw and label_for(squash(raw)) != "neutral":
+            hits = list(hits) + _aspects_in_context(match.aspects, contexts)
         for tag_index, keyword in hits:
+            if tag_index in vetoed:
+                continue
             first_seen.setdefault(tag_index, start)
             current = best.get(tag_index)
             if current is None or score < current.score:
                 best[tag_index] = TagMatch(taxonomy.tags[tag_index].tag, keyword.text, text, sentiment, score, start)
-    if any(taxonomy.tags[index].text_negative_keywords for index in best):
-        if text_lower is None:
-            text_lower = "\n".join(clause[0] for clause in clauses).lower()
-        best = {index: match for index, match in best.items() if not taxonomy.text_vetoed(index, text_lower)}
     order = sorted(best, key=lambda index: (first_seen[index], index))
     return [best[index] for index in order]
 
 
-def _aspects_in_context(taxonomy: Taxonomy, aspects: Sequence[AspectHit], text_lower: str | None) -> list[tuple[int, Keyword]]:
-    """The aspect hits that count in this text: per aspect word, the tags whose context occurs in
-    the text, else the tags without a context."""
-    if text_lower is None:  # no hit has a context
+def _aspects_in_context(aspects: Sequence[AspectHit], contexts: frozenset[str]) -> list[tuple[int, Keyword]]:
+    """The aspect hits that count in a text holding the context words ``contexts``: per aspect
+    word, the tags whose context occurs in the text, else the tags without a context."""
+    if not any(hit.context for hit in aspects):
         return [(hit.tag_index, hit.keyword) for hit in aspects]
     by_word: dict[str, list[AspectHit]] = {}
     for hit in aspects:
         by_word.setdefault(hit.keyword.text, []).append(hit)
     kept: list[tuple[int, Keyword]] = []
     for hits in by_word.values():
-        in_context = [hit for hit in hits if hit.context and any(word.occurs_in(text_lower) for word in hit.context)]
+        in_context = [hit for hit in hits if hit.context and not hit.context.isdisjoint(contexts)]
         chosen = in_context or [hit for hit in hits if not hit.context]
         kept += [(hit.tag_index, hit.keyword) for hit in chosen]
     return kept
