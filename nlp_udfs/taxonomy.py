@@ -1,8 +1,8 @@
 """The feedback taxonomy (data the caller passes: rows of the dbt seed) and clause-aware
 multi-label tagging.
 
-Seed columns: ``tag, l1, l2, description, keywords, negative_keywords, aspects,
-aspect_context, is_complaint, owner_team``. The word lists are ``|``-separated.
+Seed columns: ``tag, l1, l2, description, keywords, negative_keywords, text_negative_keywords,
+aspects, aspect_context, is_complaint, owner_team``. The word lists are ``|``-separated.
 
 Keyword syntax (matched on the lower-cased, half-width clause):
 
@@ -16,22 +16,26 @@ Keyword syntax (matched on the lower-cased, half-width clause):
 A tag matches a clause when one of its keywords occurs in the clause and none of its
 negative keywords does. Each match carries the clause's own sentiment (aspect level), so
 "物流挺快的,但是包装破了" gives 物流体验-时效性 positive and 物流体验-包装破损 negative.
+``text_negative_keywords`` veto the tag anywhere in the text: no 产品质量-功能故障 in a review
+that speaks of 酒店 or 入住 (there "噪音大" is the room).
 
 Aspects (issue 17): keyword lists plateau because customers judge a topic with any evaluative
-word ("物流太差", "物流真心垃圾", "物流杠杠的"). An **aspect** is a topic noun (``物流``,
-``质量``, ``效果``, ``客服``) that gives its tag when the clause also *judges*: its own sentiment
-score takes a side (``label_for`` is not neutral), which the sentiment scorer decides from its
-lexicons and model. An aspect is a fallback for what the keywords miss:
+word ("物流太差", "物流真心垃圾", "客服有点彪"). An **aspect** is a topic noun (``物流``,
+``质量``, ``效果``) that gives its tag when the clause also *judges*: its own sentiment score
+takes a side (``label_for`` is not neutral; the sentiment scorer decides from its lexicons and
+model), and the clause is short (``ASPECT_CLAUSE_MAX``), so the judgement is of the aspect and
+not of something else in a long clause. An aspect is a fallback for what the keywords miss:
 
 - it does not count when a keyword of a tag of the same L1 group matched the clause ("物流信息
-  一直不更新，太差了": 物流信息 by keyword, no 物流 aspect for 时效性), nor when it lies inside
+  不更新太差": 物流信息 by keyword, no 物流 aspect for 时效性), nor when it lies inside a word of
   a longer keyword of any tag that matched (``快递`` inside ``快递员``);
-- the tag's negative keywords veto it like a keyword;
-- ``aspect_context``: words of the *text* the aspects need. When the same aspect is listed by
-  several tags, the tags whose context occurs in the text take it, and the tag without a context
-  only when none does: ``服务`` is 客户服务-服务态度 in a shop review and 门店体验-店员服务 in a
-  hotel review (context 酒店, 入住, 前台 ...). A tag with a context and no match in the text
-  gets nothing from its aspects.
+- the tag's negative keywords and text vetoes apply as to keywords;
+- contexts: an aspect may need words of the *text*. ``太小@苹果/水果`` counts only in a text
+  holding 苹果 or 水果; an entry without ``@`` takes the row's ``aspect_context`` (empty: any
+  text). When the same aspect word is listed by several tags, the tags whose context occurs in
+  the text take it, and the tags without a context only when none does: ``服务`` is
+  客户服务-服务态度 in a shop review and 门店体验-店员服务 in a hotel review; ``太小`` is
+  做工材质 (the size of fruit) in a fruit review and 尺码版型 in a clothing review.
 
 Nothing in the code depends on tag names.
 """
