@@ -55,8 +55,8 @@ def test_seed_has_all_default_tags_with_rich_keywords():
         reader = csv.DictReader(handle)
         rows = list(reader)
         columns = reader.fieldnames
-    assert columns == ["tag", "l1", "l2", "description", "keywords", "negative_keywords",
-                       "is_complaint", "risk_category", "owner_team"]
+    assert columns == ["tag", "l1", "l2", "description", "keywords", "negative_keywords", "text_negative_keywords",
+                       "aspects", "aspect_context", "is_complaint", "risk_category", "owner_team"]
     assert [row["tag"] for row in rows] == DEFAULT_TAGS
     for row in rows:
         assert row["tag"] == f"{row['l1']}-{row['l2']}"

@@ -20,6 +20,9 @@
                             'l2':l2,
                             'keywords':keywords,
                             'negative_keywords':negative_keywords,
+                            'text_negative_keywords':text_negative_keywords,
+                            'aspects':aspects,
+                            'aspect_context':aspect_context,
                             'is_complaint':is_complaint
                         }
                         order by tag

@@ -69,6 +69,9 @@ def windows(text: str) -> set[str]:
     """The 8-character pieces of a normalized text that are compared (>= 6 Han characters)."""
     return {text[i : i + WINDOW] for i in range(len(text) - WINDOW + 1) if han_count(text[i : i + WINDOW]) >= MIN_HAN_IN_WINDOW}
 
+# The seed's word columns: keywords, vetoes and aspects (issue 17) are all built from text.
+SEED_WORD_COLUMNS = ("keywords", "negative_keywords", "text_negative_keywords", "aspects", "aspect_context")
+
 
 def _read_lines(path: Path) -> tuple[str, ...]:
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -78,7 +81,7 @@ def _read_lines(path: Path) -> tuple[str, ...]:
 def _seed_lines(path: Path) -> tuple[str, ...]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return tuple(normalize_keyword(row.get(column) or "") for row in rows for column in ("keywords", "negative_keywords"))
+    return tuple(normalize_keyword(row.get(column) or "") for row in rows for column in SEED_WORD_COLUMNS)
 
 
 def _files(folder: Path, pattern: str) -> list[Path]:
