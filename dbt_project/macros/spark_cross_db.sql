@@ -48,3 +48,39 @@
 {% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
     timestampadd({{ datepart }}, cast({{ interval }} as int), {{ from_date_or_timestamp }})
 {%- endmacro %}
+
+{#- Seeds: dbt-spark's session method pastes every value between quotes without escaping, so a
+    setting whose text holds an apostrophe ("one product's defect feedback") breaks the insert.
+    The values are written here as escaped Spark literals instead. -#}
+{% macro spark__load_csv_rows(model, agate_table) -%}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                (
+                    {%- for col_name in agate_table.column_names -%}
+                        {%- set data_type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
+                        cast({{ voc_spark_literal(row[loop.index0]) }} as {{ data_type }})
+                        {%- if not loop.last %}, {% endif -%}
+                    {%- endfor -%}
+                )
+                {%- if not loop.last %}, {% endif %}
+            {% endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first -%} {%- do statements.append(sql) -%} {%- endif -%}
+    {%- endfor -%}
+    {{ return(statements[0] if statements else '') }}
+{%- endmacro %}
+
+{% macro voc_spark_literal(value) -%}
+    {%- if value is none -%} null
+    {%- elif value is sameas true -%} true
+    {%- elif value is sameas false -%} false
+    {%- elif value is number -%} {{ value }}
+    {%- elif value.isoformat is defined -%} '{{ value.isoformat() }}'
+    {%- else -%} '{{ dbt.escape_single_quotes(value | string | replace("\\", "\\\\")) }}'
+    {%- endif -%}
+{%- endmacro %}
