@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-TIER_MARKERS = ("e2e", "dbt", "dagster", "dlt", "postgres", "training")
+TIER_MARKERS = ("e2e", "dbt", "dagster", "dlt", "postgres", "training", "spark")
 # dagster-dbt reads the manifest when this module is imported
 _MODULE_NEEDING_MANIFEST = "orchestration.assets.transformation"
 _dbt_parsed = False
