@@ -28,3 +28,14 @@
             )
     {% endif %}
 {%- endmacro %}
+
+{#- The rows of the statement a UDF runs in (`relation` is what it selects from), for the
+    enrichment's progress messages. Spark 4 fails a task when a scalar subquery is the argument
+    of a Python UDF (a NullPointerException in OneRowRelationExec), so Spark counts with a window. -#}
+{% macro statement_row_count(relation) -%}
+    {{ return(adapter.dispatch('statement_row_count', 'voc')(relation)) }}
+{%- endmacro %}
+
+{% macro default__statement_row_count(relation) -%} (select count(*) from {{ relation }}) {%- endmacro %}
+
+{% macro spark__statement_row_count(relation) -%} count(*) over () {%- endmacro %}

@@ -32,7 +32,7 @@ with
             text_hash,
             analysis_version,
             {#- the second argument (rows of this statement) only feeds the progress messages -#}
-            voc_analyse(customer_text, (select count(*) from pending)) as nlp
+            voc_analyse(customer_text, {{ statement_row_count('pending') }}) as nlp
         from pending
     )
 

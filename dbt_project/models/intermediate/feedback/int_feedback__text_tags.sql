@@ -32,7 +32,9 @@ with
         select
             text_hash,
             enrichment_version,
-            voc_tag(clauses, text_sentiment_score, enrichment_version, (select count(*) from pending)) as nlp
+            voc_tag(
+                clauses, text_sentiment_score, enrichment_version, {{ statement_row_count('pending') }}
+            ) as nlp
         from pending
     )
 

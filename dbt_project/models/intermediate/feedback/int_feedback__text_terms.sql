@@ -30,5 +30,7 @@ with
     )
 
 select
-    text_hash, terms_version, voc_terms(text_clean, taxonomy_handle, (select count(*) from pending)) as terms
+    text_hash,
+    terms_version,
+    voc_terms(text_clean, taxonomy_handle, {{ statement_row_count('pending') }}) as terms
 from pending
