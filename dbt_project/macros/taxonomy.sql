@@ -24,6 +24,12 @@
                             keywords,
                             'negative_keywords',
                             negative_keywords,
+                            'text_negative_keywords',
+                            text_negative_keywords,
+                            'aspects',
+                            aspects,
+                            'aspect_context',
+                            aspect_context,
                             'is_complaint',
                             is_complaint
                         )
