@@ -4,9 +4,12 @@ UV_HOME := .uv
 UV := $(UV_HOME)/bin/uv
 VENV := .venv
 VOC := $(VENV)/bin/voc
-STAMP := $(VENV)/.voc-installed
+# Optional extras of pyproject.toml: `make install EXTRAS=spark`; VOC_ENGINE=spark implies it
+# (docs/spark.md). The default DuckDB install has no pyspark.
+EXTRAS ?= $(if $(filter spark,$(VOC_ENGINE)),spark)
+STAMP := $(VENV)/.voc-installed$(subst $(eval) ,,$(EXTRAS:%=-%))
 
-.PHONY: install run test test-fast lint format ui generate clean eval bench bench-nlp bench-loader train
+.PHONY: install install-spark run test test-fast lint format ui generate clean eval bench bench-nlp bench-loader train
 
 install: $(STAMP)
 
@@ -15,8 +18,12 @@ $(UV):
 	$(UV_HOME)/bin/python -m pip install --quiet --disable-pip-version-check uv
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
+	$(UV) sync --frozen --python "$$(command -v $(PYTHON))" $(EXTRAS:%=--extra %)
+	@rm -f $(VENV)/.voc-installed*
 	@touch $@
+
+install-spark:  ## the Spark engine's extra too (pyspark, dbt-spark); Java 17 must be installed
+	$(MAKE) install EXTRAS=spark
 
 run: install  ## generate demo data if the landing folder is empty, then run the whole pipeline once
 	$(VENV)/bin/python -m devtools ensure-demo

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -62,8 +63,9 @@ class NgramModel:
 
     def logit_of_ngrams(self, grams: set[str]) -> float:
         """Log-odds for the n-gram set of a text (``char_ngrams``), so that two models can share it."""
-        # map/filter run in C: absent n-grams give None and are dropped.
-        return self.intercept + sum(filter(None, map(self.weights.get, grams)))
+        # map/filter run in C: absent n-grams give None and are dropped. fsum is exact, so the
+        # order of the set (a per-process string hash seed) cannot change the last bits.
+        return self.intercept + math.fsum(filter(None, map(self.weights.get, grams)))
 
     @classmethod
     def load(cls, path: Path) -> NgramModel:
@@ -79,6 +81,9 @@ class NgramModel:
                 else:
                     weights[name] = float(value)
         return cls(weights, intercept)
+
+
+_REAL, _IMAG = operator.attrgetter("real"), operator.attrgetter("imag")
 
 
 class ModelPair:
@@ -117,9 +122,12 @@ class ModelPair:
         normalised text; None for empty text. Without a gate the gate logit is +inf (polar)."""
         if not text:
             return None
-        total = sum(filter(None, map(self._paired.get, char_ngrams(text))), 0j)
-        gate_logit = self.gate.intercept + total.imag if self.gate is not None else math.inf
-        return total.real, gate_logit
+        # fsum per part is exact: every process (a Spark or NLP worker has its own string hash
+        # seed, so its own set order) gets the same bits
+        weights = list(filter(None, map(self._paired.get, char_ngrams(text))))
+        real = math.fsum(map(_REAL, weights))
+        gate_logit = self.gate.intercept + math.fsum(map(_IMAG, weights)) if self.gate is not None else math.inf
+        return real, gate_logit
 
 
 # A pair put in place by ``use_pair`` (evaluation: leave-one-domain-out scores the same path with

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.project import DBT_EXECUTABLE, FULL_REFRESH_TAG, dbt_vars_args, voc_dbt_project
+from orchestration.project import FULL_REFRESH_TAG, dbt_cli_resource, dbt_vars_args, voc_dbt_project
 from orchestration.settings import VocSettings
 
 
@@ -19,9 +19,7 @@ def prepare_dbt_manifest(settings: VocSettings | None = None) -> None:
     the key, is part of what dbt compares). Parsing needs no key: without settings the profile's
     key is empty.
     """
-    from dagster_dbt import DbtCliResource
-
-    dbt = DbtCliResource(project_dir=voc_dbt_project, dbt_executable=DBT_EXECUTABLE)
+    dbt = dbt_cli_resource(settings)  # on Spark: parsed for the spark target (its dispatch)
     args = ["parse", "--quiet", *(dbt_vars_args(settings.dbt_vars()) if settings else ())]
     target = Path(voc_dbt_project.target_path)
     target.mkdir(parents=True, exist_ok=True)

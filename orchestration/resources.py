@@ -4,10 +4,9 @@
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
-from orchestration.project import DBT_EXECUTABLE, voc_dbt_project
+from orchestration.project import dbt_cli_resource
 from orchestration.settings import VocSettings
 
 # DuckDB allows one writer per file: every asset that writes the warehouse runs in this pool.
@@ -47,5 +46,5 @@ def build_resources(settings: VocSettings) -> dict[str, object]:
         "settings": settings,
         "warehouse": VocWarehouse.from_settings(settings),
         "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(project_dir=voc_dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": dbt_cli_resource(settings),
     }

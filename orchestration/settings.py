@@ -35,6 +35,14 @@ Variables (relative paths are taken from the repository root):
 ``VOC_PUBLISH_DIR``                       where the marts are published (``published/`` beside the
                                           warehouse folder, so ``data/published``)
 ``VOC_PUBLISH_KEEP``                      how many publications are kept for rollback (7)
+``VOC_ENGINE``                            ``duckdb`` (default) or ``spark`` (docs/spark.md)
+``VOC_SPARK_MASTER``                      Spark master URL (``local[2]``; ``spark://``, ``yarn``, ``k8s://``)
+``VOC_LAKE_DIR``                          the raw layer as Parquet on Spark: a folder or an object-store
+                                          URL (``lake/`` beside the warehouse folder, so ``data/lake``)
+``VOC_SPARK_WAREHOUSE_DIR``               Spark's tables and metastore (``spark-warehouse/`` beside the
+                                          warehouse folder, so ``data/spark-warehouse``)
+``VOC_SPARK_CONF``                        more Spark configuration, a JSON object of ``spark.*`` keys (may
+                                          hold secrets, e.g. object-store keys: never shown)
 ========================================  ====================================================
 
 dbt reads one more itself with ``env_var()`` in ``dbt_project``: ``VOC_DUCKDB_MEMORY_LIMIT``; a
@@ -54,7 +62,9 @@ source in api mode) a missing or demo key stops a run before anything is written
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -90,6 +100,14 @@ DEFAULT_STEP_RETRY_SECONDS = 60
 DEFAULT_WRITER_WAIT_SECONDS = 600.0
 DEFAULT_LANDING_SETTLE_SECONDS = 30.0
 DEFAULT_PUBLISH_KEEP = 7
+DUCKDB_ENGINE, SPARK_ENGINE = "duckdb", "spark"
+ENGINES = (DUCKDB_ENGINE, SPARK_ENGINE)
+DEFAULT_SPARK_MASTER = "local[2]"
+# a Spark master the session factory can start a driver against (client mode): local threads, a
+# standalone cluster, YARN or Kubernetes
+_SPARK_MASTER = re.compile(r"local(\[(\*|[1-9][0-9]*)(,[1-9][0-9]*)?\])?|(spark|k8s|mesos)://\S+|yarn")
+# scheme://... : an object-store or HDFS URL, handed to dlt / Spark unchanged
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S*")
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
 # NlpConfig field -> its environment variable; dbt's var of the same setting is the lower-cased name
 NLP_VARIABLES = {
@@ -108,6 +126,30 @@ DEMO_MARKER_NAME = ".voc-demo"
 
 class PseudonymKeyError(RuntimeError):
     """Real data without a secret pseudonym key: the run stops before it writes anything."""
+
+
+class EngineConfigError(ValueError):
+    """A ``VOC_ENGINE`` / ``VOC_SPARK_*`` / ``VOC_LAKE_DIR`` setting that cannot be used."""
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where and how the Spark engine runs (``orchestration.engine.spark_session``).
+
+    ``warehouse_dir`` and ``lake_dir`` are absolute local paths or URLs (``s3a://...``,
+    ``hdfs://...``) as text, since Spark and dlt take both. ``conf`` is more Spark configuration;
+    it may hold secrets (object-store keys), so it is never in ``repr``.
+    """
+
+    master: str = DEFAULT_SPARK_MASTER
+    warehouse_dir: str = ""
+    lake_dir: str = ""
+    conf: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_local(self) -> bool:
+        """True for a ``local[...]`` master (driver and executors in this process's JVM)."""
+        return self.master.startswith("local")
 
 
 @dataclass(frozen=True)
@@ -134,6 +176,21 @@ class VocSettings:
     serve_readonly_password: str | None = field(default=None, repr=False)
     publish_dir_setting: Path | None = None
     publish_keep: int = DEFAULT_PUBLISH_KEEP
+    engine: str = DUCKDB_ENGINE
+    spark_master: str = DEFAULT_SPARK_MASTER
+    lake_dir_setting: str | None = None
+    spark_warehouse_dir_setting: str | None = None
+    # VOC_SPARK_CONF: may hold object-store keys, never in repr
+    spark_conf: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise EngineConfigError(f"VOC_ENGINE must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if not _SPARK_MASTER.fullmatch(self.spark_master):
+            raise EngineConfigError(
+                "VOC_SPARK_MASTER must be local, local[N], local[*], spark://host:port, yarn or k8s://..."
+                f", got {self.spark_master!r} (docs/spark.md)"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VocSettings:
@@ -169,6 +226,11 @@ class VocSettings:
             serve_readonly_password=environ.get("VOC_SERVE_READONLY_PASSWORD") or None,
             publish_dir_setting=_resolve(publish_dir, DEFAULT_WAREHOUSE_PATH) if publish_dir else None,
             publish_keep=_int_at_least(environ, "VOC_PUBLISH_KEEP", DEFAULT_PUBLISH_KEEP, 1),
+            engine=_text(environ, "VOC_ENGINE").lower() or DUCKDB_ENGINE,
+            spark_master=_text(environ, "VOC_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
+            lake_dir_setting=_location(_text(environ, "VOC_LAKE_DIR")),
+            spark_warehouse_dir_setting=_location(_text(environ, "VOC_SPARK_WAREHOUSE_DIR")),
+            spark_conf=spark_conf_from_text(_text(environ, "VOC_SPARK_CONF")),
         )
 
     def record_guard(self) -> RecordGuard:
@@ -253,6 +315,29 @@ class VocSettings:
         the warehouse folder (``data/warehouse`` -> ``data/published``); see docs/publishing.md."""
         return self.publish_dir_setting or self.warehouse_dir.parent / "published"
 
+    # --- the engine --------------------------------------------------------------------------
+
+    @property
+    def uses_spark(self) -> bool:
+        return self.engine == SPARK_ENGINE
+
+    @property
+    def lake_dir(self) -> str:
+        """The raw layer as Parquet on Spark (dlt's filesystem destination): ``VOC_LAKE_DIR``, else
+        ``lake/`` beside the warehouse folder (``data/lake``). An absolute path or a URL, as text."""
+        return self.lake_dir_setting or str(self.warehouse_dir.parent / "lake")
+
+    @property
+    def spark_warehouse_dir(self) -> str:
+        """Spark's tables (``<dir>/<schema>.db/<table>``) and its metastore: ``VOC_SPARK_WAREHOUSE_DIR``,
+        else ``spark-warehouse/`` beside the warehouse folder (``data/spark-warehouse``)."""
+        return self.spark_warehouse_dir_setting or str(self.warehouse_dir.parent / "spark-warehouse")
+
+    @property
+    def spark(self) -> SparkSettings:
+        """What the Spark session factory needs (``orchestration.engine.spark_session``)."""
+        return SparkSettings(self.spark_master, self.spark_warehouse_dir, self.lake_dir, self.spark_conf)
+
     @property
     def quality_report_dir(self) -> Path:
         """The great-expectations report (``quality_report/`` beside the warehouse)."""
@@ -280,6 +365,12 @@ class VocSettings:
         if self.publish_dir_setting is not None:
             env["VOC_PUBLISH_DIR"] = str(self.publish_dir_setting)
         env["VOC_PUBLISH_KEEP"] = str(self.publish_keep)
+        env["VOC_ENGINE"] = self.engine
+        env["VOC_SPARK_MASTER"] = self.spark_master
+        env["VOC_LAKE_DIR"] = self.lake_dir
+        env["VOC_SPARK_WAREHOUSE_DIR"] = self.spark_warehouse_dir
+        if self.spark_conf:
+            env["VOC_SPARK_CONF"] = json.dumps(dict(self.spark_conf), sort_keys=True)
         nlp = self._nlp_strings()
         for key, name in NLP_VARIABLES.items():
             env[name] = nlp[key]
@@ -295,6 +386,18 @@ class VocSettings:
         return {
             "voc_warehouse_path": str(self.warehouse_path),
             **{name.lower(): nlp[key] for key, name in NLP_VARIABLES.items()},
+            **(self.spark_dbt_vars() if self.uses_spark else {}),
+        }
+
+    def spark_dbt_vars(self) -> dict[str, str]:
+        """The Spark engine's settings as dbt vars (``voc_spark_master``, ``voc_lake_dir``,
+        ``voc_spark_warehouse_dir``), which the Spark dbt wrapper (``orchestration.engine.spark_dbt``)
+        and the profile's ``spark`` target read. ``VOC_SPARK_CONF`` is not among them: it may hold
+        secrets, and vars land in dbt's artifacts."""
+        return {
+            "voc_spark_master": self.spark_master,
+            "voc_lake_dir": self.lake_dir,
+            "voc_spark_warehouse_dir": self.spark_warehouse_dir,
         }
 
     def _nlp_strings(self) -> dict[str, str]:
@@ -379,6 +482,57 @@ def api_source_config_from_env(family: str, environ: Mapping[str, str]) -> ApiSo
     token = _text(environ, f"{prefix}_TOKEN") or None
     page_size = _int_at_least(environ, f"{prefix}_PAGE_SIZE", DEFAULT_PAGE_SIZE, 1)
     return ApiSourceConfig(family, base_url.rstrip("/"), token, page_size)
+
+
+def spark_conf_from_text(text: str) -> Mapping[str, str]:
+    """``VOC_SPARK_CONF``: a JSON object of ``spark.*`` keys to strings, numbers or booleans.
+    Its values may be secrets: no error repeats one."""
+    if not text:
+        return MappingProxyType({})
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise EngineConfigError('VOC_SPARK_CONF must be a JSON object, e.g. {"spark.executor.memory": "4g"}') from None
+    if not isinstance(document, dict):
+        raise EngineConfigError('VOC_SPARK_CONF must be a JSON object, e.g. {"spark.executor.memory": "4g"}')
+    conf = {}
+    for key, value in document.items():
+        if not key.startswith("spark."):
+            raise EngineConfigError(f"VOC_SPARK_CONF keys start with 'spark.', got {key!r}")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        elif not isinstance(value, str):
+            raise EngineConfigError(f"VOC_SPARK_CONF value of {key!r} must be a string, number or boolean")
+        conf[key] = value
+    return MappingProxyType(conf)
+
+
+def java_home(environ: Mapping[str, str] | None = None) -> str | None:
+    """``JAVA_HOME`` (pyspark starts Spark's JVM from there, else from ``java`` on PATH)."""
+    environ = os.environ if environ is None else environ
+    return _text(environ, "JAVA_HOME") or None
+
+
+def dbt_child_pseudonym_key(environ: Mapping[str, str] | None = None) -> bytes:
+    """The pseudonym key a dbt child was handed in ``DBT_KEY_VARIABLE`` (the demo key when
+    unset): the Spark dbt wrapper registers ``voc_pseudonym`` with it, as the dbt-duckdb plugin
+    does from its profile."""
+    from nlp_udfs.pseudonyms import decode_key
+
+    environ = os.environ if environ is None else environ
+    return decode_key(environ.get(DBT_KEY_VARIABLE))
+
+
+def _location(value: str) -> str | None:
+    """A folder setting that may also be a URL: a URL as given, a path made absolute (relative
+    paths from the repository root), None when unset."""
+    if not value:
+        return None
+    if _URL.fullmatch(value):
+        return value
+    return str(_resolve(value, REPO_ROOT))
 
 
 def _secret_bytes(environ: Mapping[str, str], name: str) -> bytes | None:

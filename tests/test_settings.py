@@ -194,3 +194,81 @@ def test_ensure_demo_marks_demo_data_generated_before_the_marker(tmp_path):
         assert result.exit_code == 0, result.output
     assert VocSettings.from_env({"VOC_LANDING_DIR": str(landing)}).landing_is_demo()
     assert not VocSettings.from_env({"VOC_LANDING_DIR": str(tmp_path / "exports")}).landing_is_demo()  # real stays real
+
+
+# --- the engine (docs/spark.md) ------------------------------------------------------------------
+
+
+def test_the_engine_is_duckdb_unless_spark_is_chosen(tmp_path):
+    from orchestration.settings import DEFAULT_SPARK_MASTER
+
+    warehouse = tmp_path / "data" / "warehouse" / "voc.duckdb"
+    settings = VocSettings.from_env({"VOC_DUCKDB_PATH": str(warehouse)})
+    assert settings.engine == "duckdb" and not settings.uses_spark
+    assert settings.spark_master == DEFAULT_SPARK_MASTER == "local[2]"
+    # beside the warehouse folder, like the reports: data/lake and data/spark-warehouse by default
+    assert settings.lake_dir == str(tmp_path / "data" / "lake")
+    assert settings.spark_warehouse_dir == str(tmp_path / "data" / "spark-warehouse")
+    assert "voc_spark_master" not in settings.dbt_vars()
+    spark = VocSettings.from_env({"VOC_DUCKDB_PATH": str(warehouse), "VOC_ENGINE": " Spark ", "VOC_SPARK_MASTER": "local[*]"})
+    assert spark.uses_spark and spark.spark.master == "local[*]" and spark.spark.is_local
+    assert spark.dbt_vars()["voc_spark_master"] == "local[*]"
+    assert spark.dbt_vars()["voc_lake_dir"] == str(tmp_path / "data" / "lake")
+    assert spark.dbt_vars()["voc_spark_warehouse_dir"] == spark.spark.warehouse_dir
+
+
+def test_lake_and_spark_warehouse_take_paths_and_urls():
+    settings = VocSettings.from_env({"VOC_LAKE_DIR": "x/lake", "VOC_SPARK_WAREHOUSE_DIR": "hdfs://nn:8020/voc/warehouse"})
+    assert settings.lake_dir == str(REPO_ROOT / "x" / "lake")
+    assert settings.spark_warehouse_dir == "hdfs://nn:8020/voc/warehouse"
+    assert VocSettings.from_env({"VOC_LAKE_DIR": "s3://bucket/voc/lake"}).lake_dir == "s3://bucket/voc/lake"
+
+
+@pytest.mark.parametrize("master", ["local", "local[1]", "local[*]", "local[4,2]", "spark://head:7077", "yarn", "k8s://https://api:6443"])
+def test_spark_masters_a_driver_can_start_against(master):
+    assert VocSettings.from_env({"VOC_SPARK_MASTER": master}).spark.master == master
+
+
+@pytest.mark.parametrize(
+    ("environ", "match"),
+    [
+        ({"VOC_ENGINE": "postgres"}, "VOC_ENGINE must be one of duckdb, spark"),
+        ({"VOC_SPARK_MASTER": "local[0]"}, "VOC_SPARK_MASTER"),
+        ({"VOC_SPARK_MASTER": "head:7077"}, "VOC_SPARK_MASTER"),
+        ({"VOC_SPARK_CONF": "spark.executor.memory=4g"}, "JSON object"),
+        ({"VOC_SPARK_CONF": '["spark.executor.memory"]'}, "JSON object"),
+        ({"VOC_SPARK_CONF": '{"executor.memory": "4g"}'}, "start with 'spark.'"),
+        ({"VOC_SPARK_CONF": '{"spark.x": {"nested": 1}}'}, "string, number or boolean"),
+    ],
+)
+def test_a_bad_engine_setting_is_refused_when_the_settings_are_read(environ, match):
+    from orchestration.settings import EngineConfigError
+
+    with pytest.raises(EngineConfigError, match=match):
+        VocSettings.from_env(environ)
+
+
+def test_extra_spark_conf_is_text_never_shown_and_reaches_a_child_not_dbt():
+    secret = '{"spark.hadoop.fs.s3a.secret.key": "s3cret", "spark.executor.instances": 4, "spark.dynamicAllocation.enabled": false}'
+    settings = VocSettings.from_env({"VOC_ENGINE": "spark", "VOC_SPARK_CONF": secret})
+    assert dict(settings.spark.conf) == {
+        "spark.hadoop.fs.s3a.secret.key": "s3cret",
+        "spark.executor.instances": "4",
+        "spark.dynamicAllocation.enabled": "false",
+    }
+    assert "s3cret" not in repr(settings) and "s3cret" not in repr(settings.spark)
+    assert "s3cret" not in str(settings.dbt_vars())  # vars land in dbt's artifacts
+    child = VocSettings.from_env(settings.child_env({}))
+    assert child.spark == settings.spark and dict(child.spark_conf) == dict(settings.spark_conf)
+    assert (child.engine, child.lake_dir, child.spark_warehouse_dir) == ("spark", settings.lake_dir, settings.spark_warehouse_dir)
+    with pytest.raises(ValueError) as refused:
+        VocSettings.from_env({"VOC_SPARK_CONF": '{"spark.hadoop.fs.s3a.secret.key": ["s3cret"]}'})
+    assert "s3cret" not in str(refused.value)
+
+
+def test_a_dbt_child_reads_the_key_it_was_handed():
+    from nlp_udfs.pseudonyms import DEMO_KEY, encode_key
+    from orchestration.settings import DBT_KEY_VARIABLE, dbt_child_pseudonym_key
+
+    assert dbt_child_pseudonym_key({}) == DEMO_KEY
+    assert dbt_child_pseudonym_key({DBT_KEY_VARIABLE: encode_key(b"pe'pper")}) == b"pe'pper"

@@ -84,7 +84,8 @@ def voc_dbt_models(
         dbt_vars = {**settings.dbt_vars(), "voc_warehouse_path": str(warehouse.warehouse_path)}
         full_refresh = ["--full-refresh"] if context.run.tags.get(FULL_REFRESH_TAG) == "true" else []
         # a reader (BI tool) that opened the file since the run started would fail dbt obscurely
-        wait_until_writable(warehouse.warehouse_path, settings.writer_wait_seconds, on_wait=context.log.warning)
+        if not settings.uses_spark:  # on Spark, dbt writes Parquet tables, not the DuckDB file
+            wait_until_writable(warehouse.warehouse_path, settings.writer_wait_seconds, on_wait=context.log.warning)
         with settings.dbt_key_in_environment():
             invocation = dbt.cli([*DBT_PIPELINE_BUILD_ARGS, *full_refresh, *dbt_vars_args(dbt_vars)], context=context)
         events, failure = _drain(invocation.stream())

@@ -1,0 +1,1 @@
+"""How the warehouse runs on another engine than DuckDB (docs/spark.md)."""
