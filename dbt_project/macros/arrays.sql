@@ -25,6 +25,8 @@
 
 {% macro default__empty_string_list() -%} array() {%- endmacro %}
 
+{% macro spark__empty_string_list() -%} cast(array() as array<string>) {%- endmacro %}
+
 {% macro duckdb__empty_string_list() -%} cast([] as varchar[]) {%- endmacro %}
 
 {#- One output row per element of a list column, in a select list. -#}
@@ -88,4 +90,18 @@
         range(1, greatest(len({{ list_column }}), 1)),
         lambda position:{{ list_column }} [position] || {{ list_column }} [position + 1]
     )
+{%- endmacro %}
+
+{#- Every match of a regular expression replaced; the replacement refers to groups as \\1 (the
+    DuckDB / RE2 way), which Spark (Java) writes $1. -#}
+{% macro regexp_replace_all(text, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regexp_replace_all', 'voc')(text, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro duckdb__regexp_replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro spark__regexp_replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, '{{ pattern }}', '{{ modules.re.sub("\\\\([0-9])", "$\\1", replacement) }}')
 {%- endmacro %}

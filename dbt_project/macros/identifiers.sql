@@ -6,15 +6,15 @@
 {#- Keyed pseudonym (HMAC-SHA256 under the deployment's secret key, 64 hex digits) of an
     identifier, the only form in which identifiers reach the marts. `kind` is a SQL expression
     naming what the value is (phone, email, member_id, unionid, account, customer). The key lives
-    in the voc_pseudonym function that the dbt-duckdb plugin registers (nlp_udfs/pseudonyms.py),
+    in the voc_pseudonym function that the dbt-duckdb plugin (or the Spark session) registers (nlp_udfs/pseudonyms.py),
     never in SQL text. -#}
 {% macro hash_identifier(kind, id_value) -%}
     {{ return(adapter.dispatch('hash_identifier', 'voc')(kind, id_value)) }}
 {%- endmacro %}
 
-{% macro default__hash_identifier(kind, id_value) -%}
-    {{ exceptions.raise_compiler_error("hash_identifier needs the voc_pseudonym function, registered on duckdb only, not on " ~ adapter.type()) }}
-{%- endmacro %}
+{#- On Spark the engine registers the same function in the session before dbt runs
+    (nlp_udfs/spark_functions.py), with the key from the same variable. -#}
+{% macro spark__hash_identifier(kind, id_value) -%} voc_pseudonym({{ kind }}, {{ id_value }}) {%- endmacro %}
 
 {% macro duckdb__hash_identifier(kind, id_value) -%} voc_pseudonym({{ kind }}, {{ id_value }}) {%- endmacro %}
 

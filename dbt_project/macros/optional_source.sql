@@ -13,7 +13,7 @@
     {%- endif -%}
     {%- set empty_relation -%}
     (select {% for column in typed_columns -%}
-        cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}{{ ", " if not loop.last }}
+        cast(null as {{ voc_type(column.data_type) }}) as {{ adapter.quote(column.name) }}{{ ", " if not loop.last }}
     {%- endfor %} where 1 = 0)
     {%- endset -%}
     {{ return(empty_relation) }}
@@ -28,7 +28,7 @@
     {%- if existing is not none -%} {{ return(existing) }} {%- endif -%}
     {%- set empty_relation -%}
     (select {% for name, data_type in typed_columns.items() -%}
-        cast(null as {{ data_type }}) as {{ adapter.quote(name) }}{{ ", " if not loop.last }}
+        cast(null as {{ voc_type(data_type) }}) as {{ adapter.quote(name) }}{{ ", " if not loop.last }}
     {%- endfor %} where 1 = 0)
     {%- endset -%}
     {{ return(empty_relation) }}

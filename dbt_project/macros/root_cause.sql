@@ -1,8 +1,8 @@
 {#- Hour of day (0-23) of a timestamptz in the business time zone, var('voc_timezone'). -#}
 {% macro local_hour(column) -%} {{ return(adapter.dispatch('local_hour', 'voc')(column)) }} {%- endmacro %}
 
-{% macro default__local_hour(column) -%}
-    {{ exceptions.raise_compiler_error("local_hour has no implementation for adapter " ~ adapter.type()) }}
+{% macro spark__local_hour(column) -%}
+    hour(from_utc_timestamp({{ column }}, '{{ var("voc_timezone") }}'))
 {%- endmacro %}
 
 {% macro duckdb__local_hour(column) -%}

@@ -5,8 +5,13 @@
     {{ return(adapter.dispatch('unnest_tag_evidence', 'voc')(json_column)) }}
 {%- endmacro %}
 
-{% macro default__unnest_tag_evidence(json_column) -%}
-    {{ exceptions.raise_compiler_error("unnest_tag_evidence has no implementation for adapter " ~ adapter.type()) }}
+{% macro spark__unnest_tag_evidence(json_column) -%}
+    explode(
+        from_json(
+            {{ json_column }},
+            'array<struct<tag: string, keyword: string, clause: string, sentiment: string, score: double>>'
+        )
+    )
 {%- endmacro %}
 
 {% macro duckdb__unnest_tag_evidence(json_column) -%}

@@ -4,8 +4,35 @@
     {{ return(adapter.dispatch('taxonomy_json', 'voc')(taxonomy_relation)) }}
 {%- endmacro %}
 
-{% macro default__taxonomy_json(taxonomy_relation) -%}
-    {{ exceptions.raise_compiler_error("taxonomy_json has no implementation for adapter " ~ adapter.type()) }}
+{#- The same document byte for byte as DuckDB's to_json: compact, keys in this order, rows sorted by
+    tag (structs sort by their first field), nulls written as null (Spark drops null fields unless
+    told not to). -#}
+{% macro spark__taxonomy_json(taxonomy_relation) -%}
+    (
+        select
+            to_json(
+                sort_array(
+                    collect_list(
+                        named_struct(
+                            'tag',
+                            tag,
+                            'l1',
+                            l1,
+                            'l2',
+                            l2,
+                            'keywords',
+                            keywords,
+                            'negative_keywords',
+                            negative_keywords,
+                            'is_complaint',
+                            is_complaint
+                        )
+                    )
+                ),
+                map('ignoreNullFields', 'false')
+            )
+        from {{ taxonomy_relation }}
+    )
 {%- endmacro %}
 
 {% macro duckdb__taxonomy_json(taxonomy_relation) -%}
@@ -37,8 +64,8 @@
     {{ return(adapter.dispatch('taxonomy_handle', 'voc')(taxonomy_relation)) }}
 {%- endmacro %}
 
-{% macro default__taxonomy_handle(taxonomy_relation) -%}
-    {{ exceptions.raise_compiler_error("taxonomy_handle has no implementation for adapter " ~ adapter.type()) }}
+{% macro spark__taxonomy_handle(taxonomy_relation) -%}
+    (select voc_taxonomy_handle({{ taxonomy_json(taxonomy_relation) }}))
 {%- endmacro %}
 
 {% macro duckdb__taxonomy_handle(taxonomy_relation) -%}
@@ -51,11 +78,9 @@
     {{ return(adapter.dispatch('nlp_analysis_version', 'voc')()) }}
 {%- endmacro %}
 
-{% macro default__nlp_analysis_version() -%}
-    {{ exceptions.raise_compiler_error("nlp_analysis_version has no implementation for adapter " ~ adapter.type()) }}
-{%- endmacro %}
+{% macro spark__nlp_analysis_version() -%} (select voc_analysis_version('analysis')) {%- endmacro %}
 
-{% macro duckdb__nlp_analysis_version() -%} (select voc_analysis_version('analysis')) {%- endmacro %}
+{% macro duckdb__nlp_analysis_version() -%}(select voc_analysis_version('analysis')) {%- endmacro %}
 
 {#- The version of the hot terms under a taxonomy (a handle column or expression): nlp_udfs
     version plus the taxonomy's keyword words, which jieba's user dictionary holds. -#}
@@ -63,8 +88,8 @@
     {{ return(adapter.dispatch('terms_version', 'voc')(taxonomy_handle_expression)) }}
 {%- endmacro %}
 
-{% macro default__terms_version(taxonomy_handle_expression) -%}
-    {{ exceptions.raise_compiler_error("terms_version has no implementation for adapter " ~ adapter.type()) }}
+{% macro spark__terms_version(taxonomy_handle_expression) -%}
+    voc_terms_version({{ taxonomy_handle_expression }})
 {%- endmacro %}
 
 {% macro duckdb__terms_version(taxonomy_handle_expression) -%}

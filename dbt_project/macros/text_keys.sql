@@ -2,9 +2,16 @@
     `referencing` (a relation with a text_hash column) no longer holds, e.g. a feedback text that
     was changed. Keeps the table what a full refresh would build. -#}
 {% macro delete_unreferenced_texts(relation, referencing) -%}
+    {{ return(adapter.dispatch('delete_unreferenced_texts', 'voc')(relation, referencing)) }}
+{%- endmacro %}
+
+{% macro default__delete_unreferenced_texts(relation, referencing) -%}
     delete from {{ relation }}
     where text_hash not in (select referencing.text_hash from {{ referencing }} as referencing)
 {%- endmacro %}
+
+{#- Spark builds these models whole (voc_incremental_materialization): nothing is left to delete. -#}
+{% macro spark__delete_unreferenced_texts(relation, referencing) -%} {%- endmacro %}
 
 {#- In an incremental build keyed by text_hash: keep only the texts that this model has not yet
     built under the current version (`version_column` of `version_alias`, the same column name in
@@ -21,3 +28,14 @@
             )
     {% endif %}
 {%- endmacro %}
+
+{#- The rows of the statement a UDF runs in (`relation` is what it selects from), for the
+    enrichment's progress messages. Spark 4 fails a task when a scalar subquery is the argument
+    of a Python UDF (a NullPointerException in OneRowRelationExec), so Spark counts with a window. -#}
+{% macro statement_row_count(relation) -%}
+    {{ return(adapter.dispatch('statement_row_count', 'voc')(relation)) }}
+{%- endmacro %}
+
+{% macro default__statement_row_count(relation) -%} (select count(*) from {{ relation }}) {%- endmacro %}
+
+{% macro spark__statement_row_count(relation) -%} count(*) over () {%- endmacro %}

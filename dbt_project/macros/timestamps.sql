@@ -4,8 +4,10 @@
 {#- Calendar day of a timestamptz in the business time zone. -#}
 {% macro local_date(column) -%} {{ return(adapter.dispatch('local_date', 'voc')(column)) }} {%- endmacro %}
 
-{% macro default__local_date(column) -%}
-    {{ exceptions.raise_compiler_error("local_date has no implementation for adapter " ~ adapter.type()) }}
+{#- Spark's timestamp is an instant like DuckDB's timestamptz; from_utc_timestamp gives its wall
+    clock in the zone (the session time zone is UTC, profiles.yml). -#}
+{% macro spark__local_date(column) -%}
+    to_date(from_utc_timestamp({{ column }}, '{{ var("voc_timezone") }}'))
 {%- endmacro %}
 
 {% macro duckdb__local_date(column) -%}
@@ -17,7 +19,7 @@
     {{ return(adapter.dispatch('local_midnight', 'voc')(date_expression)) }}
 {%- endmacro %}
 
-{% macro default__local_midnight(date_expression) -%}
+{% macro spark__local_midnight(date_expression) -%}
     to_utc_timestamp(cast({{ date_expression }} as timestamp), '{{ var("voc_timezone") }}')
 {%- endmacro %}
 

@@ -53,6 +53,8 @@
     percentile_cont(0.5) within group (order by {{ expression }})
 {%- endmacro %}
 
+{% macro spark__voc_median(expression) -%} median({{ expression }}) {%- endmacro %}
+
 {% macro duckdb__voc_median(expression) -%} median({{ expression }}) {%- endmacro %}
 
 {#- A metric's formula: simple metrics are their measure (a column of that name, or with

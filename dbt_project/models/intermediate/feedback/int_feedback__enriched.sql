@@ -6,7 +6,7 @@
     (the taxonomy handle) and int_feedback__text_terms (the taxonomy's keyword words). A nightly
     run analyses only new texts; a taxonomy edit re-tags all history from the stored analysis;
     an nlp_udfs upgrade re-analyses everything; a full refresh gives the same rows. -#}
-{{ config(materialized='view') }}
+{{ config(materialized=voc_view_materialization()) }}
 
 select
     keys.feedback_id,

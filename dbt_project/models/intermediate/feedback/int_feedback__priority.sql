@@ -15,7 +15,7 @@ with
                     feedback_id,
                     {{ dbt.datediff(
                 "lag(created_at) over (partition by one_id, tag order by created_at, feedback_id)",
-                'created_at', 'second') }} / 86400.0 as gap_days
+                'created_at', 'second') }} / 86400 as gap_days
                 from mentions
                 where one_id is not null
             ) as gaps

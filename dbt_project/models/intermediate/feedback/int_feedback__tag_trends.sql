@@ -112,7 +112,7 @@ select
     cast(n_feedback as bigint) as n_feedback,
     case when n_feedback > 0 then cast(volume as double) / n_feedback end as share_of_feedback,
     cast(volume_prev as bigint) as volume_prev,
-    case when volume_prev > 0 then 100.0 * (volume - volume_prev) / volume_prev end as change_pct,
+    case when volume_prev > 0 then 100 * (volume - volume_prev) / volume_prev end as change_pct,
     cast(baseline_mean as double) as baseline_mean,
     cast(baseline_stddev as double) as baseline_stddev,
     cast(baseline_periods as bigint) as baseline_periods,

@@ -7,9 +7,9 @@
     leaves this table alone; two feedback items with the same text are analysed once. Texts no
     feedback item says any more are deleted after each build. -#}
 {{ config(
-    materialized='incremental',
+    materialized=voc_incremental_materialization(),
     unique_key='text_hash',
-    incremental_strategy='delete+insert',
+    incremental_strategy=voc_incremental_strategy(),
     on_schema_change='fail',
     post_hook="{{ delete_unreferenced_texts(this, ref('int_feedback__text_keys')) }}"
 ) }}
@@ -32,7 +32,7 @@ with
             text_hash,
             analysis_version,
             {#- the second argument (rows of this statement) only feeds the progress messages -#}
-            voc_analyse(customer_text, (select count(*) from pending)) as nlp
+            voc_analyse(customer_text, {{ statement_row_count('pending') }}) as nlp
         from pending
     )
 

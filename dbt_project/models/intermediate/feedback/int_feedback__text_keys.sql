@@ -1,6 +1,6 @@
 {#- Which text each feedback item says: the hash the text analysis, tags and terms are keyed by.
     NULL and empty texts share one key (both analyse to empty outputs). -#}
-{{ config(materialized='view') }}
+{{ config(materialized=voc_view_materialization()) }}
 
 select
     feedback_id,

@@ -6,9 +6,9 @@
     edit therefore re-tags all history here, from the stored analysis, without cleaning, masking
     or scoring any text again. -#}
 {{ config(
-    materialized='incremental',
+    materialized=voc_incremental_materialization(),
     unique_key='text_hash',
-    incremental_strategy='delete+insert',
+    incremental_strategy=voc_incremental_strategy(),
     on_schema_change='fail',
     post_hook="{{ delete_unreferenced_texts(this, ref('int_feedback__text_analysis')) }}"
 ) }}
@@ -32,7 +32,9 @@ with
         select
             text_hash,
             enrichment_version,
-            voc_tag(clauses, text_sentiment_score, enrichment_version, (select count(*) from pending)) as nlp
+            voc_tag(
+                clauses, text_sentiment_score, enrichment_version, {{ statement_row_count('pending') }}
+            ) as nlp
         from pending
     )
 

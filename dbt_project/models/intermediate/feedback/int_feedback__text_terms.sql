@@ -6,9 +6,9 @@
     code, lexicons, models, segmenter and the taxonomy's keyword words. An edit of vetoes,
     complaint flags or tag names keeps the version; a new keyword re-segments history. -#}
 {{ config(
-    materialized='incremental',
+    materialized=voc_incremental_materialization(),
     unique_key='text_hash',
-    incremental_strategy='delete+insert',
+    incremental_strategy=voc_incremental_strategy(),
     on_schema_change='fail',
     post_hook="{{ delete_unreferenced_texts(this, ref('int_feedback__text_analysis')) }}"
 ) }}
@@ -30,5 +30,7 @@ with
     )
 
 select
-    text_hash, terms_version, voc_terms(text_clean, taxonomy_handle, (select count(*) from pending)) as terms
+    text_hash,
+    terms_version,
+    voc_terms(text_clean, taxonomy_handle, {{ statement_row_count('pending') }}) as terms
 from pending

@@ -199,11 +199,16 @@ FLOAT_COLUMNS = ("value_before", "value_after", "p_value", "effect_size", "contr
                  "control_p_value", "did_estimate", "did_std_error", "did_p_value", "p_value_adjusted", "fdr_level")
 
 
+def _frame(relation):
+    """A ref as a pandas frame, on either engine: a Spark DataFrame (dbt-spark) or a DuckDB relation."""
+    return relation.toPandas() if hasattr(relation, "toPandas") else relation.df()
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
-    interventions = dbt.ref("interventions").df()
-    observations = dbt.ref("int_improvement__observations").df()
-    settings_frame = dbt.ref("analysis_settings").df()
+    interventions = _frame(dbt.ref("interventions"))
+    observations = _frame(dbt.ref("int_improvement__observations"))
+    settings_frame = _frame(dbt.ref("analysis_settings"))
     settings = dict(zip(settings_frame.setting, settings_frame.value))
     min_n, fdr_level = float(settings["improvement_min_n"]), float(settings["improvement_fdr_level"])
 

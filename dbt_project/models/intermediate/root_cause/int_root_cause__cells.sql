@@ -186,8 +186,8 @@ with
             episode_cells.episode_key,
             episode_cells.dimension,
             episode_cells.dimension_value,
-            (period_cells.n - coalesce(tag_period_cells.n, 0) + 0.5)
-            / (period_volumes.n - coalesce(tag_period_volumes.n, 0) + 1.0) as network_share
+            (cast(period_cells.n - coalesce(tag_period_cells.n, 0) as double) + 0.5)
+            / (period_volumes.n - coalesce(tag_period_volumes.n, 0) + 1) as network_share
         from episode_cells
         inner join episodes on episodes.episode_key = episode_cells.episode_key
         inner join

@@ -25,10 +25,15 @@ def _settings(frame: pd.DataFrame) -> dict[str, float]:
     return {row.setting: float(row.value) for row in frame.itertuples(index=False)}
 
 
+def _frame(relation):
+    """A ref as a pandas frame, on either engine: a Spark DataFrame (dbt-spark) or a DuckDB relation."""
+    return relation.toPandas() if hasattr(relation, "toPandas") else relation.df()
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = _settings(dbt.ref("root_cause_settings").df())
-    cells = dbt.ref("int_root_cause__cells").df()
+    settings = _settings(_frame(dbt.ref("root_cause_settings")))
+    cells = _frame(dbt.ref("int_root_cause__cells"))
 
     observed = cells["observed"].to_numpy(dtype="int64")
     total = cells["tag_total"].to_numpy(dtype="int64")

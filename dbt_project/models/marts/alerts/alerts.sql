@@ -312,7 +312,7 @@ with
             {{ dbt.hash('routed.alert_key') }} as alert_id,
             cast(routed.alert_type as {{ dbt.type_string() }}) as alert_type,
             cast(routed.severity as {{ dbt.type_string() }}) as severity,
-            cast(routed.raised_at as timestamp with time zone) as raised_at,
+            cast(routed.raised_at as {{ voc_type('timestamp with time zone') }}) as raised_at,
             {% if is_incremental() %}
                 coalesce(previously_raised.first_raised_at, current_timestamp) as first_raised_at,
             {% else %} current_timestamp as first_raised_at,

@@ -44,7 +44,7 @@ with
             created_date,
             tags,
             'nps' as metric,
-            100.0 * case when rating_nps >= 9 then 1 when rating_nps <= 6 then -1 else 0 end as score
+            100 * case when rating_nps >= 9 then 1 when rating_nps <= 6 then -1 else 0 end as score
         from feedback
         where rating_nps is not null
         union all
@@ -54,7 +54,7 @@ with
             created_date,
             tags,
             'csat_top2_rate' as metric,
-            case when rating_csat >= 4 then 1.0 else 0.0 end as score
+            case when rating_csat >= 4 then 1 else 0 end as score
         from feedback
         where rating_csat is not null
         union all
@@ -64,7 +64,7 @@ with
             created_date,
             tags,
             'negative_rate' as metric,
-            case when sentiment_label = 'negative' then 1.0 else 0.0 end as score
+            case when sentiment_label = 'negative' then 1 else 0 end as score
         from feedback
     ),
 

@@ -39,14 +39,12 @@ with
         select
             *,
             -- add-one smoothing, so a term going from 0 to 1 is not an infinite rise
-            (term_count + 1.0) / (count_prev + 1.0) as lift,
+            (term_count + 1) / (count_prev + 1) as lift,
             row_number() over (partition by period_start order by term_count desc, term) as top_rank,
             row_number() over (
                 partition by period_start
                 order by
-                    case
-                        when term_count >= 3 then (term_count + 1.0) / (count_prev + 1.0)
-                    end desc nulls last,
+                    case when term_count >= 3 then (term_count + 1) / (count_prev + 1) end desc nulls last,
                     term_count desc,
                     term
             ) as rising_rank
@@ -59,7 +57,7 @@ select
     'week' as period_type,
     period_start,
     cast(term as {{ dbt.type_string() }}) as term,
-    cast(term_count as bigint) as "count",
+    cast(term_count as bigint) as {{ adapter.quote('count') }},
     cast(count_prev as bigint) as count_prev,
     cast(round(lift, 6) as double) as lift,
     cast(top_rank as bigint) as top_rank,

@@ -121,9 +121,7 @@ select
     ticket_team,
     ticket_priority,
     ticket_created_at,
-    cast(
-        {{ dbt.datediff('raised_at', 'ticket_created_at', 'second') }} / 3600.0 as double
-    ) as hours_to_ticket,
+    cast({{ dbt.datediff('raised_at', 'ticket_created_at', 'second') }} / 3600 as double) as hours_to_ticket,
     first_response_at,
     first_response_minutes,
     first_response_target_hours,
@@ -136,7 +134,7 @@ select
     next_feedback_source,
     next_feedback_at,
     cast(
-        {{ dbt.datediff('resolved_at', 'next_feedback_at', 'second') }} / 86400.0 as double
+        {{ dbt.datediff('resolved_at', 'next_feedback_at', 'second') }} / 86400 as double
     ) as days_to_next_feedback,
     next_sentiment_label,
     next_sentiment_score,

@@ -14,11 +14,11 @@ with
             min(quarantined_at) as first_quarantined_at,
             max(quarantined_at) as last_quarantined_at,
             -- the earliest line in file order stands for the reason
-            arg_min(
-                record_id, source_file || ':' || lpad(cast(source_line as varchar), 12, '0')
+            min_by(
+                record_id, source_file || ':' || lpad(cast(source_line as {{ dbt.type_string() }}), 12, '0')
             ) as sample_record_id,
-            arg_min(
-                raw_payload, source_file || ':' || lpad(cast(source_line as varchar), 12, '0')
+            min_by(
+                raw_payload, source_file || ':' || lpad(cast(source_line as {{ dbt.type_string() }}), 12, '0')
             ) as sample_payload
         from {{ ref('stg_loader__quarantine') }}
         group by source_family, reason
@@ -52,8 +52,8 @@ with
     )
 
 select
-    cast(source_family as varchar) as source_family,
-    cast(reason as varchar) as reason,
+    cast(source_family as {{ dbt.type_string() }}) as source_family,
+    cast(reason as {{ dbt.type_string() }}) as reason,
     cast(n_quarantined as bigint) as n_quarantined,
     cast(n_records_read as bigint) as n_records_read,
     cast(reason_rate as double) as reason_rate,
@@ -64,12 +64,9 @@ select
     last_quarantined_at,
     -- voc_mask_pii turns null into '', but an unreadable record id stays null
     nullif(
-        regexp_replace(
-            regexp_replace(voc_mask_pii(sample_record_id), '{{ unionid_re }}', '{{ unionid_mask }}', 'g'),
-            '{{ unionid_re }}',
-            '{{ unionid_mask }}',
-            'g'
-        ),
+        {{ regexp_replace_all(
+            regexp_replace_all('voc_mask_pii(sample_record_id)', unionid_re, unionid_mask),
+            unionid_re, unionid_mask) }},
         ''
     ) as sample_record_id_masked,
     -- an allow-list: only the values of keys known to be safe stay readable (voc_mask_payload,

@@ -65,13 +65,13 @@ with
         select
             *,
             -- add-one smoothing, so a theme going from 0 to 3 is not an infinite rise
-            (theme_count + 1.0) / (count_prev + 1.0) as lift,
+            (theme_count + 1) / (count_prev + 1) as lift,
             row_number() over (
                 partition by period_start, theme_kind order by theme_count desc, theme
             ) as top_rank,
             row_number() over (
                 partition by period_start, theme_kind
-                order by (theme_count + 1.0) / (count_prev + 1.0) desc, theme_count desc, theme
+                order by (theme_count + 1) / (count_prev + 1) desc, theme_count desc, theme
             ) as rising_rank
         from with_previous
     ),
@@ -127,11 +127,11 @@ select
     kept.period_start,
     cast(kept.theme_kind as {{ dbt.type_string() }}) as theme_kind,
     cast(kept.theme as {{ dbt.type_string() }}) as theme,
-    cast(kept.theme_count as bigint) as "count",
+    cast(kept.theme_count as bigint) as {{ adapter.quote('count') }},
     cast(kept.count_prev as bigint) as count_prev,
     cast(week_totals.n_untagged_negative as bigint) as n_untagged_negative,
     cast(
-        round(kept.theme_count * 1.0 / week_totals.n_untagged_negative, 6) as double
+        round(kept.theme_count / week_totals.n_untagged_negative, 6) as double
     ) as share_of_untagged_negative,
     cast(round(kept.lift, 6) as double) as lift,
     cast(kept.top_rank as bigint) as top_rank,

@@ -38,6 +38,6 @@ select
     cast(n_negative as bigint) as n_negative,
     cast(n_negative_untagged as bigint) as n_negative_untagged,
     cast(
-        case when n_negative > 0 then round(n_negative_untagged * 1.0 / n_negative, 6) end as double
+        case when n_negative > 0 then round(n_negative_untagged / n_negative, 6) end as double
     ) as negative_untagged_share
 from counted

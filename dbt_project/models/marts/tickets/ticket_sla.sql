@@ -36,10 +36,10 @@ with
             first_agent_reply.first_agent_reply_at as first_response_at,
             case when tickets.status in ('solved', 'closed') then tickets.solved_at end as solved_at,
             {{ dbt.datediff('tickets.created_at', 'first_agent_reply.first_agent_reply_at', 'second') }}
-            / 60.0 as first_response_minutes,
+            / 60 as first_response_minutes,
             {{ dbt.datediff('tickets.created_at', "case when tickets.status in ('solved', 'closed') then tickets.solved_at end", 'second') }}
-            / 3600.0 as resolution_hours,
-            {{ dbt.datediff('tickets.created_at', 'as_of.as_of_at', 'second') }} / 3600.0 as open_hours_as_of,
+            / 3600 as resolution_hours,
+            {{ dbt.datediff('tickets.created_at', 'as_of.as_of_at', 'second') }} / 3600 as open_hours_as_of,
             targets.first_response_hours as first_response_target_hours,
             targets.resolution_hours as resolution_target_hours,
             coalesce(reopens.n_reopens, 0) as n_reopens,

@@ -7,7 +7,7 @@ with
 select
     tickets.ticket_id,
     messages._dlt_list_idx as message_index,
-    messages."at" as sent_at,
+    messages.{{ adapter.quote('at') }} as sent_at,
     messages.author_role,
     messages.body
 from messages
