@@ -7,7 +7,7 @@ dbt-spark submits Python models only to Databricks (``all_purpose_cluster`` / ``
 dbt-spark's own (``py_write_table``: ``model(dbt, spark)``, then ``saveAsTable`` in the model's
 ``file_format``) and only needs a global ``spark``. ``enable_session_python_models`` adds a
 ``session`` submission method that runs that code in this process with ``spark`` bound to the
-active session (the one with the Hive catalog, the UDFs and the lake's tables), and makes it the
+process's session (the one with the Hive catalog, the UDFs and the lake's tables), and makes it the
 default. Called by ``orchestration.engine.spark_dbt`` before dbt starts; dbt's own process only.
 """
 
@@ -25,12 +25,11 @@ class SessionPythonJobHelper:
         self.relation = f"{parsed_model['schema']}.{parsed_model['alias']}"
 
     def submit(self, compiled_code: str) -> None:
-        from dbt_common.exceptions import DbtRuntimeError
         from pyspark.sql import SparkSession
 
-        spark = SparkSession.getActiveSession()
-        if spark is None:
-            raise DbtRuntimeError(f"no Spark session in this process to build the Python model {self.relation}")
+        # dbt runs models in its worker threads, where no session is active yet: getOrCreate()
+        # hands back the process's session, as dbt-spark's session method does for SQL
+        spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
         code = compile(compiled_code, f"<dbt Python model {self.relation}>", "exec")
         exec(code, {"__name__": f"dbt_python_model_{self.relation.replace('.', '_')}", "spark": spark})  # noqa: S102
 
