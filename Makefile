@@ -5,8 +5,8 @@ UV := $(UV_HOME)/bin/uv
 VENV := .venv
 VOC := $(VENV)/bin/voc
 # Optional extras of pyproject.toml: `make install EXTRAS=spark`; VOC_ENGINE=spark implies it
-# (docs/spark.md). The default DuckDB install has no pyspark.
-EXTRAS ?= $(if $(filter spark,$(VOC_ENGINE)),spark)
+# (docs/spark.md), and so does `make bench ENGINE=spark`. The default DuckDB install has no pyspark.
+EXTRAS ?= $(if $(filter spark,$(VOC_ENGINE) $(ENGINE)),spark)
 STAMP := $(VENV)/.voc-installed$(subst $(eval) ,,$(EXTRAS:%=-%))
 
 .PHONY: install install-spark run test test-fast lint format ui generate clean eval bench bench-nlp bench-loader train
@@ -54,8 +54,8 @@ generate: install  ## demo data into the landing folder (ROWS, SEED)
 eval: install  ## NLP evaluation on the hand-written labelled set (sentiment, tags per L1, risks, confusions), leave-one-domain-out sentiment on CORPUS_DIR's public corpora, then PII masking recall per kind on the PII dev and eval sets
 	$(VENV)/bin/python -m devtools.nlp_eval --corpus-dir $(or $(CORPUS_DIR),../shared/corpora)
 
-bench: install  ## whole pipeline on ROWS (default 200000) fresh demo rows, per stage, then a 1% increment; NLP figures first
-	$(VENV)/bin/python -m devtools.bench.pipeline --rows $(or $(ROWS),200000)
+bench: install  ## whole pipeline on ROWS (default 200000) fresh demo rows, per stage, then a 1% increment; NLP figures first. ENGINE=spark: the full run on DuckDB and on Spark side by side
+	$(VENV)/bin/python -m devtools.bench.pipeline --rows $(or $(ROWS),200000) --engine $(or $(ENGINE),duckdb)
 
 bench-loader: install  ## landing load alone on ROWS (default 100000) demo rows: dict path vs Arrow path, alternating, medians
 	$(VENV)/bin/python -m devtools.bench.loader --rows $(or $(ROWS),100000)

@@ -29,9 +29,11 @@ from expectations.suites import ERROR, FEEDBACK_STAGING_MODELS, WARN, Suite, mar
 from expectations.warehouse import ExpectationOutcome
 from orchestration.assets.ingestion import RESOURCES_BY_FAMILY, raw_asset_key, resource_for_raw_table
 from orchestration.assets.transformation import voc_dbt_models
+from orchestration.engine.readers import warehouse_source
 from orchestration.landing_checks import build_landing_checks
 from orchestration.marts_reader import MartsReader, SparkMartsReader, reader_from
-from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
+from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
+from orchestration.settings import VocSettings
 
 ERROR_CHECK = "gx_errors"
 WARN_CHECK = "gx_warnings"
@@ -112,11 +114,15 @@ def results_per_asset(outcomes: list[SuiteOutcome], report: str) -> Iterable[dg.
 def _run_suites(
     context: dg.AssetCheckExecutionContext,
     warehouse: VocWarehouse,
+    settings: VocSettings,
     check_name: str,
-    build_suites: Callable[[], list[Suite]],
+    build_suites: Callable[[Path | MartsReader], list[Suite]],
 ) -> Iterable[dg.AssetCheckResult]:
-    suites = build_suites()
-    outcomes = validate_in_warehouse(warehouse.warehouse_path, suites)
+    """Validate on the settings' engine: the DuckDB file, or the Spark tables through a reader
+    session (dbt's staging models are tables on Spark, so the checks see them without dbt's catalog)."""
+    with warehouse_source(settings, warehouse.warehouse_path) as target:
+        suites = build_suites(target)
+        outcomes = validate_in_warehouse(target, suites)
     report = write_report(report_dir_for(warehouse.warehouse_path), check_name, outcomes)
     total = sum(outcome.seconds for outcome in outcomes)
     context.log.info(f"{check_name}: {len(suites)} suites validated in {total:.2f}s; report {report}")
@@ -138,8 +144,10 @@ def _raw_family_check(family: str) -> dg.AssetChecksDefinition:
         can_subset=True,
         pool=DUCKDB_WRITER_POOL,
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: VocWarehouse):
-        yield from _run_suites(context, warehouse, f"gx_raw_{family}", lambda: raw_suites(family, reconciliation_table))
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: VocWarehouse, settings: SettingsResource):
+        yield from _run_suites(
+            context, warehouse, settings, f"gx_raw_{family}", lambda _: raw_suites(family, reconciliation_table)
+        )
 
     return _check
 
@@ -154,7 +162,7 @@ def _staging_check() -> dg.AssetChecksDefinition:
     guarded = [dg.AssetKey(["staging", model]) for model in FEEDBACK_STAGING_MODELS]
     guarded = [key for key in guarded if key in available]
 
-    def build() -> list[Suite]:
+    def build(_target: Path | MartsReader) -> list[Suite]:
         return [suite for suite in staging_suites() if dg.AssetKey(list(suite.asset_path)) in guarded]
 
     @dg.multi_asset_check(
@@ -164,8 +172,8 @@ def _staging_check() -> dg.AssetChecksDefinition:
         can_subset=True,
         pool=DUCKDB_WRITER_POOL,
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: VocWarehouse):
-        yield from _run_suites(context, warehouse, "gx_staging", build)
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: VocWarehouse, settings: SettingsResource):
+        yield from _run_suites(context, warehouse, settings, "gx_staging", build)
 
     return _check
 
@@ -197,10 +205,10 @@ def _marts_check() -> dg.AssetChecksDefinition:
         can_subset=True,
         pool=DUCKDB_WRITER_POOL,
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: VocWarehouse):
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: VocWarehouse, settings: SettingsResource):
         selected = {key.asset_key for key in context.selected_asset_check_keys}
         keys = [key for key in mart_keys if key in selected]
-        yield from _run_suites(context, warehouse, "gx_marts", lambda: mart_suites_in(warehouse.warehouse_path, keys))
+        yield from _run_suites(context, warehouse, settings, "gx_marts", lambda target: mart_suites_in(target, keys))
 
     return _check
 

@@ -107,12 +107,14 @@ def summary() -> None:
 
 def _summary_text(settings: VocSettings) -> str:
     """The warehouse summary, read through the engine's marts reader."""
-    from orchestration.marts_reader import WarehouseUnavailable, open_marts_reader
+    from orchestration.engine.readers import engine_reader
+    from orchestration.marts_reader import WarehouseUnavailable
     from orchestration.summary import summarize_warehouse
 
+    label = settings.spark_warehouse_dir if settings.uses_spark else str(settings.warehouse_path)
     try:
-        with open_marts_reader(settings) as reader:
-            return summarize_warehouse(reader, label=str(settings.warehouse_path)).render()
+        with engine_reader(settings) as reader:
+            return summarize_warehouse(reader, label=label).render()
     except WarehouseUnavailable as exc:
         # DuckDB's lock error names the file and the other process, never a secret
         missing = not settings.warehouse_path.exists()
@@ -181,13 +183,17 @@ def alerts() -> None:
 
 
 def _open_warehouse(settings: VocSettings, read_only: bool = False):
+    """The DuckDB file of the delivery log: the warehouse, or on Spark the ops file (alerts/ops.py)."""
     import duckdb
 
-    if not settings.warehouse_path.exists():
-        click.echo(f"No warehouse at {settings.warehouse_path}: run `voc run` first", err=True)
+    from orchestration.alerts.ops import ops_database_path
+
+    path = ops_database_path(settings)
+    if not path.exists():
+        click.echo(f"No warehouse at {path}: run `voc run` first", err=True)
         sys.exit(2)
     try:
-        return duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         # DuckDB's lock error names the file and the other process, never a secret
         click.echo(f"The warehouse is in use by another process (a run?); try again when it ends: {exc}", err=True)

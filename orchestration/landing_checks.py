@@ -18,7 +18,7 @@ import dagster as dg
 from loaders.contracts import FAMILY_SPECS
 from loaders.contracts.drift import FieldDrift, family_drift
 from orchestration.assets.ingestion import RESOURCES_BY_FAMILY, raw_asset_key, resource_for_raw_table
-from orchestration.resources import DUCKDB_WRITER_POOL, VocWarehouse
+from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
 
 RENAME_CHECK = "landing_field_renames"
 REFUSED_CHECK = "landing_refused_files"
@@ -26,22 +26,32 @@ _SHOWN = 20
 """Files named in a landing check's metadata at most."""
 
 
-def _load_log_rows(warehouse: VocWarehouse, family: str, columns: list[str]) -> list[tuple] | None:
-    """Rows of ``raw.<family>_files`` (None when the warehouse or those columns do not exist yet)."""
+def _load_log_rows(warehouse: VocWarehouse, family: str, columns: list[str], lake_dir: str | None = None) -> list[tuple] | None:
+    """Rows of ``raw.<family>_files`` (None when the warehouse or those columns do not exist yet);
+    from the lake's Parquet load log when ``lake_dir`` is given (``VOC_ENGINE=spark``)."""
+    if lake_dir is not None:
+        from loaders.lake import connect_lake
+
+        with connect_lake(lake_dir) as connection:
+            return _rows_of(connection, family, columns)
     if not warehouse.warehouse_path.exists():
         return None
     with warehouse.connect_read_only() as connection:
-        present = {
-            row[0]
-            for row in connection.execute(
-                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
-                [f"{family}_files"],
-            ).fetchall()
-        }
-        if not set(columns) <= present:
-            return None
-        selected = ", ".join(f'"{column}"' for column in columns)
-        return connection.execute(f'select {selected} from raw."{family}_files" order by file').fetchall()
+        return _rows_of(connection, family, columns)
+
+
+def _rows_of(connection: Any, family: str, columns: list[str]) -> list[tuple] | None:
+    present = {
+        row[0]
+        for row in connection.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+            [f"{family}_files"],
+        ).fetchall()
+    }
+    if not set(columns) <= present:
+        return None
+    selected = ", ".join(f'"{column}"' for column in columns)
+    return connection.execute(f'select {selected} from raw."{family}_files" order by file').fetchall()
 
 
 def rename_check_result(asset_key: dg.AssetKey, family: str, rows: list[tuple] | None) -> dg.AssetCheckResult:
@@ -120,15 +130,16 @@ def _landing_check(family: str) -> dg.AssetChecksDefinition:
         can_subset=True,
         pool=DUCKDB_WRITER_POOL,
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: VocWarehouse):
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: VocWarehouse, settings: SettingsResource):
         selected = {key.name for key in context.selected_asset_check_keys}
+        lake_dir = settings.lake_dir if settings.uses_spark else None
         if RENAME_CHECK in selected:
-            result = rename_check_result(asset_key, family, _load_log_rows(warehouse, family, ["file", "fields_seen"]))
+            result = rename_check_result(asset_key, family, _load_log_rows(warehouse, family, ["file", "fields_seen"], lake_dir))
             if not result.passed:
                 context.log.warning(result.description)
             yield result
         if REFUSED_CHECK in selected:
-            result = refused_check_result(asset_key, family, _load_log_rows(warehouse, family, ["file", "refused_reason"]))
+            result = refused_check_result(asset_key, family, _load_log_rows(warehouse, family, ["file", "refused_reason"], lake_dir))
             if not result.passed:
                 context.log.warning(result.description)
             yield result

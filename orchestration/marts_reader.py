@@ -397,7 +397,8 @@ class SparkMartsReader(_ReaderBase):
     def tables(self, schema: str) -> list[str]:
         self.register_all()
         try:
-            return sorted(table.name for table in self.spark.catalog.listTables(schema))
+            # temporary views (GX's Spark data source leaves some) are listed too: not relations
+            return sorted(table.name for table in self.spark.catalog.listTables(schema) if not table.isTemporary)
         except Exception:  # no such database
             return []
 

@@ -157,7 +157,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: VocWare
         return dg.SkipReason(f"run {active} of {EVERYTHING_JOB} is queued or in progress; will look again after it")
     try:
         with hold_writer_lock(warehouse.warehouse_path, wait_seconds=0, command="landing_files_sensor"):
-            ledger = read_warehouse_ledger(warehouse)
+            ledger = read_warehouse_ledger(warehouse, settings.lake_dir if settings.uses_spark else None)
     except WarehouseBusyError as exc:
         context.update_cursor(json.dumps(observed, sort_keys=True))
         return dg.SkipReason(f"{exc}".split(";")[0] + "; will look again")
@@ -181,9 +181,15 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: VocWare
     )
 
 
-def read_warehouse_ledger(warehouse: VocWarehouse) -> dict[str, tuple[str, int]] | None:
+def read_warehouse_ledger(warehouse: VocWarehouse, lake_dir: str | None = None) -> dict[str, tuple[str, int]] | None:
     """The file ledger of the warehouse: empty before the warehouse exists, None when it cannot
-    be opened now (a process has it open for writing)."""
+    be opened now (a process has it open for writing). With ``lake_dir`` (VOC_ENGINE=spark), the
+    lake's load logs (``raw.<family>_files`` as Parquet)."""
+    if lake_dir is not None:
+        from loaders.lake import connect_lake
+
+        with connect_lake(lake_dir) as con:
+            return read_file_ledger(DuckDBMartsReader(connection=con))
     if not warehouse.warehouse_path.exists():
         return {}
     try:

@@ -35,6 +35,7 @@ from orchestration.landing_checks import (
 )
 from orchestration.resources import VocWarehouse
 from orchestration.sensors import landing_files
+from orchestration.settings import VocSettings
 
 SECRET = "CONTENT-OUTSIDE-LANDING-7f3a"
 """Written only into files outside the landing folder: it must never reach the warehouse."""
@@ -413,7 +414,8 @@ def test_renamed_field_in_a_demo_file_raises_the_warn_check_naming_both_fields(r
     asset_key = raw_asset_key("reviews")
     result = dg.materialize(
         [dg.AssetSpec(asset_key), check],
-        resources={"warehouse": VocWarehouse(landing_dir=str(landing), duckdb_path=str(db))},
+        resources={"warehouse": VocWarehouse(landing_dir=str(landing), duckdb_path=str(db)),
+                   "settings": VocSettings(landing_dir=landing, warehouse_path=db)},
         selection=dg.AssetSelection.checks(check),
         raise_on_error=False,
     )
@@ -442,7 +444,8 @@ def test_demo_files_with_only_extra_fields_raise_no_rename_warning(tmp_path):
     check = _landing_check("reviews")
     result = dg.materialize(
         [dg.AssetSpec(raw_asset_key("reviews")), check],
-        resources={"warehouse": VocWarehouse(landing_dir=str(landing), duckdb_path=str(db))},
+        resources={"warehouse": VocWarehouse(landing_dir=str(landing), duckdb_path=str(db)),
+                   "settings": VocSettings(landing_dir=landing, warehouse_path=db)},
         selection=dg.AssetSelection.checks(check),
     )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}

@@ -139,3 +139,23 @@ def test_the_retag_edits_add_one_keyword_then_one_veto_word(tmp_path):
     lines = seed.read_text("utf-8").splitlines()
     assert lines[1] == f"a-b,物流慢|快递慢|{retag.BENCH_KEYWORD},{retag.BENCH_VETO},物流部"
     assert lines[2] == "c-d,客服,,客服"
+
+
+def test_a_spark_workspace_shares_the_landing_and_names_its_lake_and_spark_warehouse(tmp_path):
+    spark = bench.Workspace(tmp_path / "spark", engine="spark", landing_dir=tmp_path / "landing")
+    env = spark.env()
+    assert (env["VOC_ENGINE"], env["VOC_LANDING_DIR"]) == ("spark", str(tmp_path / "landing"))
+    assert env["VOC_LAKE_DIR"] == str(tmp_path / "spark" / "lake")
+    assert env["VOC_SPARK_WAREHOUSE_DIR"] == str(tmp_path / "spark" / "spark-warehouse")
+    assert bench.dbt_command(spark, "build")[0].endswith("voc-spark-dbt")
+    duck = bench.Workspace(tmp_path / "duckdb", landing_dir=tmp_path / "landing")
+    assert duck.env()["VOC_ENGINE"] == "duckdb" and bench.dbt_command(duck, "build")[0].endswith("/dbt")
+    # a view dbt kept in its metastore has no files: counted as fct_feedback's rows
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "spark" / "spark-warehouse" / "marts.db" / "fct_feedback"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"feedback_id": ["a", "b", "c"]}), folder / "part-0.parquet")
+    assert bench.spark_table_count(spark, "fct_feedback") == 3
+    assert bench.spark_table_count(spark, "int_feedback__enriched") == 3

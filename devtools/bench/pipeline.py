@@ -32,6 +32,13 @@ in that build against the full run's. With ``--postgres`` (a throwaway server,
 (``orchestration.serving.postgres``), timed as its own stage ``postgres serve``, in this process.
 The last line is all figures as one JSON object.
 
+``--engine spark`` (``make bench ENGINE=spark``, issue 19) runs the same stages on both engines from
+the one generated landing, DuckDB first, then Spark (``VOC_SPARK_MASTER``, default ``local[2]``):
+``dlt load`` into the Parquet lake, the ``dbt build`` through the Spark wrapper
+(``voc-spark-dbt``, with the NLP UDFs on the executors), the checks through GX's Spark data source,
+and the publication from a Spark marts reader; then both tables and one table of the two side by
+side. The NLP section, plain jieba, the increment and the re-tag stage are left out there.
+
 dbt runs once per pipeline run, with the Dagster job's arguments (one ``dbt build``), so its start-up
 is paid once. Every stage runs in its own subprocess: its memory is the summed resident set of that
 process and all its descendants (dbt's Python, the NLP worker processes), polled from /proc every
@@ -153,13 +160,19 @@ class StageResult:
 
 @dataclass
 class Workspace:
-    """The folders of one benchmark run (all under ``root``)."""
+    """The folders of one benchmark run (all under ``root``; the landing may be shared)."""
 
     root: Path
+    engine: str = "duckdb"
+    landing_dir: Path | None = None
 
     @property
     def landing(self) -> Path:
-        return self.root / "landing"
+        return self.landing_dir or self.root / "landing"
+
+    @property
+    def spark(self) -> bool:
+        return self.engine == "spark"
 
     @property
     def warehouse(self) -> Path:
@@ -176,7 +189,10 @@ class Workspace:
     def env(self) -> dict[str, str]:
         """The environment every stage runs in: this workspace's paths, as ``voc`` hands them to its children."""
         base = dict(os.environ)
-        settings = VocSettings.from_env({**base, "VOC_LANDING_DIR": str(self.landing), "VOC_DUCKDB_PATH": str(self.warehouse)})
+        paths = {"VOC_LANDING_DIR": str(self.landing), "VOC_DUCKDB_PATH": str(self.warehouse), "VOC_ENGINE": self.engine}
+        if self.spark:
+            paths.update(VOC_LAKE_DIR=str(self.root / "lake"), VOC_SPARK_WAREHOUSE_DIR=str(self.root / "spark-warehouse"))
+        settings = VocSettings.from_env({**base, **paths})
         env = settings.child_env(base)
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
@@ -210,6 +226,7 @@ def python_stage(name: str, workspace: Workspace, **arguments) -> tuple[float, f
     workspace.logs.mkdir(parents=True, exist_ok=True)
     payload_path.unlink(missing_ok=True)
     command = [sys.executable, "-m", "devtools.bench.pipeline", "--stage", name, "--workdir", str(workspace.root),
+               "--engine", workspace.engine, "--landing", str(workspace.landing),
                "--stage-args", json.dumps(arguments), "--stage-output", str(payload_path),
                "--stage-launched-at", repr(time.time())]
     seconds, peak = run_measured(name, command, workspace)
@@ -217,15 +234,18 @@ def python_stage(name: str, workspace: Workspace, **arguments) -> tuple[float, f
 
 
 def dbt_command(workspace: Workspace, *arguments: str) -> list[str]:
-    """``dbt <arguments>`` on the project, with target and logs in the work folder."""
-    from orchestration.project import DBT_EXECUTABLE
+    """``dbt <arguments>`` on the project, with target and logs in the work folder; on Spark the
+    wrapper ``voc-spark-dbt`` (the profile's target follows ``VOC_ENGINE`` of the stage's environment)."""
+    from orchestration.project import DBT_EXECUTABLE, SPARK_DBT_EXECUTABLE
 
-    return [DBT_EXECUTABLE, *arguments, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+    return [SPARK_DBT_EXECUTABLE if workspace.spark else DBT_EXECUTABLE, *arguments, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
             str(DBT_PROJECT_DIR), "--target-path", str(workspace.dbt_target), "--log-path", str(workspace.logs)]
 
 
 def warehouse_count(workspace: Workspace, table: str) -> int:
     """Rows of a model, wherever dbt put it (read only, closed before the next stage starts)."""
+    if workspace.spark:
+        return spark_table_count(workspace, table)
     import duckdb
 
     with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
@@ -233,6 +253,19 @@ def warehouse_count(workspace: Workspace, table: str) -> int:
             "select table_schema from information_schema.tables where table_name = ? order by 1 limit 1", [table]
         ).fetchone()
         return con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+
+
+def spark_table_count(workspace: Workspace, table: str) -> int:
+    """Rows of a table dbt built on Spark, from its Parquet files (``<dir>/<schema>.db/<table>``)
+    without a JVM. A view (only in dbt's metastore) has no files: it counts as fct_feedback's rows."""
+    import pyarrow.dataset as ds
+
+    folders = sorted((workspace.root / "spark-warehouse").glob(f"*.db/{table}"))
+    if not folders:
+        if table == "fct_feedback":
+            raise RuntimeError(f"no Spark table {table} under {workspace.root / 'spark-warehouse'}")
+        return spark_table_count(workspace, "fct_feedback")
+    return ds.dataset(str(folders[0]), format="parquet", partitioning="hive").count_rows()
 
 
 def node_span(run_results: dict, unique_id: str) -> tuple[float, float]:
@@ -340,7 +373,9 @@ def _stage_load(workspace: Workspace) -> dict:
 
     _work_begins()
     # the key dbt is told too (VOC_HASH_SALT of this environment, else the demo key)
-    infos = load_all(workspace.landing, workspace.warehouse, VocSettings.from_env(workspace.env()).record_guard())
+    settings = VocSettings.from_env(workspace.env())
+    infos = load_all(workspace.landing, workspace.warehouse, settings.record_guard(),
+                     lake_dir=settings.lake_dir if workspace.spark else None)
     steps = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
     rows = 0
     for family, info in infos.items():
@@ -355,24 +390,32 @@ def _stage_load(workspace: Workspace) -> dict:
 
 def _stage_checks(workspace: Workspace) -> dict:
     """Every suite the Dagster checks run (raw per family, staging, marts), back to back, read only."""
-    from devtools.bench.checks import time_checks
+    from devtools.bench.checks import time_checks, time_checks_spark
 
     _work_begins()
-    groups = time_checks(workspace.warehouse)
+    if workspace.spark:
+        from orchestration.engine.readers import engine_reader
+
+        with engine_reader(VocSettings.from_env(workspace.env())) as reader:  # the reader session's JVM start counts
+            groups = time_checks_spark(reader)
+    else:
+        groups = time_checks(workspace.warehouse)
     return {"rows": warehouse_count(workspace, "fct_feedback"), "groups": groups}
 
 
 def _stage_publish(workspace: Workspace) -> dict:
     """What the night's published_marts asset does, outside Dagster: every mart of the dbt
     manifest the build wrote into a new publication beside the warehouse, made current."""
+    from orchestration.engine.readers import warehouse_source
     from orchestration.publish.publication import git_revision, public_marts, publish
 
     _work_begins()
     settings = VocSettings.from_env(workspace.env())
     manifest = json.loads((workspace.dbt_target / "manifest.json").read_text("utf-8"))
-    publication = publish(workspace.warehouse, settings.publish_dir, public_marts(manifest),
-                          run_id=f"bench-{time.time_ns()}", git_revision=git_revision(REPO_ROOT),
-                          checks_passed=[], keep=settings.publish_keep)
+    with warehouse_source(settings, workspace.warehouse) as source:  # the file, or a Spark marts reader
+        publication = publish(source, settings.publish_dir, public_marts(manifest),
+                              run_id=f"bench-{time.time_ns()}", git_revision=git_revision(REPO_ROOT),
+                              checks_passed=[], keep=settings.publish_keep)
     return {"rows": sum(publication.rows.values()), "marts": len(publication.rows)}
 
 
@@ -448,6 +491,9 @@ def benchmark(args: argparse.Namespace, workspace: Workspace) -> dict:
     full = [StageResult("generate", seconds, payload["rows"], peak)]
     print(f"generated {args.rows:,} rows ({payload['rows']:,} feedback items) in {seconds:.1f}s", flush=True)
 
+    if args.engine == "spark":
+        return compare_engines(args, workspace, full)
+
     if args.nlp_rows > 0:
         run_nlp_bench(workspace, args.nlp_rows)
 
@@ -507,6 +553,40 @@ def benchmark(args: argparse.Namespace, workspace: Workspace) -> dict:
     }
 
 
+def parse_once(workspace: Workspace) -> float:
+    """dbt parse for the workspace's engine (not timed in the tables); returns its seconds."""
+    started = time.perf_counter()
+    subprocess.run(dbt_command(workspace, "parse", "--quiet"), check=True, env=workspace.env(), cwd=REPO_ROOT)
+    return time.perf_counter() - started
+
+
+def compare_engines(args: argparse.Namespace, workspace: Workspace, generated: list[StageResult]) -> dict:
+    """The full run's stages on DuckDB, then on Spark, from the one landing; both tables, then
+    the two side by side (``--engine spark``)."""
+    runs: dict[str, list[StageResult]] = {}
+    for engine in ("duckdb", "spark"):
+        engine_space = Workspace(workspace.root / engine, engine=engine, landing_dir=workspace.landing)
+        engine_space.root.mkdir(parents=True, exist_ok=True)
+        print(f"\n{engine}: dbt parse (not timed below) {parse_once(engine_space):.1f}s", flush=True)
+        runs[engine] = pipeline_stages(engine_space)
+        print_table(f"== full run on {engine}, {args.rows:,} rows ==", runs[engine], "total")
+    print(f"\n== DuckDB and Spark ({VocSettings.from_env(Workspace(workspace.root / 'spark', 'spark').env()).spark_master}) "
+          f"side by side, {args.rows:,} rows ==")
+    print(f"  {'stage':24} {'duckdb s':>9} {'spark s':>9} {'spark/duckdb':>12} {'duckdb MiB':>10} {'spark MiB':>10}")
+    for duck, spark in zip(runs["duckdb"], runs["spark"]):
+        ratio = spark.seconds / duck.seconds if duck.seconds else float("nan")
+        print(f"  {duck.stage:24} {duck.seconds:9.2f} {spark.seconds:9.2f} {ratio:12.2f} {duck.peak_mib:10.0f} {spark.peak_mib:10.0f}")
+    totals = {engine: sum(stage.seconds for stage in stages) for engine, stages in runs.items()}
+    print(f"  {'total without generate':24} {totals['duckdb']:9.2f} {totals['spark']:9.2f} "
+          f"{totals['spark'] / totals['duckdb']:12.2f}", flush=True)
+    return {
+        "bench": "pipeline", "engines": ["duckdb", "spark"], "rows": args.rows, "seed": args.seed,
+        "generate": _figures(generated[0]),
+        **{f"full_{engine}": {s.stage: _figures(s) for s in stages} for engine, stages in runs.items()},
+        **{f"full_total_without_generate_{engine}_s": round(total, 3) for engine, total in totals.items()},
+    }
+
+
 def _stage(stages: list[StageResult], name: str) -> StageResult:
     (stage,) = [stage for stage in stages if stage.stage == name]
     return stage
@@ -559,6 +639,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="work folder (must be empty or missing); default a new temp folder")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (always kept with --workdir)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="spark: the full run's stages on DuckDB and then on Spark, side by side (issue 19)")
+    parser.add_argument("--landing", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--share", type=float, default=0.01, help="size of the increment (default 0.01)")
     parser.add_argument("--postgres", action="store_true",
                         help="serve the publication to a throwaway PostgreSQL server as a stage of its own "
@@ -578,8 +661,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.stage:
-        return stage_main(args.stage, Workspace(args.workdir), json.loads(args.stage_args), args.stage_output,
-                          args.stage_launched_at)
+        workspace = Workspace(args.workdir, engine=args.engine, landing_dir=args.landing)
+        return stage_main(args.stage, workspace, json.loads(args.stage_args), args.stage_output, args.stage_launched_at)
     if args.rows < 1:
         raise SystemExit("--rows must be positive")
     if args.workdir is not None:
@@ -591,7 +674,8 @@ def main(argv: list[str] | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     try:
         figures = benchmark(args, Workspace(root))
-        figures.update(postgres_serve(args, Workspace(root), figures))
+        if args.engine == "duckdb":
+            figures.update(postgres_serve(args, Workspace(root), figures))
         print(json.dumps(figures, ensure_ascii=False), flush=True)
     finally:
         if not keep:

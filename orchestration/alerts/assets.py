@@ -1,9 +1,11 @@
 """The Dagster asset that delivers new alerts (``ops.alert_deliveries``)."""
 
+from contextlib import contextmanager
+
 import dagster as dg
 
-from loaders.writer_lock import explain_lock_conflicts
 from orchestration.alerts.delivery import ALERTS_TABLE, DELIVERY_SCHEMA, DELIVERY_TABLE, deliver_new_alerts
+from orchestration.alerts.ops import delivery_connection
 from orchestration.alerts.routes import ROUTES_TABLE, load_routes
 from orchestration.alerts.senders import Poster
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
@@ -29,9 +31,8 @@ from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWar
 def alert_deliveries(
     context: dg.AssetExecutionContext, warehouse: VocWarehouse, settings: SettingsResource
 ) -> dg.MaterializeResult:
-    import duckdb
-
-    with explain_lock_conflicts(warehouse.warehouse_path), duckdb.connect(str(warehouse.warehouse_path)) as con:
+    # on Spark the delivery log is a DuckDB ops file with copies of the alerts and routes (alerts/ops.py)
+    with _reader_on_spark(settings) as reader, delivery_connection(settings, reader, warehouse.warehouse_path) as con:
         routes = load_routes(con, settings.alert_webhook_urls)
         report = deliver_new_alerts(con, routes, Poster(settings.alert_delivery))
     if report.skipped_reason:
@@ -60,3 +61,14 @@ def alert_deliveries(
         raise dg.Failure(description=summary, metadata=report.metadata())
     context.log.info(summary)
     return dg.MaterializeResult(metadata=report.metadata())
+
+
+@contextmanager
+def _reader_on_spark(settings):
+    if not settings.uses_spark:
+        yield None
+        return
+    from orchestration.engine.readers import engine_reader
+
+    with engine_reader(settings) as reader:
+        yield reader

@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from loaders.writer_lock import wait_until_writable
 from orchestration.assets.ingestion import raw_asset_key, resource_for_raw_table
+from orchestration.engine.readers import engine_reader
 from orchestration.metadata import dbt_node_metadata, save_feedback_keys
 from orchestration.project import (
     DBT_PIPELINE_BUILD_ARGS,
@@ -20,6 +21,7 @@ from orchestration.project import (
     voc_dbt_project,
 )
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
+from orchestration.settings import VocSettings
 
 
 class VocDbtTranslator(DagsterDbtTranslator):
@@ -84,7 +86,7 @@ def voc_dbt_models(
     materialization metadata (orchestration.metadata)."""
     settings.require_pseudonym_key()  # real data without a secret key: stop before dbt writes
     with tempfile.TemporaryDirectory(prefix="voc_dbt_metadata_") as scratch:
-        previous_feedback_keys = _save_feedback_keys_before_build(context, warehouse, Path(scratch))
+        previous_feedback_keys = _save_feedback_keys_before_build(context, warehouse, settings, Path(scratch))
         # the warehouse and NLP configuration of the settings reach dbt's profile as --vars, the
         # pseudonym key through dbt's environment only (never a var: vars land in the artifacts)
         dbt_vars = {**settings.dbt_vars(), "voc_warehouse_path": str(warehouse.warehouse_path)}
@@ -97,7 +99,7 @@ def voc_dbt_models(
         forward_nlp_progress(invocation, context.log.info)  # the enrichment's rows, rate, time left
         events, failure = _drain(invocation.stream())
         # dbt has exited: its write lock is released and the warehouse can be read.
-        events = _with_model_metadata(context, events, invocation.manifest, warehouse, previous_feedback_keys)
+        events = _with_model_metadata(context, events, invocation.manifest, warehouse, settings, previous_feedback_keys)
     yield from events
     if failure is not None:
         raise failure
@@ -107,15 +109,17 @@ FCT_FEEDBACK_KEY = dg.AssetKey(["marts", "fct_feedback"])
 
 
 def _save_feedback_keys_before_build(
-    context: dg.AssetExecutionContext, warehouse: VocWarehouse, scratch: Path
+    context: dg.AssetExecutionContext, warehouse: VocWarehouse, settings: VocSettings, scratch: Path
 ) -> Path | None:
     """fct_feedback is rebuilt as a whole: keep its keys to count new and updated feedback after."""
-    if FCT_FEEDBACK_KEY not in context.selected_asset_keys or not warehouse.warehouse_path.exists():
+    if FCT_FEEDBACK_KEY not in context.selected_asset_keys:
+        return None
+    if not settings.uses_spark and not warehouse.warehouse_path.exists():
         return None
     path = scratch / "fct_feedback_keys.parquet"
     try:
-        with warehouse.connect_read_only() as con:
-            return path if save_feedback_keys(con, path) else None
+        with engine_reader(settings, warehouse.warehouse_path) as reader:
+            return path if save_feedback_keys(reader, path) else None
     except Exception as exc:  # noqa: BLE001
         context.log.warning(f"fct_feedback keys not saved, new/updated counts will be off: {exc}")
         return None
@@ -147,29 +151,31 @@ def _with_model_metadata(
     events: list,
     manifest: Mapping[str, Any],
     warehouse: VocWarehouse,
+    settings: VocSettings,
     previous_feedback_keys: Path | None,
 ) -> list:
     """Each model's materialization with its row count (tables only, not views), and for
-    fct_feedback and alerts the figures a reader of the UI asks first. One read-only connection,
+    fct_feedback and alerts the figures a reader of the UI asks first. One marts reader of the engine,
     closed before any event is handed to Dagster; aggregate queries only. A metadata failure is
     logged and never fails the build."""
     nodes = manifest.get("nodes", {})
     try:
-        con = warehouse.connect_read_only()
-    except Exception as exc:  # noqa: BLE001
+        with engine_reader(settings, warehouse.warehouse_path) as reader:
+            return [_with_node_metadata(context, event, nodes, reader, previous_feedback_keys) for event in events]
+    except Exception as exc:  # noqa: BLE001  (the reader could not be opened)
         context.log.warning(f"dbt model metadata not computed: {exc}")
         return events
-    enriched = []
-    with con:
-        for event in events:
-            node = nodes.get(_unique_id(event))
-            if not isinstance(event, (dg.Output, dg.AssetMaterialization)) or node is None:
-                enriched.append(event)
-                continue
-            try:
-                extra = dbt_node_metadata(con, node, previous_feedback_keys)
-            except Exception as exc:  # noqa: BLE001
-                context.log.warning(f"Metadata of {node['unique_id']} not computed: {exc}")
-                extra = {}
-            enriched.append(event.with_metadata({**event.metadata, **extra}) if extra else event)
-    return enriched
+
+
+def _with_node_metadata(
+    context: dg.AssetExecutionContext, event: Any, nodes: Mapping[str, Any], reader: Any, previous_keys: Path | None
+) -> Any:
+    node = nodes.get(_unique_id(event))
+    if not isinstance(event, (dg.Output, dg.AssetMaterialization)) or node is None:
+        return event
+    try:
+        extra = dbt_node_metadata(reader, node, previous_keys)
+    except Exception as exc:  # noqa: BLE001
+        context.log.warning(f"Metadata of {node['unique_id']} not computed: {exc}")
+        extra = {}
+    return event.with_metadata({**event.metadata, **extra}) if extra else event

@@ -125,6 +125,9 @@ def run_with_session(args: Sequence[str], settings: Any, environ: Mapping[str, s
         spark_settings, catalog=HIVE, app_name="voc-dbt", nlp=nlp, pseudonym_key=dbt_child_pseudonym_key(environ)
     )
     try:
+        from orchestration.engine.spark_python_models import enable_session_python_models
+
+        enable_session_python_models()  # the project's dbt Python models run in this session
         tables = register_lake(session, spark_settings.lake_dir)
         print(f"voc-spark-dbt: {len(tables)} raw tables from {spark_settings.lake_dir}", file=sys.stderr)
         return run_dbt(args)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.engine.readers import warehouse_source
 from orchestration.project import voc_dbt_project
 from orchestration.publish.publication import (
     DATABASE_NAME,
@@ -140,15 +141,17 @@ def build_published_marts(
                 allow_retries=False,
             )
         manifest = json.loads(Path(voc_dbt_project.manifest_path).read_text("utf-8"))
-        publication = publish(
-            warehouse.warehouse_path,
-            settings.publish_dir,
-            public_marts(manifest),
-            run_id=context.run.run_id,
-            git_revision=git_revision(REPO_ROOT),
-            checks_passed=checks_in_run(context.instance, context.run.run_id, passed=True),
-            keep=settings.publish_keep,
-        )
+        # DuckDB: the warehouse file, attached read-only; Spark: the marts through a reader session
+        with warehouse_source(settings, warehouse.warehouse_path) as source:
+            publication = publish(
+                source,
+                settings.publish_dir,
+                public_marts(manifest),
+                run_id=context.run.run_id,
+                git_revision=git_revision(REPO_ROOT),
+                checks_passed=checks_in_run(context.instance, context.run.run_id, passed=True),
+                keep=settings.publish_keep,
+            )
         context.log.info(
             f"Published {len(publication.rows)} marts ({sum(publication.rows.values()):,} rows) as "
             f"{publication.path}; readers open {settings.publish_dir / DATABASE_NAME}"

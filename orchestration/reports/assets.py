@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.marts_reader import open_marts_reader
+from orchestration.engine.readers import engine_reader
 from orchestration.reports.render import METRIC_LABELS, format_value, write_scorecard
 from orchestration.reports.scorecard_data import ScorecardData
 from orchestration.resources import DUCKDB_WRITER_POOL, SettingsResource, VocWarehouse
@@ -48,7 +48,7 @@ def headline_markdown(data: ScorecardData) -> str:
 def scorecard_html(
     context: dg.AssetExecutionContext, warehouse: VocWarehouse, settings: SettingsResource
 ) -> dg.MaterializeResult:
-    with open_marts_reader(settings, warehouse_path=warehouse.warehouse_path) as reader:
+    with engine_reader(settings, warehouse.warehouse_path) as reader:
         files, data = write_scorecard(reader, settings.reports_dir)
     if files.pdf_skipped_reason:
         context.log.info(files.pdf_skipped_reason)
