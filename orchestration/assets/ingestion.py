@@ -97,17 +97,21 @@ def _build_family_assets(family: str) -> dg.AssetsDefinition:
         except Exception as exc:
             if (in_use := lock_conflict(exc, warehouse.warehouse_path)) is not None:
                 raise in_use from exc  # a reader (BI tool) holds the file: say so
-            # a vendor API page that kept failing: retry the step later, nothing was committed
-            if find_api_page_error(exc) is None:
-                raise
-            raise dg.RetryRequested(
-                max_retries=settings.api.step_retries, seconds_to_wait=settings.api.step_retry_seconds
-            ) from exc
+            raise_retry_on_api_page_error(exc, settings)
+            raise
         # dlt creates child tables only once a record has a list; staging reads them regardless.
         ensure_child_tables(pipeline, family)
         yield from _with_load_metadata(context, events, family, warehouse, rows_before, _run_load_ids(pipeline))
 
     return _load
+
+
+def raise_retry_on_api_page_error(exc: Exception, settings) -> None:
+    """A vendor API page that kept failing: retry the step later (nothing was committed)."""
+    if find_api_page_error(exc) is not None:
+        raise dg.RetryRequested(
+            max_retries=settings.api.step_retries, seconds_to_wait=settings.api.step_retry_seconds
+        ) from exc
 
 
 def _load_into_lake(context, dlt: DagsterDltResource, settings, warehouse: VocWarehouse, family: str, lake_dir) -> Iterator:
@@ -124,11 +128,8 @@ def _load_into_lake(context, dlt: DagsterDltResource, settings, warehouse: VocWa
             events = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
                                   dagster_dlt_translator=VocDltTranslator()))
         except Exception as exc:
-            if find_api_page_error(exc) is None:
-                raise
-            raise dg.RetryRequested(
-                max_retries=settings.api.step_retries, seconds_to_wait=settings.api.step_retry_seconds
-            ) from exc
+            raise_retry_on_api_page_error(exc, settings)
+            raise
         finish_lake_load(pipeline, family)
     with connect_lake(lake_dir) as con:  # the same metadata as from the warehouse, read from the lake
         for event in events:
