@@ -48,6 +48,9 @@ PARITY_SEED = 19
 PARITY_END_DATE = date(2026, 11, 15)
 INCREMENT_SHARE = 0.05  # of each family's records: half new, half new versions of existing ones
 NIGHTS = (1, 2)
+# one `voc run`: about 400 s for Spark on a quiet 2-core machine, but a first Spark night took over
+# 1,800 s with the machine's load average at 28 (2026-12-07)
+RUN_TIMEOUT_SECONDS = 3600
 TEXT_MODELS = ("int_feedback__text_analysis", "int_feedback__text_tags", "int_feedback__text_terms")
 # what the Spark incremental materialization reports in the run's log (macros/incremental.sql)
 COMPUTED = re.compile(r"voc incremental \w+\.(\w+): (\d+) rows computed(, table built whole)?")
@@ -192,7 +195,7 @@ def _voc_run(env: dict[str, str], log: Path) -> dict[str, Any]:
     """``voc run`` in its own process; its whole output is kept in ``log`` for a failure's reader."""
     voc = str(Path(sys.executable).with_name("voc"))
     started, began = time.monotonic(), _utc_now()
-    done = subprocess.run([voc, "run"], env=env, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run([voc, "run"], env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS)
     output = done.stdout + done.stderr
     log.write_text(output, encoding="utf-8")
     return {"env": env, "returncode": done.returncode, "seconds": time.monotonic() - started,
