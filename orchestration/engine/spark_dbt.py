@@ -101,11 +101,33 @@ def spark_settings_for(args: Sequence[str], settings: Any) -> tuple[Any, Any]:
     return spark, nlp
 
 
+# The project's Spark incremental materialization logs what each build did with this prefix
+# (dbt_project/macros/incremental.sql, ``voc_spark_incremental_report``), at debug level.
+INCREMENTAL_REPORT_PREFIX = "voc incremental "
+
+
+def forward_incremental_reports(event: Any) -> None:
+    """A dbtRunner callback: each incremental build's report (rows computed, rows replaced, how the
+    table was written) is logged again as a ``voc_nlp`` adapter message at info level, the channel
+    of the enrichment's progress messages, which the Dagster step forwards to the run's log
+    (``orchestration.project.forward_nlp_progress``). Spark's executors cannot reach dbt's logger,
+    so this is how a Spark night says how many texts it enriched."""
+    info = getattr(event, "info", None)
+    message = str(getattr(info, "msg", "") or "")
+    if getattr(info, "name", "") != "JinjaLogDebug" or not message.startswith(INCREMENTAL_REPORT_PREFIX):
+        return
+    from dbt.adapters.events.logging import AdapterLogger
+
+    from nlp_udfs.progress import DBT_LOGGER_NAME
+
+    AdapterLogger(DBT_LOGGER_NAME).info(message)
+
+
 def run_dbt(args: Sequence[str]) -> int:
     """dbt's CLI in this process; its exit status."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(list(args))
+    result = dbtRunner(callbacks=[forward_incremental_reports]).invoke(list(args))
     if result.exception is not None:
         print(f"dbt could not run: {type(result.exception).__name__}: {result.exception}", file=sys.stderr)
         return EXIT_ERROR
