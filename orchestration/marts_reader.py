@@ -330,8 +330,12 @@ class SparkMartsReader(_ReaderBase):
         if self._in_catalog(schema, table):
             self._registered.add(key)
             return True
-        if self._catalog_is_shared():
+        shared = self._catalog_is_shared()
+        if shared and schema not in self.locations.lake_schemas:
             return False  # never add tables to a metastore that dbt and others share
+        # a shared metastore (a Spark Connect server's) may still learn the lake's raw tables, as
+        # the dbt wrapper registers them: external tables over the lake, whose drop deletes nothing
+        options = " options (mergeSchema 'true')" if shared else ""
         for location in self.locations.candidates(schema, table):
             if _holds_parquet(location) is False:
                 continue
@@ -339,7 +343,7 @@ class SparkMartsReader(_ReaderBase):
             try:
                 self.spark.sql(f"create database if not exists {self.dialect.quote(schema)}")
                 self.spark.sql(
-                    f"create table if not exists {self.dialect.relation(schema, table)} using parquet location '{quoted}'"
+                    f"create table if not exists {self.dialect.relation(schema, table)} using parquet{options} location '{quoted}'"
                 )
                 # a table dbt rebuilt since this session registered it: read its current files
                 self.spark.sql(f"refresh table {self.dialect.relation(schema, table)}")

@@ -95,6 +95,7 @@ def spark_settings_for(args: Sequence[str], settings: Any) -> tuple[Any, Any]:
         warehouse_dir=pick("voc_spark_warehouse_dir", base.warehouse_dir),
         lake_dir=pick("voc_lake_dir", base.lake_dir),
         conf=base.conf,
+        remote=base.remote,
     )
     nlp_strings = settings._nlp_strings()
     nlp = NlpConfig.from_strings({key: pick(name.lower(), nlp_strings[key]) for key, name in NLP_VARIABLES.items()})
@@ -137,7 +138,7 @@ def run_dbt(args: Sequence[str]) -> int:
 def run_with_session(args: Sequence[str], settings: Any, environ: Mapping[str, str] | None = None) -> int:
     """Steps 1-4 of the module's docstring; the session is stopped when dbt is done."""
     from orchestration.engine.spark_session import HIVE, register_lake, require_pyspark, spark_session
-    from orchestration.settings import dbt_child_pseudonym_key
+    from orchestration.settings import dbt_child_pseudonym_key, spark_remote_in_environment
 
     require_pyspark()  # before anything is written
     spark_settings, nlp = spark_settings_for(args, settings)
@@ -152,7 +153,8 @@ def run_with_session(args: Sequence[str], settings: Any, environ: Mapping[str, s
         enable_session_python_models()  # the project's dbt Python models run in this session
         tables = register_lake(session, spark_settings.lake_dir)
         print(f"voc-spark-dbt: {len(tables)} raw tables from {spark_settings.lake_dir}", file=sys.stderr)
-        return run_dbt(args)
+        with spark_remote_in_environment(spark_settings.remote):  # dbt-spark finds the Connect session
+            return run_dbt(args)
     finally:
         session.stop()
 
