@@ -388,6 +388,11 @@ class SparkMartsReader(_ReaderBase):
         frame = self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
         return frame.toArrow()
 
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        # the SELECT names the relation quoted, which the scan of query() does not pick up
+        self._register(*split_relation(name))
+        return super().table(name, columns)
+
     def frame(self, name: str):
         """A relation as a Spark DataFrame (for the great-expectations Spark data source)."""
         schema, table = split_relation(name)
