@@ -24,6 +24,8 @@
 {#- In an incremental build keyed by text_hash: keep only the texts that this model has not yet
     built under the current version (`version_column` of `version_alias`, the same column name in
     the model), so a new or changed text, or a new version, is computed and nothing else. -#}
+{#- `version_alias` must not be a column name of the model: inside the subquery Spark reads
+    `<name>.<column>` as a field of `done.<name>` first (DuckDB as the relation). -#}
 {% macro where_not_built_for_version(text_alias, version_alias, version_column) -%}
     {% if is_incremental() %}
         where
