@@ -326,6 +326,8 @@ class SparkMartsReader(_ReaderBase):
         """Make ``schema.table`` resolvable by name: from the catalog, else from its Parquet folder."""
         key = (schema, table)
         if key in self._registered:
+            # dbt may have rewritten the table's files since this session listed them
+            self.spark.sql(f"refresh table {self.dialect.relation(schema, table)}")
             return True
         if self._in_catalog(schema, table):
             self._registered.add(key)
@@ -378,7 +380,7 @@ class SparkMartsReader(_ReaderBase):
 
     def _register_used(self, sql: str) -> None:
         for schema, table in set(self._RELATION_IN_SQL.findall(_without_literals(sql))):
-            if (schema, table) not in self._registered and (schema, table) not in self._missing:
+            if (schema, table) not in self._missing:
                 if not self._register(schema, table):
                     self._missing.add((schema, table))  # an alias.column, or a relation not built
 
