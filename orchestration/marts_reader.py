@@ -325,11 +325,9 @@ class SparkMartsReader(_ReaderBase):
     def _register(self, schema: str, table: str) -> bool:
         """Make ``schema.table`` resolvable by name: from the catalog, else from its Parquet folder."""
         key = (schema, table)
-        if key in self._registered:
+        if key in self._registered or self._in_catalog(schema, table):
             # dbt may have rewritten the table's files since this session listed them
             self.spark.sql(f"refresh table {self.dialect.relation(schema, table)}")
-            return True
-        if self._in_catalog(schema, table):
             self._registered.add(key)
             return True
         shared = self._catalog_is_shared()
