@@ -92,12 +92,18 @@ def test_retail_share_leaves_out_books_and_hotels():
     assert share.share() == pytest.approx(3 / 5)
 
 
-def test_tag_scores_use_the_tagger_and_flag_rows_that_no_longer_match(tmp_path):
+def _three_gold_labels(tmp_path):
+    """The corpora, three gold-tagged reviews plus one untagged (物流很快), and their labels file."""
     rows = _write_corpora(tmp_path / "corpora")
     gold = {"物流太慢了，等了一周": ["物流体验-时效性"], "烂了好几个，很失望": ["产品质量-新鲜度"], "就是不满意": ["产品质量-新鲜度"]}
     chosen = [r for r in rows if r.review in gold] + [next(r for r in rows if r.review == "物流很快")]
     path = tmp_path / "labels_dev.csv"
     _labels_file(path, chosen, gold)
+    return rows, gold, chosen, path
+
+
+def test_tag_scores_use_the_tagger_and_flag_rows_that_no_longer_match(tmp_path):
+    rows, gold, chosen, path = _three_gold_labels(tmp_path)
     labelled = read_labels(path)
     assert isinstance(labelled[0], LabelledRow) and labelled[0].tags
     scores = tag_scores("dev", labelled, rows, _tagger, {"物流体验-时效性": "物流体验", "产品质量-新鲜度": "产品质量"})
@@ -110,11 +116,7 @@ def test_tag_scores_use_the_tagger_and_flag_rows_that_no_longer_match(tmp_path):
 
 
 def test_tag_scores_split_the_micro_counts_into_two_fixed_halves(tmp_path):
-    rows = _write_corpora(tmp_path / "corpora")
-    gold = {"物流太慢了，等了一周": ["物流体验-时效性"], "烂了好几个，很失望": ["产品质量-新鲜度"], "就是不满意": ["产品质量-新鲜度"]}
-    chosen = [r for r in rows if r.review in gold] + [next(r for r in rows if r.review == "物流很快")]
-    path = tmp_path / "labels_dev.csv"
-    _labels_file(path, chosen, gold)
+    rows, gold, chosen, path = _three_gold_labels(tmp_path)
     scores = tag_scores("dev", read_labels(path), rows, _tagger, {})
     halves = scores.halves
     assert set(halves) == {"A", "B"}
