@@ -81,18 +81,34 @@ def test_increment_reaches_the_marts(run):
     assert set(families) == {"surveys", "tickets", "reviews", "social"}
     assert figures["increment"]["rows"] == sum(c["new"] + c["changed"] for c in families.values())
     assert all(c["new"] > 0 and c["changed"] > 0 for c in families.values())
-    new_items = sum(c["new_feedback_items"] for c in families.values())
+    second = figures["second_increment"]["families"]
+    assert figures["second_increment"]["rows"] == sum(c["new"] + c["changed"] for c in second.values()) > 0
+    new_items = sum(c["new_feedback_items"] for increment in (families, second) for c in increment.values())
     with duckdb.connect(str(workspace.warehouse), read_only=True) as con:
         (after,) = con.execute("select count(*) from marts.fct_feedback").fetchone()
         (newest,) = con.execute("select max(created_date) from marts.fct_feedback").fetchone()
+    # the stage-by-stage night and then the night as one Dagster run each added their increment
     assert after == figures["full"]["dbt models"]["rows"] + new_items
-    assert str(newest) == "2026-11-16"  # the increment's day, after the generated window
-    # the incremental run's publication is current and holds the increment too
+    assert str(newest) >= "2026-11-16"  # the increments' days, after the generated window
+    # the last night's publication is current and holds both increments
     from orchestration.publish.publication import current_publication
 
     publication = current_publication(workspace.root / "published")
     assert publication.rows["fct_feedback"] == after
-    assert figures["incremental"]["publish"]["rows"] == sum(publication.rows.values())
+
+
+@pytest.mark.e2e
+def test_the_night_as_one_dagster_run_is_split_by_stage(run):
+    """The second night runs the Dagster job in one process: its wall time splits into the
+    process's start-up, the job's steps by stage and Dagster's time between them."""
+    figures, _ = run
+    night = figures["night_job"]
+    steps = night["steps"]
+    assert set(steps) >= {"start-up", "dlt load", "dbt build", "checks", "publish", "between steps"}, steps
+    assert all(steps[stage] > 0 for stage in ("start-up", "dlt load", "dbt build", "checks", "publish")), steps
+    assert sum(steps.values()) == pytest.approx(night["seconds"], rel=1e-3)
+    assert figures["night_job_s"] == pytest.approx(night["seconds"], abs=0.01)
+    assert night["rows"] == figures["second_increment"]["rows"] and night["peak_mib"] > 10
 
 
 def test_the_enrichment_spans_split_the_dbt_build():
