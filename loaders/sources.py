@@ -27,7 +27,7 @@ from loaders.contracts import (
     TICKET_SPEC,
     RecordSpec,
 )
-from loaders.files.columnar import arrow_layout
+from loaders.files.columnar import arrow_layout, history_layout
 from loaders.files.extract import extract_family_files
 from loaders.files.parallel import default_workers
 from loaders.files.readers import is_csv_name, is_jsonl_name
@@ -84,6 +84,7 @@ def _file_resource(
             protected(validate_csv_row) if validate_csv_row else None,
             protect_quarantined=lambda raw: protect_payload(spec, raw, guard),
             layout=arrow_layout(spec) if columnar else None,
+            history=history_layout(spec) if columnar else None,
             workers=workers,
         )
 

@@ -325,13 +325,17 @@ class SparkMartsReader(_ReaderBase):
     def _register(self, schema: str, table: str) -> bool:
         """Make ``schema.table`` resolvable by name: from the catalog, else from its Parquet folder."""
         key = (schema, table)
-        if key in self._registered:
-            return True
-        if self._in_catalog(schema, table):
+        if key in self._registered or self._in_catalog(schema, table):
+            # dbt may have rewritten the table's files since this session listed them
+            self.spark.sql(f"refresh table {self.dialect.relation(schema, table)}")
             self._registered.add(key)
             return True
-        if self._catalog_is_shared():
+        shared = self._catalog_is_shared()
+        if shared and schema not in self.locations.lake_schemas:
             return False  # never add tables to a metastore that dbt and others share
+        # a shared metastore (a Spark Connect server's) may still learn the lake's raw tables, as
+        # the dbt wrapper registers them: external tables over the lake, whose drop deletes nothing
+        options = " options (mergeSchema 'true')" if shared else ""
         for location in self.locations.candidates(schema, table):
             if _holds_parquet(location) is False:
                 continue
@@ -339,7 +343,7 @@ class SparkMartsReader(_ReaderBase):
             try:
                 self.spark.sql(f"create database if not exists {self.dialect.quote(schema)}")
                 self.spark.sql(
-                    f"create table if not exists {self.dialect.relation(schema, table)} using parquet location '{quoted}'"
+                    f"create table if not exists {self.dialect.relation(schema, table)} using parquet{options} location '{quoted}'"
                 )
                 # a table dbt rebuilt since this session registered it: read its current files
                 self.spark.sql(f"refresh table {self.dialect.relation(schema, table)}")
@@ -374,7 +378,7 @@ class SparkMartsReader(_ReaderBase):
 
     def _register_used(self, sql: str) -> None:
         for schema, table in set(self._RELATION_IN_SQL.findall(_without_literals(sql))):
-            if (schema, table) not in self._registered and (schema, table) not in self._missing:
+            if (schema, table) not in self._missing:
                 if not self._register(schema, table):
                     self._missing.add((schema, table))  # an alias.column, or a relation not built
 
@@ -383,6 +387,11 @@ class SparkMartsReader(_ReaderBase):
         self._register_used(sql)
         frame = self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
         return frame.toArrow()
+
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        # the SELECT names the relation quoted, which the scan of query() does not pick up
+        self._register(*split_relation(name))
+        return super().table(name, columns)
 
     def frame(self, name: str):
         """A relation as a Spark DataFrame (for the great-expectations Spark data source)."""

@@ -39,6 +39,8 @@ Variables (relative paths are taken from the repository root):
 ``VOC_SPARK_MASTER``                      Spark master URL (``local[2]``; ``spark://``, ``yarn``, ``k8s://``)
 ``VOC_LAKE_DIR``                          the raw layer as Parquet on Spark: a folder or an object-store
                                           URL (``lake/`` beside the warehouse folder, so ``data/lake``)
+``VOC_SPARK_REMOTE``                      a Spark Connect endpoint, ``sc://host:port`` (may carry a token: a
+                                          secret), used instead of starting a driver here (docs/spark.md)
 ``VOC_SPARK_WAREHOUSE_DIR``               Spark's tables and metastore (``spark-warehouse/`` beside the
                                           warehouse folder, so ``data/spark-warehouse``)
 ``VOC_SPARK_CONF``                        more Spark configuration, a JSON object of ``spark.*`` keys (may
@@ -103,9 +105,13 @@ DEFAULT_PUBLISH_KEEP = 7
 DUCKDB_ENGINE, SPARK_ENGINE = "duckdb", "spark"
 ENGINES = (DUCKDB_ENGINE, SPARK_ENGINE)
 DEFAULT_SPARK_MASTER = "local[2]"
+DEFAULT_SPARK_CONNECT_PORT = 15002
 # a Spark master the session factory can start a driver against (client mode): local threads, a
 # standalone cluster, YARN or Kubernetes
 _SPARK_MASTER = re.compile(r"local(\[(\*|[1-9][0-9]*)(,[1-9][0-9]*)?\])?|(spark|k8s|mesos)://\S+|yarn")
+# a Spark Connect URL: sc://host[:port][/;param=value;...] (the parameters may hold a token)
+_SPARK_REMOTE = re.compile(r"sc://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?(?:/(?:;[^;/\s]+=[^;\s]*)*)?")
+SPARK_REMOTE_VARIABLE = "VOC_SPARK_REMOTE"
 # scheme://... : an object-store or HDFS URL, handed to dlt / Spark unchanged
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S*")
 ALERT_WEBHOOK_PREFIX = "VOC_ALERT_WEBHOOK_"
@@ -145,11 +151,18 @@ class SparkSettings:
     warehouse_dir: str = ""
     lake_dir: str = ""
     conf: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # VOC_SPARK_REMOTE: a Spark Connect URL, which may carry a token, so never in repr
+    remote: str | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
         """True for a ``local[...]`` master (driver and executors in this process's JVM)."""
-        return self.master.startswith("local")
+        return self.remote is None and self.master.startswith("local")
+
+    @property
+    def remote_host(self) -> str | None:
+        """The Connect endpoint's host and port, what messages may name (the URL may hold a token)."""
+        return remote_host(self.remote) if self.remote else None
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,8 @@ class VocSettings:
     spark_warehouse_dir_setting: str | None = None
     # VOC_SPARK_CONF: may hold object-store keys, never in repr
     spark_conf: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # VOC_SPARK_REMOTE: a Spark Connect URL that may carry a token, never in repr
+    spark_remote: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -190,6 +205,11 @@ class VocSettings:
             raise EngineConfigError(
                 "VOC_SPARK_MASTER must be local, local[N], local[*], spark://host:port, yarn or k8s://..."
                 f", got {self.spark_master!r} (docs/spark.md)"
+            )
+        if self.spark_remote is not None and not _SPARK_REMOTE.fullmatch(self.spark_remote):
+            # never repeat the value: its parameters may hold a token
+            raise EngineConfigError(
+                f"{SPARK_REMOTE_VARIABLE} must be a Spark Connect URL, sc://host:port[/;param=value...] (docs/spark.md)"
             )
 
     @classmethod
@@ -231,6 +251,7 @@ class VocSettings:
             lake_dir_setting=_location(_text(environ, "VOC_LAKE_DIR")),
             spark_warehouse_dir_setting=_location(_text(environ, "VOC_SPARK_WAREHOUSE_DIR")),
             spark_conf=spark_conf_from_text(_text(environ, "VOC_SPARK_CONF")),
+            spark_remote=_text(environ, SPARK_REMOTE_VARIABLE) or None,
         )
 
     def record_guard(self) -> RecordGuard:
@@ -336,7 +357,9 @@ class VocSettings:
     @property
     def spark(self) -> SparkSettings:
         """What the Spark session factory needs (``orchestration.engine.spark_session``)."""
-        return SparkSettings(self.spark_master, self.spark_warehouse_dir, self.lake_dir, self.spark_conf)
+        return SparkSettings(
+            self.spark_master, self.spark_warehouse_dir, self.lake_dir, self.spark_conf, self.spark_remote
+        )
 
     @property
     def quality_report_dir(self) -> Path:
@@ -371,6 +394,8 @@ class VocSettings:
         env["VOC_SPARK_WAREHOUSE_DIR"] = self.spark_warehouse_dir
         if self.spark_conf:
             env["VOC_SPARK_CONF"] = json.dumps(dict(self.spark_conf), sort_keys=True)
+        if self.spark_remote:
+            env[SPARK_REMOTE_VARIABLE] = self.spark_remote
         nlp = self._nlp_strings()
         for key, name in NLP_VARIABLES.items():
             env[name] = nlp[key]
@@ -507,6 +532,33 @@ def spark_conf_from_text(text: str) -> Mapping[str, str]:
             raise EngineConfigError(f"VOC_SPARK_CONF value of {key!r} must be a string, number or boolean")
         conf[key] = value
     return MappingProxyType(conf)
+
+
+def remote_host(url: str) -> str:
+    """``host:port`` of a Spark Connect URL (``sc://host:port/;token=...``), without its parameters."""
+    match = _SPARK_REMOTE.fullmatch(url)
+    if not match:
+        return "an unreadable Spark Connect URL"
+    return f"{match.group('host')}:{match.group('port') or DEFAULT_SPARK_CONNECT_PORT}"
+
+
+@contextmanager
+def spark_remote_in_environment(url: str | None) -> Iterator[None]:
+    """``SPARK_REMOTE`` set to ``url`` while the block runs: dbt-spark's session method asks
+    ``SparkSession.builder.getOrCreate()`` for its session, and pyspark hands back the Connect
+    session already open in this process only when this variable is set."""
+    if url is None:
+        yield
+        return
+    previous = os.environ.get("SPARK_REMOTE")
+    os.environ["SPARK_REMOTE"] = url
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SPARK_REMOTE", None)
+        else:
+            os.environ["SPARK_REMOTE"] = previous
 
 
 def java_home(environ: Mapping[str, str] | None = None) -> str | None:

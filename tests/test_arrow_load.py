@@ -165,3 +165,47 @@ def test_progress_reports_rows_rate_and_time_left(caplog):
         "reviews/reviews: 300 rows read (50 rows/s), 25% of 0.0 MiB, about 18 s left",
         "reviews/reviews: 700 rows read (56 rows/s), 75% of 0.0 MiB, about 4 s left",
     ]
+
+
+def test_dlt_still_refuses_arrow_items_for_a_nested_table(tmp_path):
+    """Why tickets and members go as dicts (``loaders.files.columnar``): dlt 1.31 cannot take a
+    child table's rows as Arrow. An item sent to a table declared with a parent (a nested table,
+    what ``tickets__messages`` is to dlt) is written, but the extract then fails, because a
+    nested table belongs to no resource (and dlt refuses to give one a resource). When a dlt
+    upgrade makes this load pass, the list families can become Arrow too.
+    """
+    import dlt
+    import pyarrow as pa
+    from dlt.common.normalizers.json.helpers import get_nested_row_hash
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    merge = {"disposition": "merge", "strategy": "delete-insert"}
+    root_hints = dlt.mark.make_hints(
+        table_name="t", primary_key=["id"], write_disposition=merge, file_format="parquet",
+        columns={"id": {"data_type": "text", "nullable": False}},
+        nested_hints={"m": dlt.mark.make_nested_hints(columns={"body": {"data_type": "text"}})},
+    )
+    child_hints = dlt.mark.make_hints(
+        table_name="t__m", parent_table_name="t", primary_key=[], file_format="parquet",
+        columns={"body": {"data_type": "text"}},
+    )
+
+    @dlt.resource(name="t", write_disposition=merge, file_format="parquet")
+    def rows():
+        load_id = dlt.current.load_package_state()["load_id"]
+        root = pa.table({"id": ["a"], "_dlt_load_id": [load_id], "_dlt_id": ["r1"]})
+        child = pa.table({
+            "body": ["hello"], "_dlt_root_id": ["r1"], "_dlt_parent_id": ["r1"],
+            "_dlt_list_idx": pa.array([0], pa.int64()), "_dlt_id": [get_nested_row_hash("r1", "t__m", 0)],
+        })
+        yield dlt.mark.with_hints(root, root_hints, create_table_variant=True)
+        yield dlt.mark.with_hints(child, child_hints, create_table_variant=True)
+
+    pipeline = dlt.pipeline(
+        pipeline_name="nested_arrow", pipelines_dir=str(tmp_path / "pipelines"),
+        destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")), dataset_name="raw",
+    )
+    with pytest.raises(PipelineStepFailed) as failed:
+        pipeline.run(rows())
+    assert failed.value.step == "extract"
+    assert isinstance(failed.value.__cause__, KeyError) and failed.value.__cause__.args == ("resource",)

@@ -16,6 +16,12 @@ builds never agree on them; each engine's value must instead lie within that eng
 Each build runs ``voc`` in its own process (as ``make run`` does), so the Spark build's JVMs (the
 dbt wrapper's and the reader session's) end with it; the marts are then read here through the
 product's readers: the DuckDB file read-only, the Spark tables by path through a reader session.
+
+Two nights: the generated landing, then a demo increment (``devtools.demo.increment``: new
+feedback and new versions of existing records, some with a changed text) on top of it, each built
+by ``voc run`` on both engines. The second night is incremental on both: its marts must be equal
+too, and on Spark the text models must have enriched only the texts the first night had not
+(the rows computed that the Spark incremental materialization reports in the run's log).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +46,16 @@ pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 PARITY_ROWS = 400
 PARITY_SEED = 19
 PARITY_END_DATE = date(2026, 11, 15)
+INCREMENT_SHARE = 0.05  # of each family's records: half new, half new versions of existing ones
+NIGHTS = (1, 2)
+# one `voc run`: about 400 s for Spark on a quiet 2-core machine, but a first Spark night took over
+# 1,800 s with the machine's load average at 28 (2026-12-07)
+RUN_TIMEOUT_SECONDS = 3600
+TEXT_MODELS = ("int_feedback__text_analysis", "int_feedback__text_tags", "int_feedback__text_terms")
+# what the Spark incremental materialization reports (macros/incremental.sql), as the Dagster run's
+# log shows it in the dbt step; the dbt child's own echo of the line ("voc_nlp adapter: ...") in the
+# same output is not counted, or each build would count twice
+COMPUTED = re.compile(r" - voc_dbt_models - voc incremental \w+\.(\w+): (\d+) rows computed(, table built whole)?")
 REL_TOL = 1e-9
 ABS_TOL = 1e-12  # a difference of two equal sums, e.g. 0.1 + 0.2 - 0.3, is not a real one
 SHOWN = 8
@@ -176,28 +193,67 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def _voc_run(env: dict[str, str], log: Path) -> dict[str, Any]:
+    """``voc run`` in its own process; its whole output is kept in ``log`` for a failure's reader."""
+    voc = str(Path(sys.executable).with_name("voc"))
+    started, began = time.monotonic(), _utc_now()
+    done = subprocess.run([voc, "run"], env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS)
+    output = done.stdout + done.stderr
+    log.write_text(output, encoding="utf-8")
+    return {"env": env, "returncode": done.returncode, "seconds": time.monotonic() - started,
+            "window": (began, _utc_now()), "tail": output[-4000:], "computed": computed_rows(output)}
+
+
+def computed_rows(output: str) -> dict[str, list[tuple[int, bool]]]:
+    """Per model, the (rows computed, built whole) the Spark incremental builds reported."""
+    found: dict[str, list[tuple[int, bool]]] = {}
+    for model, rows, whole in COMPUTED.findall(output):
+        found.setdefault(model, []).append((int(rows), bool(whole)))
+    return found
+
+
+def _spark_text_hashes(settings: Any) -> dict[str, set[str]]:
+    """The text hashes the Spark build's feedback items say, and those each text model holds."""
+    from orchestration.engine.readers import engine_reader
+
+    with engine_reader(settings) as reader:
+        hashes = {"keys": {row["text_hash"] for row in reader.table("intermediate.int_feedback__text_keys", ["text_hash"]).to_pylist()}}
+        for model in TEXT_MODELS:
+            hashes[model] = [row["text_hash"] for row in reader.table(f"intermediate.{model}", ["text_hash"]).to_pylist()]
+    return hashes
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> dict[str, Any]:
+    """Night 1 (the generated landing) and night 2 (a demo increment on top), each built by
+    ``voc run`` on DuckDB, then on Spark; the marts of each night are read before the next."""
     _require_spark()
     from devtools.demo.generator import generate
+    from devtools.demo.increment import add_increment
+    from orchestration.settings import VocSettings
 
     root = tmp_path_factory.mktemp("engine_parity")
     landing = root / "landing"
     generate(landing, rows=PARITY_ROWS, seed=PARITY_SEED, end_date=PARITY_END_DATE)
-    voc = str(Path(sys.executable).with_name("voc"))
-    runs = {}
-    for engine in ("duckdb", "spark"):
-        env = _engine_env(root, landing, engine)
-        started, began = time.monotonic(), _utc_now()
-        done = subprocess.run([voc, "run"], env=env, capture_output=True, text=True, timeout=1800)
-        runs[engine] = {"env": env, "returncode": done.returncode, "seconds": time.monotonic() - started,
-                        "window": (began, _utc_now()), "tail": (done.stdout + done.stderr)[-4000:]}
-    return {"root": root, "runs": runs}
+    nights: dict[int, dict[str, Any]] = {}
+    marts: list = []
+    for night in NIGHTS:
+        if night > 1:
+            add_increment(landing, share=INCREMENT_SHARE, seed=PARITY_SEED)
+        runs = {
+            engine: _voc_run(_engine_env(root, landing, engine), root / f"voc-run-{engine}-night{night}.log")
+            for engine in ("duckdb", "spark")
+        }
+        marts = marts or _public_marts()
+        spark_settings = VocSettings.from_env(runs["spark"]["env"])
+        texts = _spark_text_hashes(spark_settings) if runs["spark"]["returncode"] == 0 else None
+        nights[night] = {"runs": runs, "rows": _read_all(runs, marts), "spark_texts": texts}
+    return {"root": root, "nights": nights, "marts": marts}
 
 
-@pytest.fixture(scope="module")
-def marts(builds) -> list:
-    """Every mart of the dbt project, with the primary key its contract or tests give."""
+def _public_marts() -> list:
+    """Every mart of the dbt project (the manifest ``voc run`` parsed), with the primary key its
+    contract or tests give."""
     from orchestration.project import voc_dbt_project
     from orchestration.publish.publication import public_marts
 
@@ -205,13 +261,21 @@ def marts(builds) -> list:
     return public_marts(manifest)
 
 
-def _read_all(builds, marts) -> dict[str, dict[str, list[dict]]]:
+@pytest.fixture(scope="module")
+def marts(builds) -> list:
+    return builds["marts"]
+
+
+def _read_all(runs, marts) -> dict[str, dict[str, list[dict]]]:
     from orchestration.engine.readers import engine_reader
     from orchestration.settings import VocSettings
 
     rows: dict[str, dict[str, list[dict]]] = {}
     for engine in ("duckdb", "spark"):
-        settings = VocSettings.from_env(builds["runs"][engine]["env"])
+        if runs[engine]["returncode"] != 0:
+            rows[engine] = {mart.name: None for mart in marts}
+            continue
+        settings = VocSettings.from_env(runs[engine]["env"])
         with engine_reader(settings) as reader:
             rows[engine] = {
                 mart.name: reader.table(f"marts.{mart.relation}").to_pylist() if reader.exists(f"marts.{mart.relation}") else None
@@ -221,12 +285,15 @@ def _read_all(builds, marts) -> dict[str, dict[str, list[dict]]]:
 
 
 @pytest.fixture(scope="module")
-def mart_rows(builds, marts):
-    return _read_all(builds, marts)
+def mart_rows(builds):
+    """The first night's marts per engine."""
+    return builds["nights"][1]["rows"]
 
 
-def test_every_mart_is_equal_on_duckdb_and_spark(builds, marts, mart_rows):
-    runs = builds["runs"]
+@pytest.mark.parametrize("night", NIGHTS)
+def test_every_mart_is_equal_on_duckdb_and_spark(builds, marts, night):
+    runs, mart_rows = builds["nights"][night]["runs"], builds["nights"][night]["rows"]
+    first = builds["nights"][NIGHTS[0]]["runs"]
     print({engine: f"{run['seconds']:.0f}s rc={run['returncode']}" for engine, run in runs.items()})
     assert runs["duckdb"]["returncode"] == 0, runs["duckdb"]["tail"]
     # every model file of the marts folder is compared, none left out
@@ -240,9 +307,10 @@ def test_every_mart_is_equal_on_duckdb_and_spark(builds, marts, mart_rows):
             continue
         clock = tuple(column for mart_name, column in CLOCK_COLUMNS if mart_name == mart.name)
         found = mart_differences(mart.name, mart.primary_key, left, right, clock)
-        for column in clock:
-            found += clock_differences(mart.name, column, left, "duckdb", runs["duckdb"]["window"])
-            found += clock_differences(mart.name, column, right, "spark", runs["spark"]["window"])
+        for column in clock:  # a row keeps the clock of the night that first wrote it
+            for engine, rows in (("duckdb", left), ("spark", right)):
+                window = (first[engine]["window"][0], runs[engine]["window"][1])
+                found += clock_differences(mart.name, column, rows, engine, window)
         if found:
             problems.append(f"{mart.name} ({len(found)} differences): " + "; ".join(found[:SHOWN]))
     assert not problems, "\n".join(problems)
@@ -280,3 +348,61 @@ def test_the_comparison_catches_a_changed_value(marts, mart_rows):
     changed = [dict(r) for r in duck[mart.name]]
     changed[i][column] = [*changed[i][column][:-1], changed[i][column][-1] + "x"]
     assert any(column in problem for problem in mart_differences(mart.name, mart.primary_key, duck[mart.name], changed))
+
+
+def test_the_second_spark_night_enriches_only_the_new_texts(builds):
+    """Night 1 builds the text models whole; night 2 computes exactly the texts night 1 had not
+    enriched (new feedback and changed texts), far fewer than all. Afterwards each Spark text model
+    holds every text the feedback says once and nothing else (the texts no item says any more are
+    gone), and the same texts with the same versions as DuckDB's."""
+    first, second = builds["nights"][1], builds["nights"][2]
+    assert first["runs"]["spark"]["returncode"] == 0 and second["runs"]["spark"]["returncode"] == 0, second["runs"]["spark"]["tail"]
+    before, after = first["spark_texts"], second["spark_texts"]
+    new_texts = after["keys"] - set(before["int_feedback__text_analysis"])
+    print(f"texts: {len(before['keys'])} on night 1, {len(after['keys'])} on night 2, {len(new_texts)} of them new")
+    assert 0 < len(new_texts) < len(after["keys"]) / 4, "the increment brings a few new texts"
+    for model in TEXT_MODELS:
+        assert first["runs"]["spark"]["computed"].get(model) == [(len(before["keys"]), True)], (model, first["runs"]["spark"]["computed"])
+        assert second["runs"]["spark"]["computed"].get(model) == [(len(new_texts), False)], (model, second["runs"]["spark"]["computed"])
+        held = after[model]
+        assert len(held) == len(set(held)) and set(held) == after["keys"], model
+    # the same texts and versions as DuckDB's incremental tables
+    from orchestration.engine.readers import engine_reader
+    from orchestration.settings import VocSettings
+
+    versions = {"int_feedback__text_analysis": "analysis_version", "int_feedback__text_tags": "enrichment_version",
+                "int_feedback__text_terms": "terms_version"}
+    held_by: dict[str, dict[str, set]] = {}
+    for engine in ("duckdb", "spark"):
+        with engine_reader(VocSettings.from_env(second["runs"][engine]["env"])) as reader:
+            held_by[engine] = {
+                model: {(row["text_hash"], row[column]) for row in reader.table(f"intermediate.{model}", ["text_hash", column]).to_pylist()}
+                for model, column in versions.items()
+            }
+    assert held_by["duckdb"] == held_by["spark"]
+
+
+def test_alerts_keep_the_time_they_were_first_raised(builds):
+    """An alert of night 1 that night 2 raises again keeps its first_raised_at on each engine
+    (Spark's incremental alerts replace the row instead of appending a second one)."""
+    for engine in ("duckdb", "spark"):
+        first = {row["alert_id"]: row["first_raised_at"] for row in builds["nights"][1]["rows"][engine]["alerts"]}
+        second = builds["nights"][2]["rows"][engine]["alerts"]
+        again = [row for row in second if row["alert_id"] in first]
+        assert again, engine
+        assert all(row["first_raised_at"] == first[row["alert_id"]] for row in again), engine
+        assert len({row["alert_id"] for row in second}) == len(second), engine
+
+
+def test_the_computed_rows_are_read_from_the_run_log():
+    output = (
+        "voc_nlp adapter: voc incremental intermediate.int_feedback__text_analysis: 400 rows computed, table built whole\n"
+        "2026-12-07 13:58:20 +0000 - dagster - INFO - voc_everything - d44a - voc_dbt_models - voc incremental "
+        "intermediate.int_feedback__text_analysis: 400 rows computed, table built whole\n"
+        "voc_nlp adapter: voc incremental marts.alerts: 12 rows computed, replacing 9, table rewritten\n"
+        "2026-12-07 13:59:34 +0000 - dagster - INFO - voc_everything - d44a - voc_dbt_models - voc incremental "
+        "marts.alerts: 12 rows computed, replacing 9, table rewritten\n"
+        "2026-12-07 13:59:35 +0000 - dagster - INFO - voc_everything - d44a - voc_dbt_models - voc incremental "
+        "intermediate.int_feedback__text_tags: 3 rows of texts no feedback item says any more removed\n"
+    )
+    assert computed_rows(output) == {"int_feedback__text_analysis": [(400, True)], "alerts": [(12, False)]}

@@ -171,6 +171,15 @@ def spark():
     session.stop()
 
 
+@pytest.mark.spark
+def test_a_spark_relation_reads_by_name_before_any_query_named_it(spark, tmp_path):
+    from orchestration.marts_reader import SparkMartsReader
+
+    spark.createDataFrame([(1, "a")], "id int, name string").write.parquet(str(tmp_path / "marts.db" / "fresh_mart"))
+    reader = SparkMartsReader(spark, SparkTableLocations(warehouse_dir=str(tmp_path)))
+    assert reader.table("marts.fresh_mart", ["name"]).to_pylist() == [{"name": "a"}]
+
+
 @pytest.fixture(scope="module")
 def spark_copy(demo_warehouse, spark, tmp_path_factory):
     from orchestration.marts_reader import SparkMartsReader

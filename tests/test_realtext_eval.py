@@ -11,6 +11,7 @@ import pytest
 from devtools.corpora import HOTEL_FILE, SHOPPING_FILE, CorpusMissing, read_corpora, split_rows, text_sha256
 from devtools.nlp_eval.realtext_eval import (
     LabelledRow,
+    item_half,
     read_labels,
     real_text_report,
     tag_scores,
@@ -91,12 +92,18 @@ def test_retail_share_leaves_out_books_and_hotels():
     assert share.share() == pytest.approx(3 / 5)
 
 
-def test_tag_scores_use_the_tagger_and_flag_rows_that_no_longer_match(tmp_path):
+def _three_gold_labels(tmp_path):
+    """The corpora, three gold-tagged reviews plus one untagged (物流很快), and their labels file."""
     rows = _write_corpora(tmp_path / "corpora")
     gold = {"物流太慢了，等了一周": ["物流体验-时效性"], "烂了好几个，很失望": ["产品质量-新鲜度"], "就是不满意": ["产品质量-新鲜度"]}
     chosen = [r for r in rows if r.review in gold] + [next(r for r in rows if r.review == "物流很快")]
     path = tmp_path / "labels_dev.csv"
     _labels_file(path, chosen, gold)
+    return rows, gold, chosen, path
+
+
+def test_tag_scores_use_the_tagger_and_flag_rows_that_no_longer_match(tmp_path):
+    rows, gold, chosen, path = _three_gold_labels(tmp_path)
     labelled = read_labels(path)
     assert isinstance(labelled[0], LabelledRow) and labelled[0].tags
     scores = tag_scores("dev", labelled, rows, _tagger, {"物流体验-时效性": "物流体验", "产品质量-新鲜度": "产品质量"})
@@ -108,6 +115,21 @@ def test_tag_scores_use_the_tagger_and_flag_rows_that_no_longer_match(tmp_path):
     assert changed.missing == ["R0000"] and changed.items == 3
 
 
+def test_tag_scores_split_the_micro_counts_into_two_fixed_halves(tmp_path):
+    rows, gold, chosen, path = _three_gold_labels(tmp_path)
+    scores = tag_scores("dev", read_labels(path), rows, _tagger, {})
+    halves = scores.halves
+    assert set(halves) == {"A", "B"}
+    for count in ("tp", "fp", "fn"):
+        assert getattr(halves["A"], count) + getattr(halves["B"], count) == getattr(scores.report.micro, count)
+    # each item's counts land in the half of its id, and the split is fixed
+    for item in read_labels(path):
+        assert item_half(item.item_id) == item_half(item.item_id) in {"A", "B"}
+    ids = [f"RT{n:04d}" for n in range(400)]
+    share_a = sum(item_half(i) == "A" for i in ids) / len(ids)
+    assert 0.4 < share_a < 0.6
+
+
 def test_report_reads_the_test_labels_only_when_asked(tmp_path):
     rows = _write_corpora(tmp_path / "corpora")
     labels = tmp_path / "labels"
@@ -117,6 +139,7 @@ def test_report_reads_the_test_labels_only_when_asked(tmp_path):
     _labels_file(labels / "labels_test.csv", [r for r in rows if r.review in gold], gold)
     report = real_text_report(TAXONOMY, tmp_path / "corpora", labels_dir=labels)
     assert "labelled dev half (1 reviews)" in report and "micro" in report
+    assert "halves by item id" in report
     assert "labelled test half: not read" in report and "labelled test half (1" not in report
     assert "retail" in report and "corpus dev half" in report
     report = real_text_report(TAXONOMY, tmp_path / "corpora", read_test_split=True, labels_dir=labels)

@@ -10,12 +10,22 @@
     where text_hash not in (select referencing.text_hash from {{ referencing }} as referencing)
 {%- endmacro %}
 
-{#- Spark builds these models whole (voc_incremental_materialization): nothing is left to delete. -#}
-{% macro spark__delete_unreferenced_texts(relation, referencing) -%} {%- endmacro %}
+{#- Spark has no delete: the rows that stay are written to a new table that replaces the old one,
+    and only when some text is no longer referenced (macros/incremental.sql). The hook's SQL is empty. -#}
+{% macro spark__delete_unreferenced_texts(relation, referencing) -%}
+    {%- set removed = voc_spark_keep_only(
+        relation, 'kept.text_hash in (select referencing.text_hash from ' ~ referencing ~ ' as referencing)'
+    ) -%}
+    {%- if removed > 0 -%}
+        {%- do voc_spark_incremental_report(relation, removed ~ ' rows of texts no feedback item says any more removed, table rewritten') -%}
+    {%- endif -%}
+{%- endmacro %}
 
 {#- In an incremental build keyed by text_hash: keep only the texts that this model has not yet
     built under the current version (`version_column` of `version_alias`, the same column name in
     the model), so a new or changed text, or a new version, is computed and nothing else. -#}
+{#- `version_alias` must not be a column name of the model: inside the subquery Spark reads
+    `<name>.<column>` as a field of `done.<name>` first (DuckDB as the relation). -#}
 {% macro where_not_built_for_version(text_alias, version_alias, version_column) -%}
     {% if is_incremental() %}
         where

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -41,19 +42,33 @@ def _records_read(warehouse: Path) -> int:
         )
 
 
+DLT_STEPS = ("extract", "normalize", "load")
+
+
+def _dlt_steps(info: Any) -> dict[str, float]:
+    """Seconds of dlt's extract / normalize / load steps of one pipeline run, from its trace."""
+    steps = dict.fromkeys(DLT_STEPS, 0.0)
+    for step in info.pipeline.last_trace.steps:
+        if step.step in steps and step.finished_at is not None:
+            steps[step.step] += (step.finished_at - step.started_at).total_seconds()
+    return steps
+
+
 def _load(
     landing: Path, warehouse: Path, guard: RecordGuard, columnar: bool, workers: int | None = None
-) -> tuple[float, int, dict[str, float]]:
-    """Seconds of a whole load (every family, as ``load_all``), records read, seconds per family."""
+) -> tuple[float, int, dict[str, float], dict[str, dict[str, float]]]:
+    """Seconds of a whole load (every family, as ``load_all``), records read, seconds per family
+    and dlt's step seconds per family (the rest of a family's time is the pipeline's set-up)."""
     shutil.rmtree(warehouse.parent, ignore_errors=True)
-    per_family = {}
+    per_family, steps = {}, {}
     for family in FAMILIES:
         started = time.perf_counter()
-        load_family(family, landing, warehouse, guard, columnar=columnar, workers=workers)
+        info = load_family(family, landing, warehouse, guard, columnar=columnar, workers=workers)
         per_family[family] = time.perf_counter() - started
+        steps[family] = _dlt_steps(info)
     rows = _records_read(warehouse)
     shutil.rmtree(warehouse.parent, ignore_errors=True)
-    return sum(per_family.values()), rows, per_family
+    return sum(per_family.values()), rows, per_family, steps
 
 
 def run(rows: int, repeats: int, workdir: Path, seed: int = 7, paths: tuple[str, ...] = tuple(PATHS)) -> dict:
@@ -68,28 +83,52 @@ def run(rows: int, repeats: int, workdir: Path, seed: int = 7, paths: tuple[str,
     generate(landing, rows=rows, seed=seed)
     times: dict[str, list[float]] = {name: [] for name in paths}
     family_times: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
+    step_times: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in paths}
     records = 0
     for repeat in range(repeats):
         for name in paths:
-            seconds, records, per_family = _load(landing, workdir / name / "voc.duckdb", guard, *PATHS[name])
+            seconds, records, per_family, steps = _load(landing, workdir / name / "voc.duckdb", guard, *PATHS[name])
             times[name].append(seconds)
             family_times[name].append(per_family)
+            step_times[name].append(steps)
             families = " ".join(f"{family} {value:.1f}" for family, value in per_family.items())
             print(f"run {repeat + 1} {name:5}: {seconds:8.1f} s  {records / seconds:10,.0f} rows/s  ({families})", flush=True)
     medians = {name: statistics.median(values) for name, values in times.items()}
+    family_medians = {
+        name: {family: statistics.median(run[family] for run in runs) for family in FAMILIES}
+        for name, runs in family_times.items()
+    }
+    step_medians = {
+        name: {
+            family: {step: statistics.median(run[family][step] for run in runs) for step in DLT_STEPS}
+            for family in FAMILIES
+        }
+        for name, runs in step_times.items()
+    }
     result = {
         "rows": rows,
         "records_read": records,
         "repeats": repeats,
         "seconds": times,
         "seconds_per_family": family_times,
+        "dlt_steps_per_family": step_times,
         "median_seconds": medians,
+        "median_seconds_per_family": family_medians,
+        "median_dlt_steps_per_family": step_medians,
         "median_rows_per_second": {name: records / value for name, value in medians.items()},
         "speedup": {f"{name} over {base}": medians[base] / medians[name]
                     for base in paths for name in paths if base != name and paths.index(base) < paths.index(name)},
     }
     for name, value in medians.items():
         print(f"median {name:5}: {value:8.1f} s  {records / value:10,.0f} rows/s")
+        for family in FAMILIES:
+            steps = step_medians[name][family]
+            rest = family_medians[name][family] - sum(steps.values())
+            print(
+                f"  {family:9} {family_medians[name][family]:7.1f} s = "
+                + " + ".join(f"{step} {steps[step]:.1f}" for step in DLT_STEPS)
+                + f" + set-up {rest:.1f}"
+            )
     for label, speedup in result["speedup"].items():
         print(f"{label}: {speedup:.2f}x faster ({records:,} records read)")
     return result

@@ -11,6 +11,9 @@ seed's taxonomy, as ``int_feedback__enriched`` calls it):
 - **Tag precision, recall and F1** per tag and micro, on the blind-labelled real-text set
   (``devtools/nlp_eval/real_text/labels_dev.csv``; ``labels_test.csv`` only when asked with
   ``--read-test-split``, once per round, by the lead: ``docs/evaluation-protocol.md``).
+  The micro figures are also given on two fixed halves of the items (``item_half``, by a hash
+  of the item id): a change that holds beyond the wording of the items it was read from moves
+  both halves the same way; one that helps only the half whose errors were read was fitted.
 
 Everything skips with its reason when the corpora or the label files are absent. The product
 never reads the corpora: only this developer tool does.
@@ -19,6 +22,7 @@ never reads the corpora: only this developer tool does.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,12 +116,19 @@ def untagged_shares(
     return shares
 
 
+def item_half(item_id: str) -> str:
+    """``A`` or ``B``: a fixed split of labelled items by a hash of their id, for a cross-check
+    of tuning (read the errors of one half, see whether the other half moves the same way)."""
+    return "A" if int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:8], 16) % 2 == 0 else "B"
+
+
 @dataclass
 class TagScores:
     split: str
     items: int
     report: TagReport
     missing: list[str]  # labelled items whose corpus row is gone or changed
+    halves: dict[str, PRF] = field(default_factory=dict)  # micro counts per ``item_half``
 
     def weak_tags(self) -> list[tuple[str, PRF]]:
         """Tags with at least ``TAG_FLOOR_SUPPORT`` gold examples and F1 below the floor."""
@@ -131,14 +142,17 @@ def tag_scores(split: str, labelled: list[LabelledRow], rows: list[CorpusRow], t
     checked against the stored fingerprint)."""
     by_key = {row.key: row.review for row in rows}
     expected, predicted, missing = [], [], []
+    halves = {"A": PRF(), "B": PRF()}
     for item in labelled:
         review = by_key.get(item.key)
         if review is None or text_sha256(review) != item.text_sha256:
             missing.append(item.item_id)
             continue
+        tags = tagger(review)
         expected.append(item.tags)
-        predicted.append(tagger(review))
-    return TagScores(split, len(expected), tag_report(expected, predicted, group_of), missing)
+        predicted.append(tags)
+        halves[item_half(item.item_id)].add(set(item.tags), set(tags))
+    return TagScores(split, len(expected), tag_report(expected, predicted, group_of), missing, halves)
 
 
 def _pct(value: float) -> str:
@@ -167,6 +181,11 @@ def format_tag_scores(scores: TagScores) -> list[str]:
         f"  micro          P {micro.precision:6.3f}  R {micro.recall:6.3f}  F1 {micro.f1:6.3f}"
         f"   (tp {micro.tp}, fp {micro.fp}, fn {micro.fn})  target >= {MICRO_F1_TARGET:.2f} {verdict}"
     )
+    if scores.halves:
+        lines.append(
+            "  halves by item id (a tuning change should move both): "
+            + ", ".join(f"{half} F1 {prf.f1:.3f} (P {prf.precision:.3f}, R {prf.recall:.3f})" for half, prf in sorted(scores.halves.items()))
+        )
     for tag, prf in sorted(scores.report.per_tag.items(), key=lambda item: (-(item[1].tp + item[1].fn), item[0])):
         lines.append(
             f"  {tag:<16} P {prf.precision:6.3f}  R {prf.recall:6.3f}  F1 {prf.f1:6.3f}"

@@ -6,14 +6,17 @@ that normalizer would have produced from the same records (``loaders.hints`` dec
 * the raw table: every scalar field of the spec one column, an object field's members
   flattened to ``<object>__<member>`` columns, ``_voc_file``, ``_voc_line``, ``_voc_updated_at``,
   and dlt's ``_dlt_load_id`` and ``_dlt_id`` (a new random row id, as dlt gives a merged row);
-* ``<table>_history`` (tickets): the history columns of each version, with their own row ids.
+* ``<table>_history`` (tickets): the history columns of each version, with their own row ids
+  (:class:`HistoryLayout`; a history table has no child table, so it goes as Arrow even where
+  its raw table cannot).
 
 Only records of the contract's shape fit (:meth:`ArrowLayout.fits`). A record carrying an
 unknown field (drift: a new column, a nested object, a list for a new child table) goes to dlt
 as a dict, as before, so its unknown parts land exactly where dlt's normalizer puts them.
 
 Specs with a list field (tickets' messages, members' bound accounts) get no layout
-(:func:`arrow_layout`): their records all go as dicts. dlt (1.31) writes a child table only
+(:func:`arrow_layout`): their records all go as dicts, and only their history rows as Arrow
+(:func:`history_layout`). dlt (1.31) writes a child table only
 from its normalizer, linked by ``_dlt_parent_id`` and cleared by the merge through
 ``_dlt_root_id``: an Arrow item sent to a nested table fails the extract (a nested table
 belongs to no resource), and an Arrow item sent to a root table whose hints declare nested
@@ -78,8 +81,7 @@ class ArrowLayout:
         ]
         self._columns = tuple(columns)
         self._top_keys = frozenset(c.key for c in columns if c.parent is None) | self._objects.keys()
-        self._history = history_table(spec)
-        self._history_columns = list(history_columns(spec))
+        self._history = history_layout(spec)
 
     def fits(self, record: dict[str, Any]) -> bool:
         """Whether the validated ``record`` carries only fields of the contract."""
@@ -107,11 +109,39 @@ class ArrowLayout:
         raw = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
         tables = [(self.spec.table, _with_dlt_columns(raw, load_id))]
         if self._history is not None:
-            history = raw.select(self._history_columns)
-            keyed = (self.spec.id_field, VERSION_COLUMN)  # the history table's key: never null
-            history = history.cast(pa.schema([f.with_nullable(f.name not in keyed) for f in history.schema]))
-            tables.append((self._history, _with_dlt_columns(history, load_id)))
+            tables.append((self._history.table, self._history.from_raw(raw, load_id)))
         return tables
+
+
+class HistoryLayout:
+    """How validated records become rows of the spec's history table (``loaders.hints``): its
+    columns, typed as in the raw table; the id and the version time are its key, never null."""
+
+    def __init__(self, spec: RecordSpec, table: str) -> None:
+        self.table = table
+        kinds = {field_spec.name: field_spec.kind for field_spec in spec.fields}
+        keyed = (spec.id_field, VERSION_COLUMN)
+        fields = []
+        for name in history_columns(spec):
+            if name in _LOADER_COLUMNS:
+                arrow_type = _LOADER_COLUMNS[name]
+            elif name == spec.id_field:
+                arrow_type = pa.string()
+            else:
+                arrow_type = _ARROW_TYPES[kinds[name]]  # history fields are top-level scalars
+            fields.append(pa.field(name, arrow_type, nullable=name not in keyed))
+        self._schema = pa.schema(fields)
+
+    def from_records(self, records: list[dict[str, Any]], load_id: str) -> pa.Table:
+        """The history rows of ``records`` (validated, with ``_voc_file`` / ``_voc_line``)."""
+        arrays = [
+            pa.array([record.get(f.name) for record in records], type=f.type) for f in self._schema
+        ]
+        return _with_dlt_columns(pa.Table.from_arrays(arrays, schema=self._schema), load_id)
+
+    def from_raw(self, raw: pa.Table, load_id: str) -> pa.Table:
+        """The history rows of a raw Arrow table built by :class:`ArrowLayout`."""
+        return _with_dlt_columns(raw.select(self._schema.names).cast(self._schema), load_id)
 
 
 def arrow_layout(spec: RecordSpec) -> ArrowLayout | None:
@@ -119,6 +149,12 @@ def arrow_layout(spec: RecordSpec) -> ArrowLayout | None:
     if any(field_spec.kind is Kind.LIST for field_spec in spec.fields):
         return None
     return ArrowLayout(spec)
+
+
+def history_layout(spec: RecordSpec) -> HistoryLayout | None:
+    """The layout of the spec's history table, or None when it keeps no history."""
+    table = history_table(spec)
+    return None if table is None else HistoryLayout(spec, table)
 
 
 def _with_dlt_columns(table: pa.Table, load_id: str) -> pa.Table:

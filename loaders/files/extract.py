@@ -36,7 +36,7 @@ import dlt
 from loaders.contracts.drift import FieldsSeen
 from loaders.contracts.spec import RecordSpec
 from loaders.dispatch import TableDispatcher
-from loaders.files.columnar import ArrowLayout
+from loaders.files.columnar import ArrowLayout, HistoryLayout
 from loaders.files.parallel import (
     PARALLEL_MIN_BYTES,
     classify_in_pool,
@@ -149,12 +149,14 @@ def extract_family_files(
     *,
     protect_quarantined: Callable[[str], str],
     layout: ArrowLayout | None = None,
+    history: HistoryLayout | None = None,
     workers: int = 1,
 ) -> Iterator[Any]:
     """Body of every file resource: yields marked items for the raw, quarantine and files tables.
 
     With a ``layout`` valid records go to dlt as Arrow tables (``loaders.files.columnar``),
-    without one as lists of dicts for dlt's normalizer. A file of ``PARALLEL_MIN_BYTES`` or more
+    without one as lists of dicts for dlt's normalizer; with a ``history`` layout (and no
+    ``layout``, e.g. tickets) their history rows go as Arrow tables all the same. A file of ``PARALLEL_MIN_BYTES`` or more
     is classified by ``workers`` processes when ``workers`` is above 1
     (``loaders.files.parallel``). Logs the load's progress
     (``loaders.progress``). Must run inside a dlt resource (it uses
@@ -202,7 +204,7 @@ def extract_family_files(
             pending.append((path, rel, digest, size, previous_digest))
 
     progress = LoadProgress(f"{family}/{spec.table}", sum(item[3] for item in pending), log)
-    load_id = dlt.current.load_package_state()["load_id"] if layout is not None else ""
+    load_id = dlt.current.load_package_state()["load_id"] if layout or history else ""
     for path, rel, digest, size, previous_digest in pending:
         now = datetime.now(timezone.utc)
         if previous_digest is not None:
@@ -224,7 +226,7 @@ def extract_family_files(
             if not is_valid:
                 yield dispatcher.mark(quarantine_table, batch)
             elif layout is None:
-                yield from _record_lists(dispatcher, spec, batch)
+                yield from _record_lists(dispatcher, spec, batch, history, load_id)
             else:
                 yield from _arrow_tables(dispatcher, layout, batch, load_id)
             progress.update(len(batch), counter.bytes)
@@ -246,10 +248,19 @@ def extract_family_files(
         loaded_files[rel] = digest
 
 
-def _record_lists(dispatcher: TableDispatcher, spec: RecordSpec, records: list[dict]) -> Iterator[Any]:
-    """Valid records as dicts, for dlt's normalizer: the raw table's rows and their history."""
+def _record_lists(
+    dispatcher: TableDispatcher,
+    spec: RecordSpec,
+    records: list[dict],
+    history: HistoryLayout | None = None,
+    load_id: str = "",
+) -> Iterator[Any]:
+    """Valid records as dicts, for dlt's normalizer: the raw table's rows and their history
+    (as an Arrow table with a ``history`` layout)."""
     yield dispatcher.mark(spec.table, records)
-    if history_table(spec):
+    if history is not None:
+        yield dispatcher.mark(history.table, history.from_records(records, load_id))  # type: ignore[arg-type]
+    elif history_table(spec):
         yield dispatcher.mark(history_table(spec), history_rows(spec, records))
 
 

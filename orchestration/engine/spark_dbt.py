@@ -95,17 +95,40 @@ def spark_settings_for(args: Sequence[str], settings: Any) -> tuple[Any, Any]:
         warehouse_dir=pick("voc_spark_warehouse_dir", base.warehouse_dir),
         lake_dir=pick("voc_lake_dir", base.lake_dir),
         conf=base.conf,
+        remote=base.remote,
     )
     nlp_strings = settings._nlp_strings()
     nlp = NlpConfig.from_strings({key: pick(name.lower(), nlp_strings[key]) for key, name in NLP_VARIABLES.items()})
     return spark, nlp
 
 
+# The project's Spark incremental materialization logs what each build did with this prefix
+# (dbt_project/macros/incremental.sql, ``voc_spark_incremental_report``), at debug level.
+INCREMENTAL_REPORT_PREFIX = "voc incremental "
+
+
+def forward_incremental_reports(event: Any) -> None:
+    """A dbtRunner callback: each incremental build's report (rows computed, rows replaced, how the
+    table was written) is logged again as a ``voc_nlp`` adapter message at info level, the channel
+    of the enrichment's progress messages, which the Dagster step forwards to the run's log
+    (``orchestration.project.forward_nlp_progress``). Spark's executors cannot reach dbt's logger,
+    so this is how a Spark night says how many texts it enriched."""
+    info = getattr(event, "info", None)
+    message = str(getattr(info, "msg", "") or "")
+    if getattr(info, "name", "") != "JinjaLogDebug" or not message.startswith(INCREMENTAL_REPORT_PREFIX):
+        return
+    from dbt.adapters.events.logging import AdapterLogger
+
+    from nlp_udfs.progress import DBT_LOGGER_NAME
+
+    AdapterLogger(DBT_LOGGER_NAME).info(message)
+
+
 def run_dbt(args: Sequence[str]) -> int:
     """dbt's CLI in this process; its exit status."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(list(args))
+    result = dbtRunner(callbacks=[forward_incremental_reports]).invoke(list(args))
     if result.exception is not None:
         print(f"dbt could not run: {type(result.exception).__name__}: {result.exception}", file=sys.stderr)
         return EXIT_ERROR
@@ -115,7 +138,7 @@ def run_dbt(args: Sequence[str]) -> int:
 def run_with_session(args: Sequence[str], settings: Any, environ: Mapping[str, str] | None = None) -> int:
     """Steps 1-4 of the module's docstring; the session is stopped when dbt is done."""
     from orchestration.engine.spark_session import HIVE, register_lake, require_pyspark, spark_session
-    from orchestration.settings import dbt_child_pseudonym_key
+    from orchestration.settings import dbt_child_pseudonym_key, spark_remote_in_environment
 
     require_pyspark()  # before anything is written
     spark_settings, nlp = spark_settings_for(args, settings)
@@ -130,7 +153,8 @@ def run_with_session(args: Sequence[str], settings: Any, environ: Mapping[str, s
         enable_session_python_models()  # the project's dbt Python models run in this session
         tables = register_lake(session, spark_settings.lake_dir)
         print(f"voc-spark-dbt: {len(tables)} raw tables from {spark_settings.lake_dir}", file=sys.stderr)
-        return run_dbt(args)
+        with spark_remote_in_environment(spark_settings.remote):  # dbt-spark finds the Connect session
+            return run_dbt(args)
     finally:
         session.stop()
 

@@ -44,6 +44,8 @@ TAXONOMY_STORE_FOLDER = "_voc_taxonomies"
 METASTORE_URI_KEY = "spark.hadoop.hive.metastore.uris"
 PYTHON_KEY = "spark.pyspark.python"
 DERBY_URL_KEY = "spark.hadoop.javax.jdo.option.ConnectionURL"
+# spark.sql.* keys fixed when the server starts: a Connect client may not set them
+_STATIC_SQL_KEYS = frozenset({"spark.sql.warehouse.dir", "spark.sql.catalogImplementation"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -163,6 +165,19 @@ def spark_session(
 
     Starts the JVM on first use in this process; afterwards returns the running session, which
     must have the same catalog (a JVM's catalog cannot change)."""
+    if settings.remote:
+        session = _remote_session(settings)
+    else:
+        session = _local_session(settings, catalog, app_name)
+    if nlp is not None or pseudonym_key is not None:
+        from nlp_udfs.spark_functions import register_functions
+
+        register_functions(session, nlp, pseudonym_key or DEMO_KEY, taxonomy_store(settings))
+    return session
+
+
+def _local_session(settings: SparkSettings, catalog: str, app_name: str) -> Any:
+    """A driver in this process (its JVM) against ``settings.master``."""
     require_pyspark()
     from pyspark.sql import SparkSession
 
@@ -187,11 +202,44 @@ def spark_session(
             # pyspark names the workers' interpreter of each Python UDF after this attribute, which
             # it takes from PYSPARK_PYTHON only; the conf is the one setting this project passes
             session.sparkContext.pythonExec = python
-    if nlp is not None or pseudonym_key is not None:
-        from nlp_udfs.spark_functions import register_functions
-
-        register_functions(session, nlp, pseudonym_key or DEMO_KEY, taxonomy_store(settings))
     return session
+
+
+def _remote_session(settings: SparkSettings) -> Any:
+    """A Spark Connect session at ``settings.remote``: no JVM here. The server owns the master,
+    the catalog (its metastore, shared by every client) and the warehouse folder, so the
+    catalog asked for does not matter; only the session's own SQL settings are set."""
+    try:
+        import pyspark.sql.connect.session  # noqa: F401  (grpc and the other Connect dependencies)
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkEngineError(
+            "VOC_SPARK_REMOTE needs the spark extra with Spark Connect: make install EXTRAS=spark"
+        ) from None
+    try:
+        # pyspark's own builder, not the Connect one: it also switches pyspark.sql.functions to
+        # Connect for this process, which great-expectations' Spark metrics call
+        session = SparkSession.builder.remote(settings.remote).getOrCreate()
+        for key, value in remote_session_conf(settings).items():
+            session.conf.set(key, value)
+    except Exception as exc:  # grpc's errors may repeat the URL, and with it a token
+        raise SparkEngineError(
+            f"cannot use the Spark Connect server at {settings.remote_host}: {type(exc).__name__}"
+        ) from None
+    return session
+
+
+def remote_session_conf(settings: SparkSettings) -> dict[str, str]:
+    """The settings a Connect session applies to itself: the SQL behaviour the models rely on
+    (``session_conf``'s session-level keys), then the ``spark.sql.*`` keys of ``VOC_SPARK_CONF``.
+    Everything else (master, memory, catalog) is the server's configuration."""
+    conf = {
+        key: value
+        for key, value in session_conf(settings).items()
+        if key.startswith("spark.sql.") and key not in _STATIC_SQL_KEYS
+    }
+    conf.update({key: value for key, value in settings.conf.items() if key.startswith("spark.sql.")})
+    return conf
 
 
 @contextmanager

@@ -17,14 +17,14 @@
 with
     texts as (select distinct text_hash, customer_text from {{ ref('int_feedback__text_keys') }}),
 
-    analysis_version as (select {{ nlp_analysis_version() }} as analysis_version),
+    current_analysis as (select {{ nlp_analysis_version() }} as analysis_version),
 
     pending as (
-        select texts.text_hash, texts.customer_text, analysis_version.analysis_version
+        select texts.text_hash, texts.customer_text, current_analysis.analysis_version
         from texts
         cross join
-            analysis_version
-            {{ where_not_built_for_version('texts', 'analysis_version', 'analysis_version') }}
+            current_analysis
+            {{ where_not_built_for_version('texts', 'current_analysis', 'analysis_version') }}
     ),
 
     analysed as (

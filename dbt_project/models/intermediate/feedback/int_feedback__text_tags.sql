@@ -18,14 +18,14 @@ with
         select text_hash, clauses, text_sentiment_score from {{ ref('int_feedback__text_analysis') }}
     ),
 
-    enrichment_version as (select {{ taxonomy_handle(ref('taxonomy')) }} as enrichment_version),
+    current_enrichment as (select {{ taxonomy_handle(ref('taxonomy')) }} as enrichment_version),
 
     pending as (
-        select analysis.*, enrichment_version.enrichment_version
+        select analysis.*, current_enrichment.enrichment_version
         from analysis
         cross join
-            enrichment_version
-            {{ where_not_built_for_version('analysis', 'enrichment_version', 'enrichment_version') }}
+            current_enrichment
+            {{ where_not_built_for_version('analysis', 'current_enrichment', 'enrichment_version') }}
     ),
 
     tagged as (

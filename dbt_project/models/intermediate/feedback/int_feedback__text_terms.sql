@@ -18,15 +18,15 @@ with
 
     taxonomy as (select {{ taxonomy_handle(ref('taxonomy')) }} as taxonomy_handle),
 
-    terms_version as (
+    current_terms as (
         select taxonomy_handle, {{ terms_version('taxonomy_handle') }} as terms_version from taxonomy
     ),
 
     pending as (
-        select analysis.*, terms_version.taxonomy_handle, terms_version.terms_version
+        select analysis.*, current_terms.taxonomy_handle, current_terms.terms_version
         from analysis
         cross join
-            terms_version {{ where_not_built_for_version('analysis', 'terms_version', 'terms_version') }}
+            current_terms {{ where_not_built_for_version('analysis', 'current_terms', 'terms_version') }}
     )
 
 select

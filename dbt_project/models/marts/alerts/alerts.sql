@@ -1,4 +1,9 @@
-{{ config(materialized='incremental', unique_key='alert_id', on_schema_change='fail') }}
+{{ config(
+    materialized=voc_incremental_materialization(),
+    unique_key='alert_id',
+    incremental_strategy=voc_incremental_strategy(),
+    on_schema_change='fail'
+) }}
 {#- Closed-loop alerts. alert_id is a hash of what the alert is about, so a re-run finds the
     same alert instead of raising a new one; first_raised_at is carried over from the run that
     first raised it. Thresholds, tags and routes come from the alert_settings, alert_routes and

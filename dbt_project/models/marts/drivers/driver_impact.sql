@@ -151,7 +151,11 @@ with
             * (value_without - value_with)
             * share_with as impact_points,
             share_with
-            * sqrt(greatest(var_with, 0) / n_with + greatest(var_without, 0) / n_without) as impact_std_error,
+            {#- null, not NaN, when every response of the period carries the tag (no one without it):
+                DuckDB divides 0.0 by 0 into NaN, Spark into null -#}
+            * sqrt(
+                greatest(var_with, 0) / n_with + greatest(var_without, 0) / nullif(n_without, 0)
+            ) as impact_std_error,
             n_with >= {{ setting_number('driver_min_tagged', 'analysis_settings') }}
             and n_without >= {{ setting_number('driver_min_tagged', 'analysis_settings') }} as is_ranked
         from compared
