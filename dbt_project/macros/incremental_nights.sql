@@ -8,15 +8,28 @@
     day and customer, and the daily tag spikes. It is written only when int_feedback__changes and
     every model that reads it were built in the same invocation, so after a failed or partial
     night the next night still rebuilds everything that changed since the last complete one.
-    On an engine without incremental models (Spark: voc_incremental_materialization() is
-    `table`) every model is built whole and there is no ledger. -#}
-{#- Whether this engine builds the models of this project incrementally. -#}
-{% macro voc_builds_incrementally() -%}
-    {{ return(voc_incremental_materialization() == 'incremental') }}
+
+    Spark builds these models whole, as tables, on purpose: their nights delete rows by key in
+    hooks (pre- and post-hooks, the ledger's delete and insert), which plain Parquet tables cannot
+    do, and a night of theirs reads its own table. So voc_nights_materialization() is `table` on
+    Spark (not voc_incremental_materialization(), which is `incremental` on both engines since the
+    project's own Spark materialization, macros/incremental.sql, serves the text models and
+    alerts); there every hook below renders no-op SQL and there is no ledger. -#}
+{#- The materialization of the models that rebuild by night (this file): `incremental` on DuckDB,
+    `table` on Spark. Their strategy is voc_incremental_strategy() (delete+insert). -#}
+{% macro voc_nights_materialization() -%}
+    {{ return(adapter.dispatch('voc_nights_materialization', 'voc')()) }}
 {%- endmacro %}
 
-{#- The night ledger's table `kind` (items or spikes), in the schema of `beside` (a relation in
-    the schema of int_feedback__changes: the intermediate models that read the ledger pass `this`). -#}
+{% macro default__voc_nights_materialization() -%} {{ return('incremental') }} {%- endmacro %}
+
+{% macro spark__voc_nights_materialization() -%} {{ return('table') }} {%- endmacro %}
+
+{#- Whether this engine builds the models of this file by night (keeps a night ledger). -#}
+{% macro voc_builds_incrementally() -%}
+    {{ return(voc_nights_materialization() == 'incremental') }}
+{%- endmacro %}
+
 {% macro voc_night_ledger_relation(kind, beside) -%}
     {{ return(api.Relation.create(database=beside.database, schema=beside.schema, identifier='voc_night_ledger__' ~ kind)) }}
 {%- endmacro %}

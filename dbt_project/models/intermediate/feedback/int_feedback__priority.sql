@@ -11,7 +11,7 @@
 -- depends_on: {{ ref('int_feedback__changes') }}
 -- depends_on: {{ ref('int_feedback__previous_spikes') }}
 {{ config(
-    materialized=voc_incremental_materialization(),
+    materialized=voc_nights_materialization(),
     unique_key='feedback_id',
     incremental_strategy=voc_incremental_strategy(),
     on_schema_change='sync_all_columns',

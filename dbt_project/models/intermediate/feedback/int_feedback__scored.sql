@@ -5,7 +5,7 @@
     night (int_feedback__changes); items no source holds any more are deleted after the build. -#}
 -- depends_on: {{ ref('int_feedback__changes') }}
 {{ config(
-    materialized=voc_incremental_materialization(),
+    materialized=voc_nights_materialization(),
     unique_key='feedback_id',
     incremental_strategy=voc_incremental_strategy(),
     on_schema_change='sync_all_columns',

@@ -6,7 +6,7 @@
     did not change itself). -#}
 -- depends_on: {{ ref('int_feedback__changes') }}
 {{ config(
-    materialized=voc_incremental_materialization(),
+    materialized=voc_nights_materialization(),
     unique_key='feedback_id',
     incremental_strategy=voc_incremental_strategy(),
     on_schema_change='fail',

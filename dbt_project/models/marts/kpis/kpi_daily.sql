@@ -7,7 +7,7 @@
     now (int_feedback__changes), and the days whose count of solved tickets changed. -#}
 -- depends_on: {{ ref('int_feedback__changes') }}
 {{ config(
-    materialized=voc_incremental_materialization(),
+    materialized=voc_nights_materialization(),
     unique_key='kpi_date',
     incremental_strategy=voc_incremental_strategy(),
     on_schema_change='fail',

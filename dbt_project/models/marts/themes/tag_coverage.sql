@@ -7,7 +7,7 @@
     in now (int_feedback__changes). -#}
 -- depends_on: {{ ref('int_feedback__changes') }}
 {{ config(
-    materialized=voc_incremental_materialization(),
+    materialized=voc_nights_materialization(),
     unique_key='period_start',
     incremental_strategy=voc_incremental_strategy(),
     on_schema_change='fail',
