@@ -116,3 +116,18 @@ def test_adjacent_pairs_joins_each_term_to_the_next(run_macro):
     cases = {"效果,不好,洗完": ["效果不好", "不好洗完"], "头皮屑": [], "": []}
     pairs = run_macro("{{ adjacent_pairs(\"list_filter(string_split(raw, ','), lambda t: t <> '')\") }}", cases)
     assert pairs == cases
+
+
+def test_input_signatures_tell_apart_every_list_of_values(run_macro):
+    # int_feedback__changes finds what a night rebuilds by these signatures: a value moved across
+    # the separator, a NULL and the text of a NULL must not look alike
+    split = "nullif(split_part(raw, '/', {}), '#')"
+    cases = ["a|b/c", "a/b|c", "a/#", "a/", "a/~", "a/<null>", "/a", "a/b", "a/b"]
+    signatures = run_macro("{{ voc_signature([\"" + split.format(1) + "\", \"" + split.format(2) + "\"]) }}",
+                           dict.fromkeys(cases))
+    assert len(set(signatures.values())) == len(set(cases)) == 8
+
+
+def test_one_macro_picks_the_incremental_strategy(run_macro):
+    strategy = run_macro("'{{ voc_incremental_strategy() }}'", {"x": None})
+    assert strategy == {"x": "delete+insert"}

@@ -111,6 +111,19 @@ def test_the_project_compiles_for_duckdb(tmp_path):
     _run_dbt(_dbt_args(["compile", "--quiet"], "duckdb", tmp_path, f"{{voc_warehouse_path: '{tmp_path / 'w.duckdb'}'}}"))
     compiled = tmp_path / "target-duckdb" / "compiled" / "voc" / "models"
     assert len(list(compiled.rglob("*.sql"))) + len(list(compiled.rglob("*.py"))) >= 39
+    assert set(_nights_materializations(tmp_path / "target-duckdb").values()) == {"incremental"}
+
+
+def _nights_materializations(target: Path) -> dict[str, str]:
+    """The materialization of each model that rebuilds by night (reads int_feedback__changes)."""
+    import json
+
+    nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    changes = "model.voc.int_feedback__changes"
+    found = {node["name"]: node["config"]["materialized"] for node in nodes.values()
+             if node["resource_type"] == "model" and changes in node["depends_on"]["nodes"]}
+    assert {"int_feedback__scored", "fct_feedback", "kpi_daily", "hot_terms"} <= set(found), found
+    return found
 
 
 # --- Spark -------------------------------------------------------------------------------------
@@ -154,6 +167,8 @@ def test_the_project_compiles_for_spark_with_no_duckdb_sql(spark, tmp_path):
         if DUCKDB_ONLY_RE.search(path.read_text(encoding="utf-8"))
     }
     assert not duckdb_only, duckdb_only
+    # Spark builds the models of the incremental nights whole (macros/incremental_nights.sql)
+    assert set(_nights_materializations(tmp_path / "target-spark").values()) == {"table"}
 
 
 def _value(data_type: str, column: str, row: int):

@@ -1,10 +1,47 @@
 {#- The priority rule engine: every rule of the priority_rules seed is evaluated against every
     feedback item; the highest priority among the rules that fire wins, and their reasons are
-    listed. A new rule of an existing condition type is a seed edit only. -#}
-with
-    feedback as (select * from {{ ref('int_feedback__scored') }}),
+    listed. A new rule of an existing condition type is a seed edit only.
 
-    mentions as (select * from {{ ref('int_feedback__tag_mentions') }}),
+    Incremental: a night evaluates the rules again for the items whose inputs changed
+    (int_feedback__changes; a priority_rules edit changes every item), every item of the
+    customers those belong to now or before (days since the same topic), and the items on a day
+    whose tag spike appeared or went away since the last complete night (macro
+    priority_affected_items). Their old rows are deleted first, since an item where no rule fires
+    any more has no row. -#}
+-- depends_on: {{ ref('int_feedback__changes') }}
+-- depends_on: {{ ref('int_feedback__previous_spikes') }}
+{{ config(
+    materialized=voc_nights_materialization(),
+    unique_key='feedback_id',
+    incremental_strategy=voc_incremental_strategy(),
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ delete_priority_affected_items(this) }}",
+    post_hook="{{ delete_unreferenced_feedback(this, ref('int_feedback__unioned')) }}"
+) }}
+
+with
+    {% if is_incremental() %} affected as ({{ priority_affected_items(this) }}), {% endif %}
+
+    feedback as (
+        select *
+        from {{ ref('int_feedback__scored') }}
+        {% if is_incremental() %} where feedback_id in (select affected.feedback_id from affected) {% endif %}
+    ),
+
+    {#- every mention of the customers of the affected items: their gaps need each other -#}
+    mentions as (
+        select *
+        from {{ ref('int_feedback__tag_mentions') }}
+        {% if is_incremental() %}
+            where
+                feedback_id in (select affected.feedback_id from affected)
+                or one_id in (
+                    select mentioned.one_id
+                    from {{ ref('int_feedback__tag_mentions') }} as mentioned
+                    where mentioned.feedback_id in (select affected.feedback_id from affected)
+                )
+        {% endif %}
+    ),
 
     {#- Days since the same customer last spoke about the same topic. -#}
     repeat_gaps as (

@@ -1,9 +1,21 @@
 {#- Every feedback item with its customer, tags, sentiment, risks, store and product: everything
-    fct_feedback holds except the priority, which needs tag trends built from this model. -#}
-with
-    feedback as (select * from {{ ref('int_feedback__unioned') }}),
+    fct_feedback holds except the priority, which needs tag trends built from this model.
 
-    enriched as (select * from {{ ref('int_feedback__enriched') }}),
+    Incremental: a night scores again only the items whose inputs changed since the last complete
+    night (int_feedback__changes); items no source holds any more are deleted after the build. -#}
+-- depends_on: {{ ref('int_feedback__changes') }}
+{{ config(
+    materialized=voc_nights_materialization(),
+    unique_key='feedback_id',
+    incremental_strategy=voc_incremental_strategy(),
+    on_schema_change='sync_all_columns',
+    post_hook="{{ delete_unreferenced_feedback(this, ref('int_feedback__unioned')) }}"
+) }}
+
+with
+    feedback as (select * from {{ ref('int_feedback__unioned') }} {{ where_feedback_changed() }}),
+
+    enriched as (select * from {{ ref('int_feedback__enriched') }} {{ where_feedback_changed() }}),
 
     customers as (select * from {{ ref('int_identity__record_customers') }}),
 

@@ -1,5 +1,37 @@
 {#- One row per piece of customer feedback from every source: who said it, where, about what,
-    how they feel and how urgently someone should act, with personal data masked. -#}
+    how they feel and how urgently someone should act, with personal data masked.
+
+    Incremental: a night rebuilds the items whose inputs changed (int_feedback__changes) and those
+    whose priority changed (a spike or a repeat contact can change the priority of an item that
+    did not change itself). -#}
+-- depends_on: {{ ref('int_feedback__changes') }}
+{{ config(
+    materialized=voc_nights_materialization(),
+    unique_key='feedback_id',
+    incremental_strategy=voc_incremental_strategy(),
+    on_schema_change='fail',
+    post_hook="{{ delete_unreferenced_feedback(this, ref('int_feedback__unioned')) }}"
+) }}
+
+{% if is_incremental() %}
+    with
+        affected as (
+            select feedback_id
+            from {{ ref('int_feedback__changes') }}
+            where not is_deleted
+            union
+            select current_rows.feedback_id
+            from {{ this }} as current_rows
+            left join
+                {{ ref('int_feedback__priority') }} as priority
+                on current_rows.feedback_id = priority.feedback_id
+            where
+                current_rows.priority <> coalesce(priority.priority, 'P3')
+                or current_rows.priority_reasons <> coalesce(priority.priority_reasons, 'no rule fired')
+                or coalesce(current_rows.priority_rule_ids, '') <> coalesce(priority.priority_rule_ids, '')
+        )
+{% endif %}
+
 select
     scored.feedback_id,
     scored.source,
@@ -36,3 +68,4 @@ select
     scored.rating_stars
 from {{ ref('int_feedback__scored') }} as scored
 left join {{ ref('int_feedback__priority') }} as priority on scored.feedback_id = priority.feedback_id
+{% if is_incremental() %} where scored.feedback_id in (select affected.feedback_id from affected) {% endif %}

@@ -1,8 +1,43 @@
 {#- One row per feedback item x tag it carries, so that a BI tool filters and groups by tag
     without list functions: the tag's levels, how the customer felt about that aspect and the
-    words it was found in, beside the columns BI filters feedback by. -#}
+    words it was found in, beside the columns BI filters feedback by.
+
+    Incremental: a night rebuilds the rows of the items whose inputs changed
+    (int_feedback__changes) and of those whose priority changed. -#}
+-- depends_on: {{ ref('int_feedback__changes') }}
+{{ config(
+    materialized=voc_nights_materialization(),
+    unique_key='feedback_id',
+    incremental_strategy=voc_incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{{ voc_delete_keys(this, 'feedback_id', fct_feedback_tag_affected_items(this)) }}",
+    post_hook="{{ delete_unreferenced_feedback(this, ref('int_feedback__unioned')) }}"
+) }}
+
 with
-    feedback as (select * from {{ ref('fct_feedback') }}),
+    {#- the pre-hook deleted the rows of the items to rebuild: those whose inputs changed, and
+        those with tags and no rows here (priority changed, or never built) -#}
+    {% if is_incremental() %}
+        affected as (
+            {{ changed_feedback_ids() }}
+            union
+            select facts.feedback_id
+            from {{ ref('fct_feedback') }} as facts
+            where
+                facts.tags <> {{ empty_string_list() }}
+                and not exists (
+                    select 1
+                    from {{ this }} as current_rows
+                    where current_rows.feedback_id = facts.feedback_id
+                )
+        ),
+    {% endif %}
+
+    feedback as (
+        select *
+        from {{ ref('fct_feedback') }}
+        {% if is_incremental() %} where feedback_id in (select affected.feedback_id from affected) {% endif %}
+    ),
 
     feedback_tags as (select feedback_id, {{ explode_list('tags') }} as tag from feedback),
 

@@ -1,18 +1,54 @@
 {#- Per ISO week: the terms customers use most and the ones rising fastest against the week
     before (count = feedback items using the term; stop words and the brand's own name are
-    removed by the segmenter). -#}
+    removed by the segmenter).
+
+    Incremental by week: a night recomputes the weeks that changed feedback items were in or are
+    in now (int_feedback__changes) and the week after each (it compares with the week before),
+    from the uses of those weeks and the weeks before them. -#}
+-- depends_on: {{ ref('int_feedback__changes') }}
+{{ config(
+    materialized=voc_nights_materialization(),
+    unique_key='period_start',
+    incremental_strategy=voc_incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{{ voc_delete_keys(this, 'period_start', changed_feedback_weeks([0, 1])) }}"
+) }}
+
 with
+    {% if is_incremental() %}
+        affected_weeks as ({{ changed_feedback_weeks([0, 1]) }}),
+
+        {#- the weeks counted: the affected ones and the week before each -#}
+        counted_weeks as (
+            select period_start
+            from affected_weeks
+            union
+            select {{ dbt.dateadd('week', -1, 'period_start') }}
+            from affected_weeks
+        ),
+    {% endif %}
+
     term_uses as (
-        select cast({{ dbt.date_trunc('week', 'scored.created_date') }} as date) as period_start, term
-        from
+        select scored.period_start, {{ explode_list('enriched.terms') }} as term
+        from {{ ref('int_feedback__enriched') }} as enriched
+        inner join
             (
-                select feedback_id, {{ explode_list('terms') }} as term
-                from {{ ref('int_feedback__enriched') }}
-            ) as terms
-        inner join {{ ref('int_feedback__scored') }} as scored on terms.feedback_id = scored.feedback_id
+                select feedback_id, cast({{ dbt.date_trunc('week', 'created_date') }} as date) as period_start
+                from {{ ref('int_feedback__scored') }}
+            ) as scored
+            on enriched.feedback_id = scored.feedback_id
+        {% if is_incremental() %}
+            where scored.period_start in (select counted_weeks.period_start from counted_weeks)
+        {% endif %}
     ),
 
-    weeks as (select distinct period_start from term_uses),
+    weeks as (
+        select distinct period_start
+        from term_uses
+        {% if is_incremental() %}
+            where period_start in (select affected_weeks.period_start from affected_weeks)
+        {% endif %}
+    ),
 
     counts as (select period_start, term, count(*) as term_count from term_uses group by period_start, term),
 

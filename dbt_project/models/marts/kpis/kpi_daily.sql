@@ -1,11 +1,32 @@
 {#- Daily counts per local date x source x channel x store x product category. Every ratio is
     stored with the counts it is made of, so BI tools roll days up to weeks and months correctly.
     Counts and ratios are the measures and metrics of the semantic layer (_semantic_layer.yml),
-    rendered by voc_measure / voc_metric: no KPI formula is written here. -#}
+    rendered by voc_measure / voc_metric: no KPI formula is written here.
+
+    Incremental by day: a night recomputes the days that changed feedback items were on or are on
+    now (int_feedback__changes), and the days whose count of solved tickets changed. -#}
+-- depends_on: {{ ref('int_feedback__changes') }}
+{{ config(
+    materialized=voc_nights_materialization(),
+    unique_key='kpi_date',
+    incremental_strategy=voc_incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{{ voc_delete_keys(this, 'kpi_date', kpi_daily_affected_days(this)) }}"
+) }}
 {% set grain = ['kpi_date', 'source', 'channel', 'store_id', 'product_category'] %}
 
 with
-    feedback as (select * from {{ ref('fct_feedback') }}),
+    tickets_solved as ({{ kpi_daily_tickets_solved() }}),
+
+    {% if is_incremental() %} affected_days as ({{ kpi_daily_affected_days(this) }}), {% endif %}
+
+    feedback as (
+        select *
+        from {{ ref('fct_feedback') }}
+        {% if is_incremental() %}
+            where created_date in (select affected_days.kpi_date from affected_days)
+        {% endif %}
+    ),
 
     feedback_counts as (
         select
@@ -26,40 +47,6 @@ with
         group by created_date, source, channel, store_id, product_category
     ),
 
-    tickets_solved as (
-        select
-            {{ local_date('tickets.solved_at') }} as kpi_date,
-            'ticket' as source,
-            tickets.channel,
-            tickets.store_id,
-            products.product_category,
-            0 as n_feedback,
-            0 as n_negative,
-            0 as sentiment_sum,
-            0 as n_complaints,
-            0 as n_nps_responses,
-            0 as n_promoters,
-            0 as n_passives,
-            0 as n_detractors,
-            0 as n_csat_responses,
-            0 as n_csat_top2,
-            0 as n_ces_responses,
-            0 as ces_sum,
-            0 as n_star_ratings,
-            0 as stars_sum,
-            0 as n_tickets_opened,
-            count(*) as n_tickets_solved
-        from {{ ref('stg_tickets__tickets') }} as tickets
-        left join
-            {{ ref('stg_reference__products') }} as products on tickets.product_sku = products.product_sku
-        where tickets.solved_at is not null and tickets.status in ('solved', 'closed')
-        group by
-            {{ local_date('tickets.solved_at') }},
-            tickets.channel,
-            tickets.store_id,
-            products.product_category
-    ),
-
     summed as (
         select
             {{ grain | join(', ') }},
@@ -76,6 +63,9 @@ with
                 union all
                 select *
                 from tickets_solved
+                {% if is_incremental() %}
+                    where tickets_solved.kpi_date in (select affected_days.kpi_date from affected_days)
+                {% endif %}
             ) as measures
         group by {{ grain | join(', ') }}
     )

@@ -1,16 +1,33 @@
 {#- How much of what customers complain about the taxonomy catches: per ISO week, source and
     product category, the negative feedback that carries no tag at all. Untagged complaints
     never reach tag trends, alerts or root cause, so a rising share says the taxonomy needs a
-    new tag (emerging_themes shows which). -#}
+    new tag (emerging_themes shows which).
+
+    Incremental by week: a night recomputes the weeks that changed feedback items were in or are
+    in now (int_feedback__changes). -#}
+-- depends_on: {{ ref('int_feedback__changes') }}
+{{ config(
+    materialized=voc_nights_materialization(),
+    unique_key='period_start',
+    incremental_strategy=voc_incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{{ voc_delete_keys(this, 'period_start', changed_feedback_weeks()) }}"
+) }}
+
 with
     feedback as (
-        select
-            cast({{ dbt.date_trunc('week', 'created_date') }} as date) as period_start,
-            source,
-            coalesce(product_category, 'unknown') as product_category,
-            sentiment_label = 'negative' as is_negative,
-            primary_tag is null as is_untagged
-        from {{ ref('int_feedback__scored') }}
+        select *
+        from
+            (
+                select
+                    cast({{ dbt.date_trunc('week', 'created_date') }} as date) as period_start,
+                    source,
+                    coalesce(product_category, 'unknown') as product_category,
+                    sentiment_label = 'negative' as is_negative,
+                    primary_tag is null as is_untagged
+                from {{ ref('int_feedback__scored') }}
+            ) as weekly
+        {% if is_incremental() %} where period_start in ({{ changed_feedback_weeks() }}) {% endif %}
     ),
 
     counted as (
