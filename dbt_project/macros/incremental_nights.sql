@@ -220,7 +220,7 @@
     of feedback_id): items whose inputs changed, every item of their customers (now and before),
     the items on a day whose spike appeared or went away (int_feedback__previous_spikes against
     the new int_feedback__tag_trends). A priority_rules edit changes every item's signature. -#}
-{% macro priority_affected_items(priority_relation) -%}
+{% macro priority_affected_items() -%}
     select changes.feedback_id
     from {{ ref('int_feedback__changes') }} as changes
     where not changes.is_deleted
@@ -267,10 +267,20 @@
 {#- Pre-hook of int_feedback__priority: delete the rows of the items evaluated again. -#}
 {% macro delete_priority_affected_items(priority_relation) -%}
     {% if is_incremental() %}
-        delete from {{ priority_relation }}
-        where feedback_id in ({{ priority_affected_items(priority_relation) }})
+        delete from {{ priority_relation }} where feedback_id in ({{ priority_affected_items() }})
     {% else %} select 1
     {% endif %}
+{%- endmacro %}
+
+{#- The local days that changed feedback items were on or are on now (a select of changed_day). -#}
+{% macro changed_feedback_days() -%}
+    select created_date as changed_day
+    from {{ ref('int_feedback__changes') }}
+    where created_date is not null
+    union
+    select previous_created_date
+    from {{ ref('int_feedback__changes') }}
+    where previous_created_date is not null
 {%- endmacro %}
 
 {#- The ISO weeks (Monday, as period_start) that changed feedback items were in or are in now,
@@ -279,15 +289,7 @@
     {%- set week = "cast(" ~ dbt.date_trunc('week', 'changed_day') ~ " as date)" -%}
     {% for offset in offsets %}
         select {{ week if offset == 0 else dbt.dateadd('week', offset, week) }} as period_start
-        from
-            (
-                select created_date as changed_day
-                from {{ ref('int_feedback__changes') }}
-                union all
-                select previous_created_date
-                from {{ ref('int_feedback__changes') }}
-            ) as changed_days
-        where changed_day is not null
+        from ({{ changed_feedback_days() }}) as changed_days
         {% if not loop.last %}
             union
         {% endif %}
@@ -355,13 +357,8 @@
 {#- The days kpi_daily rebuilds (a select of kpi_date): the days changed feedback items were on
     or are on now, and the days whose solved tickets differ from the ones the table holds. -#}
 {% macro kpi_daily_affected_days(kpi_relation) -%}
-    select created_date as kpi_date
-    from {{ ref('int_feedback__changes') }}
-    where created_date is not null
-    union
-    select previous_created_date
-    from {{ ref('int_feedback__changes') }}
-    where previous_created_date is not null
+    select changed_day as kpi_date
+    from ({{ changed_feedback_days() }}) as changed_days
     union
     select coalesce(solved_now.kpi_date, solved_before.kpi_date)
     from

@@ -354,7 +354,7 @@ def night_job_stage(workspace: Workspace, rows: int) -> StageResult:
     (interpreter, imports, dbt's parse, the definitions), the job's steps summed by stage, and
     what Dagster spends between them."""
     seconds, peak, payload = python_stage("night job", workspace)
-    steps = {"start-up": payload.get("startup_s", 0.0) + payload["before_first_step_s"]}
+    steps = {"start-up": payload["startup_s"] + payload["before_first_step_s"]}
     for step_key, step_seconds in payload["steps"].items():
         stage = next((name for prefix, name in JOB_STEP_STAGES if step_key.startswith(prefix)), "other steps")
         steps[stage] = steps.get(stage, 0.0) + step_seconds

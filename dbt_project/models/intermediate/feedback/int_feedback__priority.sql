@@ -20,7 +20,7 @@
 ) }}
 
 with
-    {% if is_incremental() %} affected as ({{ priority_affected_items(this) }}), {% endif %}
+    {% if is_incremental() %} affected as ({{ priority_affected_items() }}), {% endif %}
 
     feedback as (
         select *

@@ -13,6 +13,9 @@
     post_hook="{{ delete_unreferenced_feedback(this, ref('int_feedback__unioned')) }}"
 ) }}
 
+{#- what an item gets when no priority rule fires -#}
+{%- set default_priority = "'P3'" -%}
+{%- set default_priority_reasons = "'no rule fired'" -%}
 {% if is_incremental() %}
     with
         affected as (
@@ -26,8 +29,9 @@
                 {{ ref('int_feedback__priority') }} as priority
                 on current_rows.feedback_id = priority.feedback_id
             where
-                current_rows.priority <> coalesce(priority.priority, 'P3')
-                or current_rows.priority_reasons <> coalesce(priority.priority_reasons, 'no rule fired')
+                current_rows.priority <> coalesce(priority.priority, {{ default_priority }})
+                or current_rows.priority_reasons
+                <> coalesce(priority.priority_reasons, {{ default_priority_reasons }})
                 or coalesce(current_rows.priority_rule_ids, '') <> coalesce(priority.priority_rule_ids, '')
         )
 {% endif %}
@@ -59,8 +63,8 @@ select
     scored.has_complaint_tag,
     scored.risk_categories,
     scored.risk_evidence,
-    coalesce(priority.priority, 'P3') as priority,
-    coalesce(priority.priority_reasons, 'no rule fired') as priority_reasons,
+    coalesce(priority.priority, {{ default_priority }}) as priority,
+    coalesce(priority.priority_reasons, {{ default_priority_reasons }}) as priority_reasons,
     priority.priority_rule_ids,
     scored.rating_nps,
     scored.rating_csat,
